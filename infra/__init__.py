@@ -1,0 +1,1 @@
+"""Settings, client construction, the topic catalogue and the local stack launcher."""

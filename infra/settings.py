@@ -1,0 +1,107 @@
+"""Settings, read once from the environment by the composition root and passed down.
+
+Every variable is `PHOTOFEED_<FIELD>` in upper case (for example `PHOTOFEED_KAFKA_PORT=19092`).
+Nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path(".photofeed")
+    host: str = "127.0.0.1"  # every local service binds here
+    kafka_port: int = 9092
+    kafka_bootstrap: str = ""  # default: host:kafka_port (the local Tansu)
+    tansu_storage: str = "s3"  # "s3" (durable, on SeaweedFS) or "memory" (fast, for tests)
+    redis_port: int = 6379
+    redis_url: str = ""  # default: redis://host:redis_port/0 (the local Valkey)
+    s3_port: int = 8333  # SeaweedFS uses the next 13 ports for its internal services
+    s3_endpoint: str = ""  # default: host:s3_port
+    s3_secure: bool = False
+    s3_access_key: str = "photofeed"
+    s3_secret_key: str = "photofeed-local-secret"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "photofeed"
+    tansu_bucket: str = "tansu"
+    gateway_port: int = 8000
+    token_secret: str = ""  # default: a random secret kept in data_dir/token.secret
+    token_ttl_s: int = 7 * 24 * 3600
+    topic_partitions: int = 6
+    worker_group: str = "photofeed-worker"
+    celebrity_threshold: int = 10_000
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"{self.host}:{self.kafka_port}"
+
+    @property
+    def redis(self) -> str:
+        return self.redis_url or f"redis://{self.host}:{self.redis_port}/0"
+
+    @property
+    def s3(self) -> str:
+        return self.s3_endpoint or f"{self.host}:{self.s3_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    def secret(self) -> str:
+        """The token-signing secret; created once under data_dir when not configured."""
+        if self.token_secret:
+            return self.token_secret
+        path = self.data_dir / "token.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def with_(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `PHOTOFEED_*` variables (os.environ by default); unknown ones are kept in extra."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+    extra = {}
+    for key, raw in env.items():
+        if not key.startswith("PHOTOFEED_"):
+            continue
+        name = key.removeprefix("PHOTOFEED_").lower()
+        if name not in known:
+            extra[name] = raw
+            continue
+        values[name] = _convert(known[name].type, raw, key)
+    return Settings(**values, extra=extra)
+
+
+def _convert(kind: Any, raw: str, key: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not a valid {kind}") from None
+    return raw
