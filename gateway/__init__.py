@@ -1,0 +1,1 @@
+"""The HTTP API: commands become events, queries read projections."""

@@ -1,0 +1,52 @@
+"""What the gateway's routes need, built once by the composition root and kept on app.state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gateway.accounts import AccountStore
+from gateway.tokens import TokenSigner
+from projections.ports import GraphReader, UserReader, VersionRegistry
+from schemas.events import Event
+from schemas.ids import SnowflakeGenerator
+
+ACTIVE_VERSION_TTL_S = 1.0  # a swap reaches every gateway within this; old versions live longer
+
+
+class EventLog(Protocol):
+    """Appends events durably (acks=all) and in order; raises when the log refuses."""
+
+    async def append(self, *events: Event) -> None: ...
+
+
+class GraphViews(UserReader, GraphReader, Protocol):
+    """One version of the users/graph projection group."""
+
+
+@dataclass
+class GatewayDeps:
+    log: EventLog
+    accounts: AccountStore
+    tokens: TokenSigner
+    ids: SnowflakeGenerator
+    versions: VersionRegistry
+    graph_at: Callable[[int], GraphViews]  # projection version -> reader
+    clock: Callable[[], float] = time.time
+    ready: Callable[[], bool] = lambda: True
+    _active: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    async def graph(self) -> GraphViews:
+        """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
+        return self.graph_at(await self._active_version("graph"))
+
+    async def _active_version(self, group: str) -> int:
+        now = time.monotonic()
+        cached = self._active.get(group)
+        if cached is not None and now - cached[0] < ACTIVE_VERSION_TTL_S:
+            return cached[1]
+        version = await self.versions.active(group)
+        self._active[group] = (now, version)
+        return version

@@ -1,0 +1,59 @@
+"""API errors: `{"error": {"code", "message"}}` with the right status; raised anywhere in a route."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.responses import json_response
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def bad_request(message: str, code: str = "bad_request") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_field", f"{field}: {message}")
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} does not exist")
+
+
+def unauthorized(message: str = "a valid bearer token is required") -> ApiError:
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status, headers)
+
+
+async def api_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def not_found_handler(request: Request, _exc: Exception) -> Response:
+    return error_response(404, "not_found", f"no route for {request.method} {request.url.path}")
+
+
+async def method_not_allowed_handler(request: Request, _exc: Exception) -> Response:
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed here")

@@ -1,0 +1,114 @@
+"""The OpenAPI 3.1 document served at `/openapi.json`, built from the routes list's own metadata.
+
+Every route in `gateway.app.ROUTES` carries an `Op` (summary, auth, body, answers); a test checks
+that the document covers each route, so the contract cannot drift from the code silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ID = {"type": "string", "pattern": "^[0-9]{1,19}$", "description": "Snowflake id, decimal"}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+USER = {
+    "type": "object",
+    "properties": {
+        "user_id": ID,
+        "username": {"type": "string"},
+        "avatar_url": {"type": ["string", "null"]},
+        "followed_by_viewer": {"type": "boolean"},
+    },
+}
+PROFILE = {
+    "type": "object",
+    "properties": {
+        **USER["properties"],  # type: ignore[dict-item]
+        "follower_count": {"type": "integer"},
+        "following_count": {"type": "integer"},
+        "post_count": {"type": "integer"},
+    },
+}
+CREDENTIALS = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {
+        "username": {"type": "string", "minLength": 3, "maxLength": 30},
+        "password": {"type": "string", "minLength": 8, "maxLength": 256},
+    },
+}
+USER_PAGE = {
+    "type": "object",
+    "properties": {
+        "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+        "next_cursor": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}
+COMPONENTS = {
+    "schemas": {
+        "Error": ERROR, "User": USER, "Profile": PROFILE, "Credentials": CREDENTIALS,
+        "UserPage": USER_PAGE,
+    },
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    answers: dict[int, str]  # status -> description, or "#Schema: description" for a JSON body
+    auth: bool = False
+    body: str | None = None  # component schema of the JSON body
+    params: list[str] = field(default_factory=list)  # query parameters
+
+    def document(self, path: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {"summary": self.summary, "responses": {}}
+        path_params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        doc["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": ID} for p in path_params
+        ] + [{"name": q, "in": "query", "schema": {"type": "string"}} for q in self.params]
+        if self.auth:
+            doc["security"] = [{"bearer": []}]
+        if self.body:
+            doc["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(self.body)}},
+            }
+        for status, text in self.answers.items():
+            schema, _, description = text.partition(": ") if text.startswith("#") else ("", "", text)
+            if status >= 400:
+                schema = schema or "#Error"
+            answer: dict[str, Any] = {"description": description}
+            if schema:
+                answer["content"] = {"application/json": {"schema": _ref(schema.lstrip("#"))}}
+            doc["responses"][str(status)] = answer
+        return doc
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def build_document(operations: list[tuple[str, str, Op]]) -> dict[str, Any]:
+    """`operations` are (method, path, Op) triples; paths are given without the /api/v1 base."""
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, op in operations:
+        paths.setdefault(path, {})[method.lower()] = op.document(path)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "photofeed", "version": "1.0.0"},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": COMPONENTS,
+    }

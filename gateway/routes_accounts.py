@@ -1,0 +1,150 @@
+"""Accounts and the follow graph: registration, sessions, profiles, follow/unfollow, lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.accounts import Account, check_password, hash_password
+from gateway.auth import deps_of, require_user, viewer
+from gateway.cursors import decode_cursor, encode_cursor
+from gateway.deps import GatewayDeps, GraphViews
+from gateway.errors import ApiError, invalid, not_found
+from gateway.responses import json_response, no_content
+from gateway.validation import json_object, limit_param, password_field, path_id, username_field
+from infra.kafka import AppendError
+from projections.ports import Edge, Page, UserView
+from schemas import events as ev
+
+
+def _now(deps: GatewayDeps) -> datetime:
+    return datetime.fromtimestamp(deps.clock(), tz=UTC)
+
+
+async def append_or_503(deps: GatewayDeps, *events: ev.Event) -> None:
+    try:
+        await deps.log.append(*events)
+    except AppendError as exc:
+        raise ApiError(503, "log_unavailable", str(exc), {"Retry-After": "1"}) from None
+
+
+async def register(request: Request) -> Response:
+    deps = deps_of(request)
+    body = await json_object(request)
+    username, password = username_field(body), password_field(body)
+    account = Account(deps.ids.next_id(), username, await hash_password(password))
+    if not await deps.accounts.reserve(account):
+        raise ApiError(409, "username_taken", f"the username {username!r} is taken")
+    event = ev.UserRegistered(
+        event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=account.user_id,
+        username=username,
+    )  # fmt: skip
+    try:
+        await deps.log.append(event)
+    except AppendError as exc:
+        await deps.accounts.release(account)  # a rejected command leaves nothing behind
+        raise ApiError(503, "log_unavailable", str(exc), {"Retry-After": "1"}) from None
+    return json_response({"user_id": str(account.user_id), "username": username}, 201)
+
+
+async def create_session(request: Request) -> Response:
+    deps = deps_of(request)
+    body = await json_object(request)
+    username, password = username_field(body), password_field(body)
+    account = await deps.accounts.by_username(username)
+    if not await check_password(account.password_hash if account else None, password):
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    assert account is not None
+    token, expires = deps.tokens.issue(account.user_id, int(deps.clock()))
+    return json_response(
+        {"token": token, "user_id": str(account.user_id), "expires_at": _rfc3339(expires * 1000)}
+    )
+
+
+async def get_user(request: Request) -> Response:
+    deps = deps_of(request)
+    user_id = path_id(request, "user_id", "user")
+    me = viewer(request)
+    graph = await deps.graph()
+    users = await graph.users([user_id])
+    if user_id not in users:
+        raise not_found("user")
+    counts = (await graph.counts([user_id]))[user_id]
+    followed = bool(me and user_id in await graph.follows(me, [user_id]))
+    return json_response(
+        {
+            **user_json(users[user_id]),
+            "follower_count": counts.followers,
+            "following_count": counts.following,
+            "post_count": 0,  # no post can exist before uploads land (photos issue)
+            "followed_by_viewer": followed,
+        }
+    )
+
+
+async def follow(request: Request) -> Response:
+    return await _set_follow(request, follow=True)
+
+
+async def unfollow(request: Request) -> Response:
+    return await _set_follow(request, follow=False)
+
+
+async def _set_follow(request: Request, follow: bool) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    target = path_id(request, "user_id", "user")
+    if target == me:
+        raise invalid("user_id", "you cannot follow yourself")
+    if not await deps.accounts.exists(target):
+        raise not_found("user")
+    kind = ev.UserFollowed if follow else ev.UserUnfollowed
+    await append_or_503(
+        deps, kind(event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=me, followee_id=target)
+    )
+    return no_content()
+
+
+async def followers(request: Request) -> Response:
+    return await _edge_list(request, "followers")
+
+
+async def following(request: Request) -> Response:
+    return await _edge_list(request, "following")
+
+
+async def _edge_list(request: Request, which: str) -> Response:
+    deps = deps_of(request)
+    user_id = path_id(request, "user_id", "user")
+    limit = limit_param(request)
+    after = decode_cursor(request.query_params.get("cursor"))
+    me = viewer(request)
+    graph = await deps.graph()
+    if user_id not in await graph.users([user_id]):
+        raise not_found("user")
+    page: Page[Edge] = await (graph.followers if which == "followers" else graph.following)(
+        user_id, limit, after
+    )
+    users = await _user_list(graph, [e.user_id for e in page.items], me)
+    return json_response(
+        {"users": users, "next_cursor": encode_cursor(page.next), "has_more": page.next is not None}
+    )
+
+
+async def _user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
+    views = await graph.users(ids)
+    mine = await graph.follows(me, ids) if me is not None else set()
+    return [
+        {**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views
+    ]
+
+
+def user_json(user: UserView) -> dict[str, Any]:
+    return {"user_id": str(user.user_id), "username": user.username, "avatar_url": user.avatar_url}
+
+
+def _rfc3339(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,90 @@
+"""Request parsing with clear errors: malformed JSON is 400, a wrong or missing field is 422."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from gateway.errors import ApiError, bad_request, invalid
+from schemas.ids import parse_id
+
+MAX_JSON_BYTES = 64 * 1024  # commands are small; photos never travel as JSON
+USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.]{1,28}[a-z0-9_]$")  # 3..30 chars, no edge dots
+PASSWORD_MIN, PASSWORD_MAX = 8, 256  # argon2 hashes any length; the cap bounds hashing work
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object."""
+    ctype = request.headers.get("content-type", "")
+    if ctype and not ctype.startswith("application/json"):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise ApiError(
+                413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes"
+            )
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"malformed JSON: {exc}", "malformed_json") from None
+    if not isinstance(value, dict):
+        raise bad_request("the body must be a JSON object", "malformed_json")
+    return value
+
+
+def string_field(body: dict[str, Any], name: str) -> str:
+    if name not in body:
+        raise invalid(name, "is required")
+    value = body[name]
+    if not isinstance(value, str):
+        raise invalid(name, f"must be a string, not {_json_type(value)}")
+    return value
+
+
+def username_field(body: dict[str, Any]) -> str:
+    raw = string_field(body, "username")
+    name = raw.strip().lower()
+    if not USERNAME.match(name):
+        raise invalid(
+            "username",
+            "must be 3 to 30 characters of a-z, 0-9, '_' or '.', not starting or ending with '.'",
+        )
+    return name
+
+
+def password_field(body: dict[str, Any]) -> str:
+    value = string_field(body, "password")
+    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise invalid("password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    return value
+
+
+def path_id(request: Request, name: str, what: str) -> int:
+    """An id from the path; a malformed one answers 404 as an unknown id would."""
+    value = parse_id(request.path_params[name])
+    if value is None:
+        raise ApiError(404, "not_found", f"{what} does not exist")
+    return value
+
+
+def limit_param(request: Request, default: int = 20, maximum: int = 100) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid("limit", f"must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "an array",
+             dict: "an object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)

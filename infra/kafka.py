@@ -1,0 +1,136 @@
+"""Kafka plumbing over confluent-kafka: idempotent topic creation, the event appender, watermarks.
+
+Tansu (the local broker) has no idempotent producer and no transactions, so the producer runs
+with `enable.idempotence=false` and `acks=all`; projections are idempotent instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from infra.topics import CATALOGUE, TopicSpec, key_of, topic_of
+from schemas.codec import Codec
+from schemas.events import Event
+
+POLL_INTERVAL_S = 0.05  # delivery callbacks run at most this late
+
+
+class AppendError(RuntimeError):
+    """The log did not acknowledge an event; the command must be reported as failed."""
+
+
+def create_topics(
+    bootstrap: str, specs: Iterable[TopicSpec] = CATALOGUE, partitions: int | None = None
+) -> dict[str, str]:
+    """Create missing topics with their configs; return topic -> 'created' | 'exists'."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    result = {s.name: "exists" for s in specs if s.name in existing}
+    new = [
+        NewTopic(s.name, (partitions or s.partitions) if s.partitions > 1 else 1, 1, config=s.config)
+        for s in specs
+        if s.name not in existing
+    ]
+    if new:
+        for name, future in admin.create_topics(new, operation_timeout=10).items():
+            try:
+                future.result()
+                result[name] = "created"
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+                result[name] = "exists"
+    return result
+
+
+def producer_config(bootstrap: str) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "acks": "all",
+        "enable.idempotence": False,  # Tansu answers InitProducerId with an error
+        "linger.ms": 2,
+        "compression.type": "none",
+        "message.timeout.ms": 15000,
+    }
+
+
+class KafkaEventLog:
+    """Appends events to their catalogue topics and waits for the broker's acknowledgement.
+
+    Call `close()` once at shutdown; until then a background thread serves delivery reports.
+    """
+
+    def __init__(self, bootstrap: str, codec: Codec) -> None:
+        self._codec = codec
+        self._producer = Producer(producer_config(bootstrap))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(POLL_INTERVAL_S)
+
+    async def append(self, *events: Event) -> None:
+        """Append in order; return once every event is acknowledged by all replicas."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for event in events:
+            fut: asyncio.Future[None] = loop.create_future()
+            futures.append(fut)
+            self._producer.produce(
+                topic_of(type(event)).name,
+                value=self._codec.encode(event),
+                key=key_of(event),
+                on_delivery=_resolver(loop, fut),
+            )
+        await asyncio.gather(*futures)
+
+    def append_nowait(self, event: Event) -> None:
+        """Queue one event without waiting (bulk loaders); call `flush()` before trusting it."""
+        while True:
+            try:
+                self._producer.produce(
+                    topic_of(type(event)).name,
+                    value=self._codec.encode(event),
+                    key=key_of(event),
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.1)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        if self._producer.flush(timeout_s) > 0:
+            raise AppendError("events still undelivered after flush timeout")
+
+    def close(self) -> None:
+        self._producer.flush(10)
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def _resolver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> Any:
+    def done(err: KafkaError | None, _msg: Message) -> None:
+        def settle() -> None:
+            if fut.done():
+                return
+            if err is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(AppendError(f"the event log refused the event: {err.str()}"))
+
+        loop.call_soon_threadsafe(settle)
+
+    return done
+
+
+def partitions_of(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
+    """Partition counts of existing topics (missing topics are absent)."""
+    meta = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    return {t: len(meta.topics[t].partitions) for t in topics if t in meta.topics}

@@ -1,0 +1,3 @@
+from photofeed.cli import main
+
+main()

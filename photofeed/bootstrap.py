@@ -1,0 +1,74 @@
+"""The composition root: builds clients from Settings and wires ports to adapters.
+
+Nothing else constructs a client or reads configuration. Each entry point (worker, gateway,
+replay) asks this module for its dependencies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import faust
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from gateway.accounts import RedisAccountStore
+from gateway.app import create_app
+from gateway.deps import GatewayDeps
+from gateway.tokens import TokenSigner
+from infra.clients import make_redis
+from infra.kafka import KafkaEventLog
+from infra.settings import Settings
+from projections.redis_graph import RedisGraph
+from projections.redis_versions import RedisVersions
+from schemas.codec import default_codec
+from schemas.ids import MAX_WORKER, SnowflakeGenerator
+from streams.app import WorkerDeps
+from streams.app import create_app as create_faust_app
+from streams.sink import ProjectionSink
+
+WORKER_ID_COUNTER = "snowflake:worker-ids"
+
+
+async def lease_worker_id(redis: Redis) -> int:
+    """A Snowflake worker id for this process: a shared counter modulo 1024.
+
+    Two live processes collide only after 1024 starts in between, and even then ids differ
+    unless both issue the same id in the same millisecond.
+    """
+    return int(await redis.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
+
+
+def graph_sink(redis: Redis) -> ProjectionSink:
+    return ProjectionSink("graph", RedisVersions(redis), lambda v: RedisGraph(redis, v))
+
+
+def build_worker(settings: Settings) -> faust.App:
+    redis = make_redis(settings)
+    deps = WorkerDeps(codec=default_codec(), sinks=[graph_sink(redis)])
+    return create_faust_app(settings, deps)
+
+
+def build_gateway(settings: Settings) -> Starlette:
+    secret = settings.secret()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = make_redis(settings)
+        log = KafkaEventLog(settings.bootstrap, default_codec())
+        app.state.deps = GatewayDeps(
+            log=log,
+            accounts=RedisAccountStore(redis),
+            tokens=TokenSigner(secret, settings.token_ttl_s),
+            ids=SnowflakeGenerator(await lease_worker_id(redis)),
+            versions=RedisVersions(redis),
+            graph_at=lambda v: RedisGraph(redis, v),
+        )
+        try:
+            yield
+        finally:
+            log.close()
+            await redis.aclose()
+
+    return create_app(None, lifespan)

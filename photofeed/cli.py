@@ -1,0 +1,207 @@
+"""The `photofeed` command: stack, topics, worker, gateway, up/down, replay."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.logs import configure_logging
+from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.settings import Settings, load_settings
+from infra.stack import Stack, StackError
+
+app = typer.Typer(
+    help="photofeed: an event-sourced photo-sharing backend. Settings come from PHOTOFEED_* "
+    "variables (see README).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+stack_app = typer.Typer(help="The local stack: Tansu (Kafka), SeaweedFS (S3), Valkey.")
+topics_app = typer.Typer(help="The topic catalogue.")
+replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(topics_app, name="topics")
+app.add_typer(replay_app, name="replay")
+console = Console(stderr=True)
+READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
+
+
+def _settings() -> Settings:
+    s = load_settings()
+    configure_logging(s.log_level, s.log_json)
+    return s
+
+
+def _stack_up(settings: Settings) -> Stack:
+    stack = Stack(settings)
+    try:
+        stack.up(lambda name, t: console.print(f"[green]ready[/] {name:<10} {t:5.2f} s"))
+    except StackError as exc:
+        console.print(f"[red]stack failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    return stack
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the services (idempotent; data under PHOTOFEED_DATA_DIR survives restarts)."""
+    _stack_up(_settings())
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the services; their data stays."""
+    stopped = Stack(_settings()).down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service's pid, health and address."""
+    _print_status(_settings())
+
+
+def _print_status(settings: Settings) -> None:
+    table = Table("service", "pid", "healthy", "address")
+    for name, (pid, healthy, address) in Stack(settings).status().items():
+        table.add_row(name, str(pid or "-"), "yes" if healthy else "no", address)
+    for proc in _app_processes(settings):
+        pid = proc.pid()
+        table.add_row(proc.spec.name, str(pid or "-"), "yes" if pid else "no", "")
+    Console().print(table)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every catalogue topic that is missing (idempotent)."""
+    from infra.kafka import create_topics
+
+    s = _settings()
+    for name, state in create_topics(s.bootstrap, partitions=s.topic_partitions).items():
+        console.print(f"{state:>8}  {name}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Print the catalogue as Markdown (the README's table)."""
+    from infra.topics import catalogue_markdown
+
+    print(catalogue_markdown())
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust worker in the foreground (all projection agents)."""
+    from photofeed.bootstrap import build_worker
+
+    s = _settings()
+    faust_app = build_worker(s)
+    from faust.worker import Worker
+
+    Worker(faust_app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+@app.command()
+def gateway(port: int = typer.Option(None, help="Port (default PHOTOFEED_GATEWAY_PORT, 8000)")) -> None:
+    """Run the HTTP gateway in the foreground."""
+    import uvicorn
+
+    from photofeed.bootstrap import build_gateway
+
+    s = _settings()
+    if port is not None:
+        s = s.with_(gateway_port=port)
+    uvicorn.run(
+        build_gateway(s), host=s.host, port=s.gateway_port, log_config=None, access_log=False,
+        loop="uvloop", http="httptools", lifespan="on",
+    )  # fmt: skip
+
+
+def _app_processes(settings: Settings) -> list[ManagedProcess]:
+    run, logs = settings.data_dir / "run", settings.data_dir / "logs"
+    py = [sys.executable, "-m", "photofeed"]
+    return [
+        ManagedProcess(ProcessSpec("worker", [*py, "worker"]), run, logs),
+        ManagedProcess(ProcessSpec("gateway", [*py, "gateway"]), run, logs),
+    ]
+
+
+def _gateway_healthy(settings: Settings) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{settings.gateway_url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@app.command()
+def up(
+    foreground: bool = typer.Option(False, help="Stay attached; Ctrl-C stops everything."),
+) -> None:
+    """Start the whole system: stack, topics, worker and gateway."""
+    from infra.kafka import create_topics
+
+    started = time.monotonic()
+    s = _settings()
+    _stack_up(s)
+    create_topics(s.bootstrap, partitions=s.topic_partitions)
+    procs = _app_processes(s)
+    for proc in procs:
+        proc.start()
+    if not wait_until(lambda: _gateway_healthy(s), READY_TIMEOUT_S, 0.2):
+        console.print(f"[red]gateway did not answer[/]; log:\n{procs[1].log_tail()}")
+        raise typer.Exit(1)
+    console.print(
+        f"[bold green]photofeed is up[/] in {time.monotonic() - started:.1f} s: "
+        f"API {s.gateway_url}/api/v1  docs {s.gateway_url}/openapi.json  logs {s.data_dir / 'logs'}"
+    )
+    if foreground:
+        try:
+            while all(p.pid() for p in procs):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _down(s)
+
+
+def _down(settings: Settings) -> None:
+    for proc in reversed(_app_processes(settings)):
+        if proc.stop():
+            console.print(f"stopped {proc.spec.name}")
+    stopped = Stack(settings).down()
+    console.print(f"stopped: {', '.join(stopped) or 'no services were running'}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the gateway, the worker and the stack; all data stays under the data dir."""
+    _down(_settings())
+
+
+@app.command()
+def status() -> None:
+    """Show what is running."""
+    _print_status(_settings())
+
+
+@replay_app.command("graph")
+def replay_graph(
+    swap: bool = typer.Option(True, help="Make the rebuilt version active when it verifies."),
+    keep_old: bool = typer.Option(False, help="Keep the retired version's keys."),
+) -> None:
+    """Rebuild the users/graph projections from the log into a fresh version, verify, swap."""
+    from photofeed.replay_cli import run_replay
+
+    raise typer.Exit(run_replay(_settings(), "graph", swap=swap, keep_old=keep_old, console=console))
+
+
+def main() -> None:
+    app()
+
+

@@ -1,0 +1,110 @@
+"""Redis adapter of the users/graph projection: writer, UserReader and GraphReader."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+from projections import redis_scripts as lua
+from projections.ports import Edge, GraphCounts, Page, Position, UserView
+from projections.redis_keys import GraphKeys
+from projections.writes import PutUser, SetAvatar, SetFollow, Write, version_key
+
+
+class RedisGraph:
+    """One version of the graph group in one Redis; cheap to build per request."""
+
+    def __init__(self, redis: Redis, version: int) -> None:
+        self._r = redis
+        self.version = version
+        self.keys = GraphKeys(version)
+        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
+        self._set_member = redis.register_script(lua.SET_MEMBER_IF_NEWER)
+        self._page = redis.register_script(lua.PAGE_BEFORE)
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        if not writes:
+            return
+        async with self._r.pipeline(transaction=False) as pipe:
+            for w in writes:
+                await self._queue(pipe, w)
+            await pipe.execute()
+
+    async def _queue(self, pipe: Any, w: Write) -> None:
+        """Queue the write's script calls on the pipeline (awaiting only queues them)."""
+        k = self.keys
+        if isinstance(w, PutUser):
+            fields = ["username", w.username, "created_ms", str(w.created_ms)]
+            await self._set_fields(
+                [k.user(w.user_id)], ["_v_profile", version_key(w.version), *fields], pipe
+            )
+        elif isinstance(w, SetAvatar):
+            args = ["_v_avatar", version_key(w.version), "avatar_url", w.avatar_url or ""]
+            await self._set_fields([k.user(w.user_id)], args, pipe)
+        elif isinstance(w, SetFollow):
+            v, present = version_key(w.version), "1" if w.active else "0"
+            a, b = w.follower_id, w.followee_id
+            await self._set_member(
+                [k.following(a), k.following_versions(a)], [b, w.at_ms, v, present], pipe
+            )
+            await self._set_member(
+                [k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present], pipe
+            )
+
+    async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
+        if not ids:
+            return {}
+        async with self._r.pipeline(transaction=False) as pipe:
+            for uid in ids:
+                pipe.hmget(self.keys.user(uid), "username", "avatar_url", "created_ms")
+            rows = await pipe.execute()
+        out = {}
+        for uid, (username, avatar, created) in zip(ids, rows, strict=True):
+            if username is not None:
+                out[uid] = UserView(uid, _s(username), _s(avatar) if avatar else None, int(created))
+        return out
+
+    async def followers(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._edges(self.keys.followers(user_id), limit, after)
+
+    async def following(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._edges(self.keys.following(user_id), limit, after)
+
+    async def _edges(self, key: str, limit: int, after: Position | None) -> Page[Edge]:
+        rows = await page_before(self._page, key, limit + 1, after)
+        edges = [Edge(member, score) for member, score in rows]
+        more = len(edges) > limit
+        edges = edges[:limit]
+        nxt = Position(edges[-1].at_ms, edges[-1].user_id) if more and edges else None
+        return Page(edges, nxt)
+
+    async def counts(self, ids: Sequence[int]) -> dict[int, GraphCounts]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for uid in ids:
+                pipe.zcard(self.keys.followers(uid))
+                pipe.zcard(self.keys.following(uid))
+            rows = await pipe.execute()
+        return {
+            uid: GraphCounts(rows[2 * i], rows[2 * i + 1]) for i, uid in enumerate(ids)
+        }
+
+    async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
+        if not candidates:
+            return set()
+        scores = await self._r.zmscore(self.keys.following(follower_id), list(candidates))
+        return {c for c, s in zip(candidates, scores, strict=True) if s is not None}
+
+
+async def page_before(
+    script: Any, key: str, limit: int, after: Position | None
+) -> list[tuple[int, int]]:
+    """Up to `limit` (member id, score) rows of a zset, newest first, strictly after `after`."""
+    args = ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
+    flat = await script([key], args)
+    return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

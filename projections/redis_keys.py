@@ -1,0 +1,38 @@
+"""The one module that owns Redis key names (as Mastodon's FeedManager owns its feed keys).
+
+Keys of one user share the hash tag `{<user_id>}` so a Lua script touching several of them stays
+on one slot of a Redis Cluster. Projection keys start with the projection group and version
+(`graph.v2:`) so a replay builds beside the live version and the swap is one pointer change.
+"""
+
+from __future__ import annotations
+
+ACTIVE_VERSIONS = "projections:active"  # hash: group -> version that serves reads
+BUILDING_VERSIONS = "projections:building"  # hash: group -> version a replay is filling
+VERSION_SEQUENCE = "projections:next"  # hash: group -> last version number handed out
+
+
+class GraphKeys:
+    """Keys of the users/graph projection group at one version."""
+
+    def __init__(self, version: int) -> None:
+        self.prefix = f"graph.v{version}"
+
+    def user(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}"  # hash: username, avatar_url, created_ms, _v
+
+    def followers(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:followers"  # zset follower_id -> followed at ms
+
+    def following(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:following"  # zset followee_id -> followed at ms
+
+    def followers_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:followers:v"  # hash follower_id -> last version
+
+    def following_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:following:v"  # hash followee_id -> last version
+
+    def pattern(self) -> str:
+        """Glob for every key of this version (used to drop a retired version)."""
+        return f"{self.prefix}:*"

@@ -1,0 +1,134 @@
+"""The Faust app factory and its agents.
+
+Each source topic has one agent: it takes a batch of messages, decodes them (undecodable ones go
+to the dead-letter topic with the error in headers), and hands the events to every projection
+sink interested in them. Offsets are acknowledged only after the batch is written (at-least-once);
+projections are idempotent, so a redelivered batch changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import structlog
+
+from infra.settings import Settings
+from infra.topics import CATALOGUE, DEAD_LETTER, TopicSpec
+from projections.handlers import HANDLERS
+from schemas.codec import Codec, DecodeError
+from schemas.events import Event
+from streams.sink import ProjectionSink
+
+BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
+BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
+RETRY_MAX_S = 5.0  # backoff cap while a projection store is unreachable
+
+log = structlog.get_logger("photofeed.worker")
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    codec: Codec
+    sinks: Sequence[ProjectionSink]
+
+
+def faust_settings(settings: Settings) -> dict[str, Any]:
+    """Faust options that work against Tansu (no idempotent producer, fast group joins)."""
+    return {
+        "broker": f"kafka://{settings.bootstrap}",
+        "value_serializer": "raw",
+        "key_serializer": "raw",
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+        "broker_rebalance_timeout": 5,
+        "broker_session_timeout": 6,
+        "broker_heartbeat_interval": 1,
+        "broker_commit_every": 1000,
+        "broker_commit_interval": 1.0,
+        "consumer_auto_offset_reset": "earliest",
+        "topic_disable_leader": True,
+        "topic_allow_declare": False,
+        "web_enabled": False,
+        "store": "memory://",
+        "datadir": str(settings.data_dir / "faust"),
+    }
+
+
+def sinks_for(spec: TopicSpec, sinks: Sequence[ProjectionSink]) -> list[ProjectionSink]:
+    wanted = set(spec.events)
+    return [s for s in sinks if wanted & set(HANDLERS[s.group])]
+
+
+def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
+    app = faust.App(settings.worker_group, **faust_settings(settings))
+    dead_letter = app.topic(DEAD_LETTER.name, value_type=bytes, key_type=bytes)
+    for spec in CATALOGUE:
+        targets = sinks_for(spec, deps.sinks)
+        if targets:
+            _add_agent(app, spec, targets, deps.codec, dead_letter)
+    return app
+
+
+def _add_agent(
+    app: faust.App,
+    spec: TopicSpec,
+    sinks: list[ProjectionSink],
+    codec: Codec,
+    dead_letter: faust.TopicT,
+) -> None:
+    topic = app.topic(spec.name, value_type=bytes, key_type=bytes)
+
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            events = await decode_batch(codec, batch, dead_letter)
+            for sink in sinks:
+                await apply_with_retry(sink, events)
+
+    agent.__name__ = f"project_{spec.name.replace('.', '_')}"
+    app.agent(topic, name=agent.__name__)(agent)
+
+
+async def decode_batch(codec: Codec, batch: Sequence[Any], dead_letter: Any) -> list[Event]:
+    """Decode every message; forward the undecodable ones to the dead-letter topic."""
+    events: list[Event] = []
+    for item in batch:
+        msg = item.message
+        try:
+            events.append(codec.decode(msg.value))
+        except DecodeError as exc:
+            log.warning(
+                "dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                error=str(exc),
+            )  # fmt: skip
+            await dead_letter.send(
+                key=msg.key,
+                value=msg.value,
+                headers={
+                    "source_topic": msg.topic.encode(),
+                    "source_partition": str(msg.partition).encode(),
+                    "source_offset": str(msg.offset).encode(),
+                    "error": str(exc).encode(),
+                },
+            )
+    return events
+
+
+async def apply_with_retry(sink: ProjectionSink, events: Sequence[Event]) -> None:
+    """Apply until it succeeds: a store outage (or a bug) pauses the partition, never drops a batch.
+
+    Handlers are pure and total, so a failure here is the store's; the error is logged with
+    backoff and the batch stays unacknowledged until it is written.
+    """
+    delay = 0.1
+    while True:
+        try:
+            await sink.apply(events)
+            return
+        except Exception as exc:
+            log.warning("projection_write_failed", group=sink.group, error=repr(exc), retry_s=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX_S)

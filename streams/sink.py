@@ -1,0 +1,37 @@
+"""Applies a batch of decoded events to every live version of one projection group.
+
+While a replay builds a new version, live agents write both the active and the building version,
+so nothing appended after the replay's high watermark is missing when it swaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from projections.handlers import writes_for
+from projections.ports import ProjectionWriter, VersionRegistry
+from schemas.events import Event
+
+
+class ProjectionSink:
+    def __init__(
+        self,
+        group: str,
+        versions: VersionRegistry,
+        writer_for: Callable[[int], ProjectionWriter],
+    ) -> None:
+        self.group = group
+        self._versions = versions
+        self._writer_for = writer_for
+
+    async def apply(self, events: Sequence[Event]) -> int:
+        """Write the batch to each target version; return the number of writes per version.
+
+        The targets are read after the batch was collected, so any event appended after a replay
+        took its high watermark is written to the version being built.
+        """
+        writes = writes_for(self.group, events)
+        if writes:
+            for version in await self._versions.targets(self.group):
+                await self._writer_for(version).apply(writes)
+        return len(writes)
