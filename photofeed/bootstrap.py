@@ -7,7 +7,7 @@ replay) asks this module for its dependencies.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import faust
 from redis.asyncio import Redis
@@ -20,7 +20,11 @@ from gateway.tokens import TokenSigner
 from infra.clients import make_redis
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
+from projections.handlers import HANDLERS
+from projections.ports import ProjectionWriter
+from projections.redis_admin import RedisVersionAdmin
 from projections.redis_graph import RedisGraph
+from projections.redis_keys import GraphKeys
 from projections.redis_versions import RedisVersions
 from schemas.codec import default_codec
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
@@ -40,13 +44,27 @@ async def lease_worker_id(redis: Redis) -> int:
     return int(await redis.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
 
 
-def graph_sink(redis: Redis) -> ProjectionSink:
-    return ProjectionSink("graph", RedisVersions(redis), lambda v: RedisGraph(redis, v))
+def writer_factory(redis: Redis, group: str) -> Callable[[int], ProjectionWriter]:
+    """version -> the writer of that version of `group`."""
+    factories: dict[str, Callable[[int], ProjectionWriter]] = {
+        "graph": lambda v: RedisGraph(redis, v),
+    }
+    return factories[group]
+
+
+def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
+    prefixes: dict[str, Callable[[int], str]] = {"graph": lambda v: GraphKeys(v).prefix}
+    return RedisVersionAdmin(redis, prefixes[group])
+
+
+def sinks(redis: Redis) -> list[ProjectionSink]:
+    versions = RedisVersions(redis)
+    return [ProjectionSink(g, versions, writer_factory(redis, g)) for g in HANDLERS]
 
 
 def build_worker(settings: Settings) -> faust.App:
     redis = make_redis(settings)
-    deps = WorkerDeps(codec=default_codec(), sinks=[graph_sink(redis)])
+    deps = WorkerDeps(codec=default_codec(), sinks=sinks(redis))
     return create_faust_app(settings, deps)
 
 

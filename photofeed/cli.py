@@ -193,12 +193,15 @@ def status() -> None:
 @replay_app.command("graph")
 def replay_graph(
     swap: bool = typer.Option(True, help="Make the rebuilt version active when it verifies."),
+    force: bool = typer.Option(False, help="Swap even when the rebuilt version differs from live."),
     keep_old: bool = typer.Option(False, help="Keep the retired version's keys."),
 ) -> None:
-    """Rebuild the users/graph projections from the log into a fresh version, verify, swap."""
+    """Rebuild users, followers, following and counts from the log into a fresh version,
+    verify it against the live one, swap atomically."""
     from photofeed.replay_cli import run_replay
 
-    raise typer.Exit(run_replay(_settings(), "graph", swap=swap, keep_old=keep_old, console=console))
+    code = run_replay(_settings(), "graph", swap=swap, force=force, keep_old=keep_old, console=console)
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""Reads topics from their first offset up to the high watermark seen at start, then stops.
+
+The stop offset of each partition is the high watermark carried by its first fetch response, not
+a ListOffsets answer: Tansu's s3:// storage answers ListOffsets(latest) with 1 whatever the log
+holds (measured here), while its fetch responses carry the true watermark.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from infra.kafka import partitions_of
+
+BATCH = 2000  # messages handed to the caller at a time: one projection pipeline each
+POLL_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+class LogReader:
+    """One pass over `topics`; iterate `batches()` once. `total` is known after the first batch."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self.stop_offsets: dict[tuple[str, int], int] = {}
+        self.read = 0
+
+    def batches(self) -> Iterator[list[Record]]:
+        parts = partitions_of(self._bootstrap, self._topics)
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self._bootstrap,
+                "group.id": f"photofeed-replay-{uuid.uuid4().hex}",  # never committed
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": 50,
+            }
+        )
+        assigned = [TopicPartition(t, p, OFFSET_BEGINNING) for t, n in parts.items() for p in range(n)]
+        consumer.assign(assigned)
+        pending = {(tp.topic, tp.partition) for tp in assigned}
+        try:
+            while pending:
+                batch: list[Record] = []
+                for msg in consumer.consume(BATCH, POLL_TIMEOUT_S):
+                    key = (msg.topic(), msg.partition())
+                    if key not in pending:
+                        continue
+                    stop = self._stop_offset(consumer, key)
+                    err = msg.error()
+                    if err is not None:
+                        if err.code() != KafkaError._PARTITION_EOF:
+                            raise RuntimeError(f"reading {key}: {err.str()}")
+                        self._finish(consumer, pending, key)
+                        continue
+                    if msg.offset() >= stop:
+                        self._finish(consumer, pending, key)
+                        continue
+                    batch.append(Record(key[0], key[1], msg.offset(), msg.value()))
+                    if msg.offset() + 1 >= stop:
+                        self._finish(consumer, pending, key)
+                self.read += len(batch)
+                if batch:
+                    yield batch
+        finally:
+            consumer.close()
+
+    def _stop_offset(self, consumer: Consumer, key: tuple[str, int]) -> int:
+        if key not in self.stop_offsets:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(*key), cached=True)
+            self.stop_offsets[key] = high
+        return self.stop_offsets[key]
+
+    @staticmethod
+    def _finish(consumer: Consumer, pending: set[tuple[str, int]], key: tuple[str, int]) -> None:
+        pending.discard(key)
+        consumer.pause([TopicPartition(*key)])
