@@ -8,7 +8,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -57,14 +56,10 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's path template, so ids do not explode label cardinality."""
-    router = scope.get("router")
-    if router is not None:
-        for route in router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(route, "path", "other"))
-    return "unmatched"
+    """The matched route's path template (the router records it in the scope), so ids do not
+    explode label cardinality."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 async def metrics_endpoint(request: Request) -> Response:

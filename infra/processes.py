@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STOP_GRACE_S = 10.0  # >= Faust's clean shutdown on a 2-core machine
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # spawned here; kept so they can be reaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class ManagedProcess:
                 cwd=self.spec.cwd,
                 start_new_session=True,  # Ctrl-C in the launching terminal must not kill it
             )
+        _CHILDREN[proc.pid] = proc
         self.pidfile.write_text(str(proc.pid))
         return proc.pid
 
@@ -105,12 +107,12 @@ def wait_until(
 
 
 def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap our own zombie children
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _CHILDREN[pid]
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

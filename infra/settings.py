@@ -70,6 +70,16 @@ class Settings:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    def to_env(self) -> dict[str, str]:
+        """The PHOTOFEED_* variables that reproduce these settings in a child process."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[f"PHOTOFEED_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return out
+
     def with_(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 

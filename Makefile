@@ -1,0 +1,46 @@
+# Two commands on a fresh machine (Python 3.11, gcc, make): `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install up down status test check format bench bench-% clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install photofeed with its tools
+
+up: install ## start the stack, topics, worker and gateway (API on http://127.0.0.1:8000)
+	$(BIN)/photofeed up
+
+down: ## stop everything; data stays in .photofeed/
+	@if [ -x $(BIN)/photofeed ]; then $(BIN)/photofeed down; fi
+
+status: install
+	$(BIN)/photofeed status
+
+test: install ## run every test against a stack the session starts itself
+	$(BIN)/python -m pytest
+
+check: install ## lint, format check, strict typing
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## run every benchmark (figures beside their bare baselines)
+	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+bench-%: install
+	$(BIN)/python bench/bench_$*.py
+
+clean: down
+	rm -rf $(VENV) .photofeed .mypy_cache .ruff_cache .pytest_cache

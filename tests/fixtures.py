@@ -1,0 +1,170 @@
+"""Session fixtures over the real local stack (Tansu, SeaweedFS, Valkey) on free ports in a temp dir.
+
+Nothing is faked: the worker and the gateway run as the same processes `photofeed up` starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from infra.kafka import KafkaEventLog, create_topics
+from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.settings import Settings
+from infra.stack import SEAWEED_INTERNAL_PORTS, Stack
+from schemas.codec import default_codec
+
+T = TypeVar("T")
+PORTS_NEEDED = SEAWEED_INTERNAL_PORTS + 5  # kafka, redis, s3 (+internals), gateway, spare
+READY_TIMEOUT_S = 90.0
+
+
+def free_port_block(size: int) -> int:
+    """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
+    for base in range(20000 + (uuid.uuid4().int % 2000) * 10, 60000, size + 3):
+        if all(_free(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool] = bool,
+    timeout_s: float = 15.0,
+    interval_s: float = 0.05,
+) -> T:
+    """Poll `probe` until `accept(value)`; fail with the last value when the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s; last value: {value!r}")
+        await asyncio.sleep(interval_s)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = free_port_block(PORTS_NEEDED)
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("photofeed"),
+        kafka_port=base,
+        redis_port=base + 1,
+        gateway_port=base + 2,
+        s3_port=base + 3,  # SeaweedFS takes base+4 .. base+16
+        tansu_storage="memory",
+        topic_partitions=3,
+        token_secret="test-secret-" + "x" * 40,
+        log_json=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    stack = Stack(settings)
+    stack.up()
+    create_topics(settings.bootstrap, partitions=settings.topic_partitions)
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+def app_process(settings: Settings, name: str, *args: str) -> ManagedProcess:
+    spec = ProcessSpec(name, [sys.executable, "-m", "photofeed", *args], settings.to_env())
+    return ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
+
+
+@pytest.fixture(scope="session")
+def worker(stack: Stack, settings: Settings) -> Iterator[ManagedProcess]:
+    proc = app_process(settings, "worker", "worker")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack, settings: Settings) -> Iterator[str]:
+    proc = app_process(settings, "gateway", "gateway")
+    proc.start()
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{settings.gateway_url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    if not wait_until(healthy, READY_TIMEOUT_S, 0.1):
+        raise RuntimeError("gateway did not start:\n" + proc.log_tail())
+    try:
+        yield f"{settings.gateway_url}/api/v1"
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def redis(stack: Stack, settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def event_log(stack: Stack, settings: Settings) -> AsyncIterator[KafkaEventLog]:
+    log = KafkaEventLog(settings.bootstrap, default_codec())
+    yield log
+    log.close()
+
+
+@pytest.fixture
+async def api(gateway: str, worker: ManagedProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        yield client
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+
+async def register(api: httpx.AsyncClient, name: str | None = None) -> tuple[str, str]:
+    """Create an account and log in; return (user_id, bearer token)."""
+    name = name or unique()
+    created = await api.post("/users", json={"username": name, "password": "correct horse"})
+    assert created.status_code == 201, created.text
+    session = await api.post("/sessions", json={"username": name, "password": "correct horse"})
+    assert session.status_code == 200, session.text
+    return created.json()["user_id"], session.json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def count_records(settings: Settings, topic: str) -> int:
+    """Messages in `topic` right now (read to the high watermark)."""
+    from replay.reader import LogReader
+
+    reader = LogReader(settings.bootstrap, [topic])
+    return sum(len(b) for b in reader.batches())
