@@ -79,7 +79,7 @@ class RedisAccountStore:
 
     async def reserve(self, account: Account) -> bool:
         keys = [self._name_key(account.username), self._id_key(account.user_id)]
-        args = [account.user_id, account.username, account.password_hash]
+        args: list[str | int] = [account.user_id, account.username, account.password_hash]
         return bool(await self._reserve(keys, args))
 
     async def release(self, account: Account) -> None:
@@ -93,7 +93,7 @@ class RedisAccountStore:
         stored = await self._r.hget(self._id_key(user_id), "password_hash")
         if stored is None:
             return None
-        return Account(user_id, username, stored.decode())
+        return Account(user_id, username, stored.decode() if isinstance(stored, bytes) else stored)
 
     async def exists(self, user_id: int) -> bool:
         return bool(await self._r.exists(self._id_key(user_id)))

@@ -1,4 +1,4 @@
-"""API errors: `{"error": {"code", "message"}}` with the right status; raised anywhere in a route."""
+"""API errors: `{"error": {"code", "message"}}` with the right status; raise them in any route."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def unauthorized(message: str = "a valid bearer token is required") -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     return json_response({"error": {"code": code, "message": message}}, status, headers)
 

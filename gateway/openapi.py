@@ -86,7 +86,9 @@ class Op:
                 "content": {"application/json": {"schema": _ref(self.body)}},
             }
         for status, text in self.answers.items():
-            schema, _, description = text.partition(": ") if text.startswith("#") else ("", "", text)
+            schema, _, description = (
+                text.partition(": ") if text.startswith("#") else ("", "", text)
+            )
             if status >= 400:
                 schema = schema or "#Error"
             answer: dict[str, Any] = {"description": description}

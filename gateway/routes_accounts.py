@@ -103,7 +103,8 @@ async def _set_follow(request: Request, follow: bool) -> Response:
         raise not_found("user")
     kind = ev.UserFollowed if follow else ev.UserUnfollowed
     await append_or_503(
-        deps, kind(event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=me, followee_id=target)
+        deps,
+        kind(event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=me, followee_id=target),
     )
     return no_content()
 
@@ -137,9 +138,7 @@ async def _edge_list(request: Request, which: str) -> Response:
 async def _user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
     views = await graph.users(ids)
     mine = await graph.follows(me, ids) if me is not None else set()
-    return [
-        {**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views
-    ]
+    return [{**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views]
 
 
 def user_json(user: UserView) -> dict[str, Any]:

@@ -32,7 +32,12 @@ class TokenSigner:
     def verify(self, token: str, now_s: int) -> int:
         """The user id a valid token names; raise InvalidToken otherwise."""
         parts = token.split(".")
-        if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit() or not parts[2].isdigit():
+        if (
+            len(parts) != 4
+            or parts[0] != PREFIX
+            or not parts[1].isdigit()
+            or not parts[2].isdigit()
+        ):
             raise InvalidToken("malformed token")
         payload = ".".join(parts[:3])
         if not hmac.compare_digest(self._sign(payload), parts[3]):

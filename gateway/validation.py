@@ -23,7 +23,9 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-        raise ApiError(413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes")
+        raise ApiError(
+            413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes"
+        )
     body = b""
     async for chunk in request.stream():
         body += chunk

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from infra.topics import CATALOGUE, TopicSpec, key_of, topic_of
 from schemas.codec import Codec
@@ -33,7 +34,9 @@ def create_topics(
     existing = set(admin.list_topics(timeout=10).topics)
     result = {s.name: "exists" for s in specs if s.name in existing}
     new = [
-        NewTopic(s.name, (partitions or s.partitions) if s.partitions > 1 else 1, 1, config=s.config)
+        NewTopic(
+            s.name, (partitions or s.partitions) if s.partitions > 1 else 1, 1, config=s.config
+        )
         for s in specs
         if s.name not in existing
     ]

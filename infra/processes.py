@@ -35,7 +35,7 @@ class ManagedProcess:
         self.logfile = log_dir / f"{spec.name}.log"
 
     def pid(self) -> int | None:
-        """The pid when the process in the pidfile is alive, else None (a stale pidfile is removed)."""
+        """The pid when the pidfile's process is alive, else None (a stale pidfile is removed)."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -93,9 +93,7 @@ class ManagedProcess:
             return ""
 
 
-def wait_until(
-    condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.05
-) -> bool:
+def wait_until(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
     """Poll `condition` until it holds or the deadline passes; return whether it held."""
     deadline = time.monotonic() + timeout_s
     while True:

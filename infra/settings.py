@@ -77,7 +77,9 @@ class Settings:
             if f.name == "extra":
                 continue
             value = getattr(self, f.name)
-            out[f"PHOTOFEED_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+            out[f"PHOTOFEED_{f.name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
         return out
 
     def with_(self, **changes: Any) -> Settings:
@@ -85,7 +87,7 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `PHOTOFEED_*` variables (os.environ by default); unknown ones are kept in extra."""
+    """Settings from `PHOTOFEED_*` variables (default os.environ); unknown ones go to `extra`."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}

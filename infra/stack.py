@@ -1,7 +1,7 @@
 """The local stack: SeaweedFS (S3), Tansu (Kafka protocol, log stored on SeaweedFS) and Valkey.
 
 Everything comes from PyPI wheels; data lives under `<data_dir>/` so events, photos and projections
-survive `down`/`up`. `up` is idempotent and returns only once every service answers its health check.
+survive `down`/`up`. `up` is idempotent and returns once every service answers its health check.
 """
 
 from __future__ import annotations
@@ -202,6 +202,4 @@ class Stack:
 
     def status(self) -> dict[str, tuple[int | None, bool, str]]:
         """name -> (pid, healthy, address)."""
-        return {
-            n: (s.process.pid(), s.healthy(), s.address) for n, s in self.services.items()
-        }
+        return {n: (s.process.pid(), s.healthy(), s.address) for n, s in self.services.items()}

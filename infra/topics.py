@@ -95,7 +95,6 @@ def catalogue_markdown() -> str:
             "forever" if t.config.get("retention.ms") == "-1" else f"{t.config['retention.ms']} ms"
         )
         names = ", ".join(f"`{e.__name__}`" for e in t.events) or "(any, raw)"
-        rows.append(
-            f"| `{t.name}` | {f'`{t.key_field}`' if t.key_field else 'original key'} | {t.partitions} | {retention} | {names} | {t.doc} |"
-        )
+        key = f"`{t.key_field}`" if t.key_field else "original key"
+        rows.append(f"| `{t.name}` | {key} | {t.partitions} | {retention} | {names} | {t.doc} |")
     return "\n".join(rows)

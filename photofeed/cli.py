@@ -102,11 +102,15 @@ def worker() -> None:
     faust_app = build_worker(s)
     from faust.worker import Worker
 
-    Worker(faust_app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False).execute_from_commandline()
+    Worker(
+        faust_app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False
+    ).execute_from_commandline()
 
 
 @app.command()
-def gateway(port: int = typer.Option(None, help="Port (default PHOTOFEED_GATEWAY_PORT, 8000)")) -> None:
+def gateway(
+    port: int = typer.Option(None, help="Port (default PHOTOFEED_GATEWAY_PORT, 8000)"),
+) -> None:
     """Run the HTTP gateway in the foreground."""
     import uvicorn
 
@@ -200,11 +204,11 @@ def replay_graph(
     verify it against the live one, swap atomically."""
     from photofeed.replay_cli import run_replay
 
-    code = run_replay(_settings(), "graph", swap=swap, force=force, keep_old=keep_old, console=console)
+    code = run_replay(
+        _settings(), "graph", swap=swap, force=force, keep_old=keep_old, console=console
+    )
     raise typer.Exit(code)
 
 
 def main() -> None:
     app()
-
-

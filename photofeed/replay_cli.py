@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from rich.console import Console
-from rich.text import Text
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from infra.clients import make_redis
 from infra.settings import Settings
@@ -67,7 +67,7 @@ async def replay_group(
 def run_replay(
     settings: Settings, group: str, *, swap: bool, force: bool, keep_old: bool, console: Console
 ) -> int:
-    """Run with a progress bar; return the process exit code (1 when verification blocked a swap)."""
+    """Run with a progress bar; return the exit code (1 when verification blocked the swap)."""
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(),

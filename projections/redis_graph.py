@@ -86,14 +86,13 @@ class RedisGraph:
                 pipe.zcard(self.keys.followers(uid))
                 pipe.zcard(self.keys.following(uid))
             rows = await pipe.execute()
-        return {
-            uid: GraphCounts(rows[2 * i], rows[2 * i + 1]) for i, uid in enumerate(ids)
-        }
+        return {uid: GraphCounts(rows[2 * i], rows[2 * i + 1]) for i, uid in enumerate(ids)}
 
     async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
         if not candidates:
             return set()
-        scores = await self._r.zmscore(self.keys.following(follower_id), list(candidates))
+        members = [str(c) for c in candidates]
+        scores = await self._r.zmscore(self.keys.following(follower_id), members)
         return {c for c, s in zip(candidates, scores, strict=True) if s is not None}
 
 

@@ -13,7 +13,7 @@ VERSION_WIDTH = 19  # decimal digits of the largest Snowflake id (2**63 - 1)
 
 
 def version_key(event_id: int) -> str:
-    """A version that orders correctly as a string (Lua numbers are doubles: exact only to 2**53)."""
+    """A version that orders right as a string (Lua numbers are doubles, exact only to 2**53)."""
     return str(event_id).zfill(VERSION_WIDTH)
 
 

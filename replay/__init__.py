@@ -1,1 +1,1 @@
-"""The rebuild: topics from the start to the high watermark, through the same HANDLERS, blue/green."""
+"""The rebuild: topics from the start to the high watermark, through the same HANDLERS."""

@@ -48,7 +48,9 @@ class LogReader:
                 "fetch.wait.max.ms": 50,
             }
         )
-        assigned = [TopicPartition(t, p, OFFSET_BEGINNING) for t, n in parts.items() for p in range(n)]
+        assigned = [
+            TopicPartition(t, p, OFFSET_BEGINNING) for t, n in parts.items() for p in range(n)
+        ]
         consumer.assign(assigned)
         pending = {(tp.topic, tp.partition) for tp in assigned}
         try:
@@ -65,11 +67,12 @@ class LogReader:
                             raise RuntimeError(f"reading {key}: {err.str()}")
                         self._finish(consumer, pending, key)
                         continue
-                    if msg.offset() >= stop:
+                    offset, value = msg.offset() or 0, msg.value() or b""
+                    if offset >= stop:
                         self._finish(consumer, pending, key)
                         continue
-                    batch.append(Record(key[0], key[1], msg.offset(), msg.value()))
-                    if msg.offset() + 1 >= stop:
+                    batch.append(Record(key[0], key[1], offset, value))
+                    if offset + 1 >= stop:
                         self._finish(consumer, pending, key)
                 self.read += len(batch)
                 if batch:

@@ -26,12 +26,12 @@ from schemas.events import EVENT_TYPES, Event
 
 T = TypeVar("T")
 MAGIC = b"\xc3\x01"
-HEADER_LEN = 10  # == len(MAGIC) + 8-byte fingerprint, fixed by the Avro spec
+HEADER_LEN = 10  # == len(MAGIC) + the 8-byte fingerprint, fixed by the Avro spec
 _FILE = re.compile(r"^(?P<snake>[a-z0-9_]+)\.v(?P<version>\d+)\.avsc$")
 
 
 class DecodeError(ValueError):
-    """The bytes are not an event this codebase can read; the message belongs in the dead-letter topic."""
+    """The bytes are not an event this codebase can read; the message goes to the dead letters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def load_schema_versions(texts: Iterable[tuple[str, str]]) -> list[SchemaVersion
         if m is None:
             raise ValueError(f"schema file {filename!r} is not named <event>.v<N>.avsc")
         raw = json.loads(text)
-        parsed = parse_schema(raw, named_schemas={})
+        parsed = typing.cast(dict[str, Any], parse_schema(raw, named_schemas={}))
         canonical = to_parsing_canonical_form(parsed)
         fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
         name = raw["name"]
@@ -118,6 +118,8 @@ class Codec:
             raise DecodeError(f"corrupt {writer.name} v{writer.version} body: {exc}") from exc
         if body.tell() != len(data) - HEADER_LEN:
             raise DecodeError(f"{writer.name} body has trailing bytes")
+        if not isinstance(record, dict):
+            raise DecodeError(f"{writer.name} body is not a record")
         return from_record(self._types[writer.name], record)
 
 
@@ -147,10 +149,16 @@ def from_record(cls: type[T], record: Mapping[str, Any]) -> T:
     return cls(**kwargs)
 
 
-@cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
+    cached = _HINTS.get(cls)
+    if cached is not None:
+        return cached
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return _HINTS[cls]
 
 
 def _typed(hint: Any, value: Any) -> Any:
@@ -163,6 +171,6 @@ def _typed(hint: Any, value: Any) -> Any:
     if origin is tuple:
         (item,) = typing.get_args(hint)[:1]
         return tuple(_typed(item, v) for v in value)
-    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
         return from_record(hint, value)
     return value

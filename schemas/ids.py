@@ -40,9 +40,11 @@ class SnowflakeGenerator:
                 self._sequence += 1  # same millisecond, or the clock went backwards
             else:
                 self._last_ms, self._sequence = self._last_ms + 1, 0
-            return ((self._last_ms - EPOCH_MS) << _TIME_SHIFT) | (
-                self._worker << SEQUENCE_BITS
-            ) | self._sequence
+            return (
+                ((self._last_ms - EPOCH_MS) << _TIME_SHIFT)
+                | (self._worker << SEQUENCE_BITS)
+                | self._sequence
+            )
 
 
 def id_to_ms(snowflake: int) -> int:

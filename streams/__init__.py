@@ -1,1 +1,1 @@
-"""The Faust worker: app factory, topic declarations and thin agents (decode -> handlers -> adapters)."""
+"""The Faust worker: app factory, topic declarations, thin agents (decode, handle, write)."""

@@ -83,7 +83,8 @@ def _add_agent(
     topic = app.topic(spec.name, value_type=bytes, key_type=bytes)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
+        async for batch in batches:
             events = await decode_batch(codec, batch, dead_letter)
             for sink in sinks:
                 await apply_with_retry(sink, events)

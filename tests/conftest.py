@@ -1,3 +1,3 @@
-"""Shared fixtures. The real local stack starts once per session, lazily, only for tests that ask."""
+"""Shared fixtures. The real local stack starts once per session, only for tests that ask."""
 
 pytest_plugins = ["tests.fixtures"]

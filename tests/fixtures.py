@@ -1,4 +1,4 @@
-"""Session fixtures over the real local stack (Tansu, SeaweedFS, Valkey) on free ports in a temp dir.
+"""Session fixtures over the real local stack (Tansu, SeaweedFS, Valkey): free ports, temp dirs.
 
 Nothing is faked: the worker and the gateway run as the same processes `photofeed up` starts.
 """
@@ -145,7 +145,6 @@ async def api(gateway: str, worker: ManagedProcess) -> AsyncIterator[httpx.Async
 
 def unique(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
-
 
 
 async def register(api: httpx.AsyncClient, name: str | None = None) -> tuple[str, str]:

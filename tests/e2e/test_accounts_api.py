@@ -46,7 +46,8 @@ async def test_register_login_follow_unfollow_counts(api: httpx.AsyncClient) -> 
 
     followers = (await api.get(f"/users/{bob}/followers")).json()
     assert [u["user_id"] for u in followers["users"]] == [cid]
-    assert followers["has_more"] is False and followers["next_cursor"] is None
+    assert followers["has_more"] is False
+    assert followers["next_cursor"] is None
 
 
 async def test_follow_visible_within_two_seconds(api: httpx.AsyncClient) -> None:
@@ -80,7 +81,7 @@ async def test_follower_pages_are_newest_first_without_gaps(api: httpx.AsyncClie
         cursor = page["next_cursor"]
         # a new follower arriving between pages must not shift the pages that follow
         if len(seen) == 3:
-            late_id, late_token = await register(api)
+            _, late_token = await register(api)
             await api.post(f"/follow/{star}", headers=bearer(late_token))
     assert seen == [fid for fid, _ in reversed(fans)]
     following = (await api.get(f"/users/{fans[0][0]}/following")).json()
@@ -89,7 +90,9 @@ async def test_follower_pages_are_newest_first_without_gaps(api: httpx.AsyncClie
 
 async def test_duplicate_username_is_409_and_case_insensitive(api: httpx.AsyncClient) -> None:
     name = unique()
-    assert (await api.post("/users", json={"username": name, "password": "pw-12345"})).status_code == 201
+    assert (
+        await api.post("/users", json={"username": name, "password": "pw-12345"})
+    ).status_code == 201
     again = await api.post("/users", json={"username": name.upper(), "password": "pw-99999"})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "username_taken"
@@ -146,7 +149,9 @@ async def test_follow_errors(api: httpx.AsyncClient, settings: Settings) -> None
     assert anonymous.json()["error"]["code"] == "unauthorized"
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert (await api.post(f"/follow/{other}", headers=bearer(forged))).status_code == 401
-    assert (await api.post(f"/follow/{other}", headers={"Authorization": "Basic x"})).status_code == 401
+    assert (
+        await api.post(f"/follow/{other}", headers={"Authorization": "Basic x"})
+    ).status_code == 401
     self_follow = await api.post(f"/follow/{me}", headers=bearer(token))
     assert self_follow.status_code == 422
     assert "yourself" in self_follow.json()["error"]["message"]
@@ -188,8 +193,12 @@ async def test_system_endpoints(gateway: str) -> None:
         assert "post" in doc["paths"]["/follow/{user_id}"]
         await client.get("/api/v1/users/1")
         metrics = (await client.get("/metrics")).text
-        assert 'photofeed_http_requests_total{method="GET",route="/users/{user_id}",status="404"}' in metrics
+        assert (
+            'photofeed_http_requests_total{method="GET",route="/users/{user_id}",status="404"}'
+            in metrics
+        )
         missing = await client.get("/api/v1/nowhere")
-        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
         wrong = await client.put("/api/v1/users")
         assert wrong.status_code == 405

@@ -1,0 +1,74 @@
+"""`replay graph` rebuilds the graph into a fresh version that equals the live one, then swaps."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from infra.kafka import KafkaEventLog
+from infra.processes import ManagedProcess
+from infra.settings import Settings
+from photofeed.replay_cli import replay_group
+from projections.redis_graph import RedisGraph
+from projections.redis_keys import GraphKeys
+from projections.redis_versions import RedisVersions
+from tests.fixtures import eventually
+from tests.integration.helpers import followed, registered
+
+pytestmark = pytest.mark.stack
+
+
+async def test_replay_rebuilds_verifies_swaps_and_keeps_up_with_live_events(
+    settings: Settings, worker: ManagedProcess, event_log: KafkaEventLog, redis: Redis
+) -> None:
+    versions = RedisVersions(redis)
+    hub = registered(f"hub{uuid.uuid4().hex[:8]}")
+    fans = [registered(f"fan{uuid.uuid4().hex[:8]}") for _ in range(30)]
+    await event_log.append(hub, *fans, *(followed(f.actor_id, hub.actor_id) for f in fans))
+    live = await versions.active("graph")
+
+    async def live_count() -> int:
+        g = RedisGraph(redis, await versions.active("graph"))
+        return (await g.counts([hub.actor_id]))[hub.actor_id].followers
+
+    await eventually(live_count, lambda n: n == 30, timeout_s=10)
+
+    late = [registered(f"late{uuid.uuid4().hex[:8]}") for _ in range(5)]
+
+    async def append_during_replay() -> None:
+        for fan in late:
+            await event_log.append(fan, followed(fan.actor_id, hub.actor_id))
+            await asyncio.sleep(0.05)
+
+    result, _ = await asyncio.gather(replay_group(settings, "graph"), append_during_replay())
+
+    assert result.swapped, result
+    assert result.differences == 0, result
+    assert result.version > live
+    assert await versions.active("graph") == result.version
+    assert result.dropped_version == live
+    assert [k async for k in redis.scan_iter(match=f"{GraphKeys(live).prefix}:*")] == []
+    # events appended while the replay ran are in the new version (the worker wrote both)
+    assert await eventually(live_count, lambda n: n == 35, timeout_s=10) == 35
+    rebuilt = RedisGraph(redis, result.version)
+    names = await rebuilt.users([f.actor_id for f in late])
+    assert {v.username for v in names.values()} == {f.username for f in late}
+    # the worker keeps projecting into the swapped-in version
+    newest = registered(f"new{uuid.uuid4().hex[:8]}")
+    await event_log.append(newest, followed(newest.actor_id, hub.actor_id))
+    assert await eventually(live_count, lambda n: n == 36, timeout_s=10) == 36
+
+
+async def test_replay_without_swap_leaves_live_untouched(
+    settings: Settings, worker: ManagedProcess, redis: Redis
+) -> None:
+    versions = RedisVersions(redis)
+    before = await versions.active("graph")
+    result = await replay_group(settings, "graph", swap=False)
+    assert not result.swapped
+    assert await versions.active("graph") == before
+    assert await versions.targets("graph") == [before]
+    assert [k async for k in redis.scan_iter(match=f"{GraphKeys(result.version).prefix}:*")] == []
