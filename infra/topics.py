@@ -91,9 +91,8 @@ def catalogue_markdown() -> str:
         "|---|---|---|---|---|---|",
     ]
     for t in CATALOGUE:
-        retention = (
-            "forever" if t.config.get("retention.ms") == "-1" else f"{t.config['retention.ms']} ms"
-        )
+        ms = int(t.config.get("retention.ms", "-1"))
+        retention = "forever" if ms < 0 else f"{ms / 86_400_000:g} days"
         names = ", ".join(f"`{e.__name__}`" for e in t.events) or "(any, raw)"
         key = f"`{t.key_field}`" if t.key_field else "original key"
         rows.append(f"| `{t.name}` | {key} | {t.partitions} | {retention} | {names} | {t.doc} |")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from projections import redis_scripts as lua
 from projections.ports import Edge, GraphCounts, Page, Position, UserView
@@ -16,42 +17,36 @@ from projections.writes import PutUser, SetAvatar, SetFollow, Write, version_key
 class RedisGraph:
     """One version of the graph group in one Redis; cheap to build per request."""
 
-    def __init__(self, redis: Redis, version: int) -> None:
+    def __init__(self, redis: Redis, version: int, cluster: bool = False) -> None:
         self._r = redis
+        self._cluster = cluster
         self.version = version
         self.keys = GraphKeys(version)
         self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
-        self._set_member = redis.register_script(lua.SET_MEMBER_IF_NEWER)
+        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
         self._page = redis.register_script(lua.PAGE_BEFORE)
 
     async def apply(self, writes: Sequence[Write]) -> None:
-        if not writes:
-            return
-        async with self._r.pipeline(transaction=False) as pipe:
-            for w in writes:
-                await self._queue(pipe, w)
-            await pipe.execute()
-
-    async def _queue(self, pipe: Any, w: Write) -> None:
-        """Queue the write's script calls on the pipeline (awaiting only queues them)."""
+        """One script call per kind of write for the whole batch (per hash slot on a cluster)."""
+        hashes = _Batch()
+        members = _Batch()
         k = self.keys
-        if isinstance(w, PutUser):
-            fields = ["username", w.username, "created_ms", str(w.created_ms)]
-            await self._set_fields(
-                [k.user(w.user_id)], ["_v_profile", version_key(w.version), *fields], pipe
-            )
-        elif isinstance(w, SetAvatar):
-            args = ["_v_avatar", version_key(w.version), "avatar_url", w.avatar_url or ""]
-            await self._set_fields([k.user(w.user_id)], args, pipe)
-        elif isinstance(w, SetFollow):
-            v, present = version_key(w.version), "1" if w.active else "0"
-            a, b = w.follower_id, w.followee_id
-            await self._set_member(
-                [k.following(a), k.following_versions(a)], [b, w.at_ms, v, present], pipe
-            )
-            await self._set_member(
-                [k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present], pipe
-            )
+        for w in writes:
+            if isinstance(w, PutUser):
+                fields: list[str | int] = ["username", w.username, "created_ms", w.created_ms]
+                hashes.add([k.user(w.user_id)], ["_v_profile", version_key(w.version), 2, *fields])
+            elif isinstance(w, SetAvatar):
+                fields = ["avatar_url", w.avatar_url or ""]
+                hashes.add([k.user(w.user_id)], ["_v_avatar", version_key(w.version), 1, *fields])
+            elif isinstance(w, SetFollow):
+                v, present = version_key(w.version), "1" if w.active else "0"
+                a, b = w.follower_id, w.followee_id
+                members.add([k.following(a), k.following_versions(a)], [b, w.at_ms, v, present])
+                members.add([k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present])
+        for keys, args in hashes.groups(self._cluster):
+            await self._set_fields(keys, args)
+        for keys, args in members.groups(self._cluster):
+            await self._set_members(keys, args)
 
     async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
         if not ids:
@@ -103,6 +98,25 @@ async def page_before(
     args = ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
     flat = await script([key], args)
     return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+
+
+class _Batch:
+    """Script arguments of many entries, in order; split by hash slot on a cluster."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[list[str], list[str | int]]] = []
+
+    def add(self, keys: list[str], args: list[str | int]) -> None:
+        self.entries.append((keys, args))
+
+    def groups(self, by_slot: bool) -> list[tuple[list[str], list[str | int]]]:
+        grouped: dict[int, tuple[list[str], list[str | int]]] = {}
+        for keys, args in self.entries:
+            slot = key_slot(keys[0].encode()) if by_slot else 0
+            bucket = grouped.setdefault(slot, ([], []))
+            bucket[0].extend(keys)
+            bucket[1].extend(args)
+        return list(grouped.values())
 
 
 def _s(value: bytes | str) -> str:

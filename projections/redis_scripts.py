@@ -1,38 +1,54 @@
 """Lua scripts that make Redis writes conditional on the write's version (see writes.py).
 
-Each script touches keys of one hash tag only, so it runs unchanged on Redis Cluster.
-Versions are compared as zero-padded strings: Lua numbers cannot hold a Snowflake id exactly.
+Batch scripts declare every key they touch; on Redis Cluster a batch must hold keys of one hash
+slot only (RedisGraph groups by slot when told it runs on a cluster). Versions are compared as zero-padded strings: Lua numbers cannot hold a Snowflake id exactly.
 """
 
 from __future__ import annotations
 
-# KEYS[1] hash; ARGV[1] version field; ARGV[2] version; ARGV[3..] field, value pairs ('' deletes)
+# A batch of hash updates. KEYS: one hash per entry. ARGV per entry: version field, version,
+# n, then n field/value pairs ('' deletes the field). Returns how many entries were newer.
 SET_FIELDS_IF_NEWER = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and current >= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-for i = 3, #ARGV, 2 do
-  if ARGV[i + 1] == '' then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-  else
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+local applied, a = 0, 1
+for k = 1, #KEYS do
+  local vfield, version, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local current = redis.call('HGET', KEYS[k], vfield)
+  if not current or current < version then
+    redis.call('HSET', KEYS[k], vfield, version)
+    for i = a + 3, a + 2 + 2 * n, 2 do
+      if ARGV[i + 1] == '' then
+        redis.call('HDEL', KEYS[k], ARGV[i])
+      else
+        redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1])
+      end
+    end
+    applied = applied + 1
   end
+  a = a + 3 + 2 * n
 end
-return 1
+return applied
 """
 
-# KEYS[1] zset of members; KEYS[2] hash member -> version (tombstones included)
-# ARGV[1] member; ARGV[2] score; ARGV[3] version; ARGV[4] '1' present / '0' absent
-SET_MEMBER_IF_NEWER = """
-local current = redis.call('HGET', KEYS[2], ARGV[1])
-if current and current >= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-if ARGV[4] == '1' then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+# A batch of set-membership updates. KEYS per entry: the zset and its version hash (member ->
+# last version, tombstones included). ARGV per entry: member, score, version, '1' present or
+# '0' absent. Returns how many entries were newer.
+SET_MEMBERS_IF_NEWER = """
+local applied = 0
+for k = 1, #KEYS, 2 do
+  local a = 2 * k - 1
+  local member, score, version = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local current = redis.call('HGET', KEYS[k + 1], member)
+  if not current or current < version then
+    redis.call('HSET', KEYS[k + 1], member, version)
+    if ARGV[a + 3] == '1' then
+      redis.call('ZADD', KEYS[k], score, member)
+    else
+      redis.call('ZREM', KEYS[k], member)
+    end
+    applied = applied + 1
+  end
 end
-return 1
+return applied
 """
 
 # Newest-first page of a zset by (score, member) position, ties ordered as Redis orders them

@@ -16,7 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from infra.kafka import partitions_of
 
 BATCH = 2000  # messages handed to the caller at a time: one projection pipeline each
-POLL_TIMEOUT_S = 1.0
+POLL_TIMEOUT_S = 0.1  # consume() waits this long for a full batch; short, so the tail is quick
 
 
 @dataclass(frozen=True, slots=True)
