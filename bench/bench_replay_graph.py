@@ -18,14 +18,14 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import isolated_stack, report  # noqa: E402
-from infra.kafka import KafkaEventLog, partitions_of  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from photofeed.replay_cli import replay_group  # noqa: E402
-from replay.rebuild import topics_for  # noqa: E402
-from schemas import events as ev  # noqa: E402
-from schemas.codec import default_codec  # noqa: E402
-from schemas.ids import SnowflakeGenerator  # noqa: E402
+from bench.harness import isolated_stack, report
+from infra.kafka import KafkaEventLog, partitions_of
+from infra.settings import Settings
+from photofeed.replay_cli import replay_group
+from replay.rebuild import topics_for
+from schemas import events as ev
+from schemas.codec import default_codec
+from schemas.ids import SnowflakeGenerator
 
 USERS = 5_000
 FOLLOWS = 100_000

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.responses import json_response
@@ -45,16 +44,3 @@ def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     return json_response({"error": {"code": code, "message": message}}, status, headers)
-
-
-async def api_error_handler(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
-
-
-async def not_found_handler(request: Request, _exc: Exception) -> Response:
-    return error_response(404, "not_found", f"no route for {request.method} {request.url.path}")
-
-
-async def method_not_allowed_handler(request: Request, _exc: Exception) -> Response:
-    return error_response(405, "method_not_allowed", f"{request.method} is not allowed here")

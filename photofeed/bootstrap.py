@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Callable
 
 import faust
 from redis.asyncio import Redis
-from starlette.applications import Starlette
 
 from gateway.accounts import RedisAccountStore
 from gateway.app import create_app
+from gateway.asgi import Dispatcher
 from gateway.deps import GatewayDeps
 from gateway.tokens import TokenSigner
 from infra.clients import make_redis
@@ -68,11 +68,11 @@ def build_worker(settings: Settings) -> faust.App:
     return create_faust_app(settings, deps)
 
 
-def build_gateway(settings: Settings) -> Starlette:
+def build_gateway(settings: Settings) -> Dispatcher:
     secret = settings.secret()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Dispatcher) -> AsyncIterator[None]:
         redis = make_redis(settings)
         log = KafkaEventLog(settings.bootstrap, default_codec())
         app.state.deps = GatewayDeps(

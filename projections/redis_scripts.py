@@ -1,7 +1,8 @@
 """Lua scripts that make Redis writes conditional on the write's version (see writes.py).
 
 Batch scripts declare every key they touch; on Redis Cluster a batch must hold keys of one hash
-slot only (RedisGraph groups by slot when told it runs on a cluster). Versions are compared as zero-padded strings: Lua numbers cannot hold a Snowflake id exactly.
+slot only (RedisGraph groups by slot when told it runs on a cluster). Versions are compared as
+zero-padded strings: Lua numbers cannot hold a Snowflake id exactly.
 """
 
 from __future__ import annotations

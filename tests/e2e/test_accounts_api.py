@@ -194,7 +194,7 @@ async def test_system_endpoints(gateway: str) -> None:
         await client.get("/api/v1/users/1")
         metrics = (await client.get("/metrics")).text
         assert (
-            'photofeed_http_requests_total{method="GET",route="/users/{user_id}",status="404"}'
+            'photofeed_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="404"}'
             in metrics
         )
         missing = await client.get("/api/v1/nowhere")

@@ -163,9 +163,7 @@ def test_min_id_at_the_epoch_is_zero_and_grows_by_one_ms_step() -> None:
 # parse_id -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), [("1", 1), ("42", 42), (str(2**63 - 1), 2**63 - 1)]
-)
+@pytest.mark.parametrize(("text", "expected"), [("1", 1), ("42", 42), (str(2**63 - 1), 2**63 - 1)])
 def test_parse_id_accepts_positive_63_bit_decimals(text: str, expected: int) -> None:
     assert parse_id(text) == expected
 
