@@ -32,7 +32,7 @@ async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 class _Ready:
     @staticmethod
-    def ready() -> bool:
+    async def ready() -> bool:
         return True
 
 

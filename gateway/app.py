@@ -46,8 +46,8 @@ def openapi_document() -> dict[str, Any]:
 
 async def healthz(request: Request) -> Response:
     deps: GatewayDeps = request.app.state.deps
-    ok = deps.ready()
-    return json_response({"status": "ok" if ok else "starting"}, 200 if ok else 503)
+    ok = await deps.ready()
+    return json_response({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
 
 
 async def openapi(_request: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +26,10 @@ class GraphViews(UserReader, GraphReader, Protocol):
     """One version of the users/graph projection group."""
 
 
+async def _always_ready() -> bool:
+    return True
+
+
 @dataclass
 class GatewayDeps:
     log: EventLog
@@ -35,7 +39,7 @@ class GatewayDeps:
     versions: VersionRegistry
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
     clock: Callable[[], float] = time.time
-    ready: Callable[[], bool] = lambda: True
+    ready: Callable[[], Awaitable[bool]] = _always_ready
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     async def graph(self) -> GraphViews:

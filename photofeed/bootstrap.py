@@ -7,9 +7,11 @@ replay) asks this module for its dependencies.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 
 import faust
+import structlog
 from redis.asyncio import Redis
 
 from gateway.accounts import RedisAccountStore
@@ -33,6 +35,7 @@ from streams.app import create_app as create_faust_app
 from streams.sink import ProjectionSink
 
 WORKER_ID_COUNTER = "snowflake:worker-ids"
+log = structlog.get_logger("photofeed")
 
 
 async def lease_worker_id(redis: Redis) -> int:
@@ -62,10 +65,28 @@ def sinks(redis: Redis) -> list[ProjectionSink]:
     return [ProjectionSink(g, versions, writer_factory(redis, g)) for g in HANDLERS]
 
 
+def worker_ready_key(pid: int) -> str:
+    return f"worker:ready:{pid}"
+
+
 def build_worker(settings: Settings) -> faust.App:
     redis = make_redis(settings)
-    deps = WorkerDeps(codec=default_codec(), sinks=sinks(redis))
+    pid = os.getpid()
+
+    async def announce(partitions: int) -> None:
+        await redis.set(worker_ready_key(pid), partitions, ex=24 * 3600)
+        log.info("worker_ready", partitions=partitions, pid=pid)
+
+    deps = WorkerDeps(codec=default_codec(), sinks=sinks(redis), on_assigned=announce)
     return create_faust_app(settings, deps)
+
+
+async def _redis_answers(redis: Redis) -> bool:
+    """Readiness: the projection store answers (the log is checked on every command)."""
+    try:
+        return bool(await redis.ping())
+    except Exception:
+        return False
 
 
 def build_gateway(settings: Settings) -> Dispatcher:
@@ -82,6 +103,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
             versions=RedisVersions(redis),
             graph_at=lambda v: RedisGraph(redis, v),
+            ready=lambda: _redis_answers(redis),
         )
         try:
             yield

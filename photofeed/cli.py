@@ -43,6 +43,10 @@ def _stack_up(settings: Settings) -> Stack:
     except StackError as exc:
         console.print(f"[red]stack failed:[/] {exc}")
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: stopping what was started")
+        stack.down()
+        raise typer.Exit(130) from None
     return stack
 
 
@@ -143,6 +147,17 @@ def _gateway_healthy(settings: Settings) -> bool:
         return False
 
 
+def _worker_ready(settings: Settings, pid: int) -> bool:
+    import redis
+
+    from photofeed.bootstrap import worker_ready_key
+
+    try:
+        return bool(redis.Redis.from_url(settings.redis).exists(worker_ready_key(pid)))
+    except redis.RedisError:
+        return False
+
+
 @app.command()
 def up(
     foreground: bool = typer.Option(False, help="Stay attached; Ctrl-C stops everything."),
@@ -155,11 +170,18 @@ def up(
     _stack_up(s)
     create_topics(s.bootstrap, partitions=s.topic_partitions)
     procs = _app_processes(s)
-    for proc in procs:
-        proc.start()
-    if not wait_until(lambda: _gateway_healthy(s), READY_TIMEOUT_S, 0.2):
-        console.print(f"[red]gateway did not answer[/]; log:\n{procs[1].log_tail()}")
-        raise typer.Exit(1)
+    try:
+        worker_pid = procs[0].start()
+        procs[1].start()
+        if not wait_until(lambda: _gateway_healthy(s), READY_TIMEOUT_S, 0.2):
+            console.print(f"[red]gateway did not answer[/]; log:\n{procs[1].log_tail()}")
+            raise typer.Exit(1)
+        if not wait_until(lambda: _worker_ready(s, worker_pid), READY_TIMEOUT_S, 0.2):
+            console.print(f"[red]worker did not join its group[/]; log:\n{procs[0].log_tail()}")
+            raise typer.Exit(1)
+    except KeyboardInterrupt:
+        _down(s)
+        raise typer.Exit(130) from None
     console.print(
         f"[bold green]photofeed is up[/] in {time.monotonic() - started:.1f} s: "
         f"API {s.gateway_url}/api/v1  docs {s.gateway_url}/openapi.json  logs {s.data_dir / 'logs'}"

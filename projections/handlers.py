@@ -7,14 +7,20 @@ writes the live pipeline performed. Handlers do no I/O and never fail on a well-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from projections.writes import PutUser, SetAvatar, SetFollow, Write
 from schemas import events as ev
 
 
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
 def _ms(event: ev.Event) -> int:
-    return int(event.occurred_at.timestamp() * 1000)
+    """Unix milliseconds of the event, exactly (float timestamps lose the last millisecond)."""
+    return (event.occurred_at - _UNIX_EPOCH) // _ONE_MS
 
 
 def on_user_registered(e: ev.UserRegistered) -> list[Write]:

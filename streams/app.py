@@ -9,7 +9,7 @@ projections are idempotent, so a redelivered batch changes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ log = structlog.get_logger("photofeed.worker")
 class WorkerDeps:
     codec: Codec
     sinks: Sequence[ProjectionSink]
+    on_assigned: Callable[[int], Awaitable[None]] | None = None  # partitions assigned -> signal
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -70,6 +71,13 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
         targets = sinks_for(spec, deps.sinks)
         if targets:
             _add_agent(app, spec, targets, deps.codec, dead_letter)
+    if deps.on_assigned is not None:
+        notify = deps.on_assigned
+
+        async def announce(_sender: Any, /, *args: Any, signal: Any, **_kwargs: Any) -> None:
+            await notify(len(args[0]) if args else 0)  # args[0]: the set of assigned partitions
+
+        app.on_partitions_assigned.connect(announce)
     return app
 
 

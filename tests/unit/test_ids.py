@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -48,7 +49,7 @@ def sequence_of(snowflake: int) -> int:
 
 
 def assert_strictly_increasing(ids: list[int]) -> None:
-    assert all(a < b for a, b in zip(ids, ids[1:], strict=False))
+    assert all(a < b for a, b in pairwise(ids))
 
 
 # invariants of the constants ------------------------------------------------------------------
