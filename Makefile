@@ -37,10 +37,10 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install ## run every benchmark (figures beside their bare baselines)
-	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+	@for b in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 bench-%: install
-	$(BIN)/python bench/bench_$*.py
+	$(BIN)/python -m bench.bench_$*
 
 clean: down
 	rm -rf $(VENV) .photofeed .mypy_cache .ruff_cache .pytest_cache

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.harness import free_port_block, report
 
-from bench.harness import free_port_block, report  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CONNECTIONS = 32
 WARMUP_S = 1.0

@@ -2,6 +2,7 @@
 
 Both read the same topics from offset 0 to the end on the same stack (Tansu on SeaweedFS S3, as
 `make up` runs it); the bare consumer only counts messages. Run: make bench-replay_graph
+(`python -m bench.bench_replay_graph memory` runs it on Tansu's in-memory storage).
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import isolated_stack, report
 from infra.kafka import KafkaEventLog, partitions_of

@@ -17,18 +17,16 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.harness import bench_settings, report  # noqa: E402
-from infra.kafka import KafkaEventLog  # noqa: E402
-from infra.processes import ManagedProcess, ProcessSpec  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from infra.stack import Stack  # noqa: E402
-from projections.redis_graph import RedisGraph  # noqa: E402
-from projections.redis_versions import RedisVersions  # noqa: E402
-from schemas import events as ev  # noqa: E402
-from schemas.codec import default_codec  # noqa: E402
-from schemas.ids import SnowflakeGenerator  # noqa: E402
+from bench.harness import bench_settings, report
+from infra.kafka import KafkaEventLog
+from infra.processes import ManagedProcess, ProcessSpec
+from infra.settings import Settings
+from infra.stack import Stack
+from projections.redis_graph import RedisGraph
+from projections.redis_versions import RedisVersions
+from schemas import events as ev
+from schemas.codec import default_codec
+from schemas.ids import SnowflakeGenerator
 
 GOAL_UP = 3.0  # the whole system may take up to 3x the bare services
 

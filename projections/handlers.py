@@ -13,7 +13,6 @@ from typing import Any
 from projections.writes import PutUser, SetAvatar, SetFollow, Write
 from schemas import events as ev
 
-
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 

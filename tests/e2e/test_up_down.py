@@ -1,4 +1,4 @@
-"""`photofeed up` / `down` as a user runs them: a scripted session, then a restart keeps all data."""
+"""`photofeed up` / `down` as a user runs them: a scripted session; a restart keeps all data."""
 
 from __future__ import annotations
 
