@@ -40,7 +40,7 @@ class TokenSigner:
         ):
             raise InvalidToken("malformed token")
         payload = ".".join(parts[:3])
-        if not hmac.compare_digest(self._sign(payload), parts[3]):
+        if not hmac.compare_digest(self._sign(payload).encode(), parts[3].encode()):
             raise InvalidToken("token signature does not match")
         if int(parts[2]) <= now_s:
             raise InvalidToken("token expired")

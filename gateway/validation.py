@@ -12,7 +12,7 @@ from gateway.errors import ApiError, bad_request, invalid
 from schemas.ids import parse_id
 
 MAX_JSON_BYTES = 64 * 1024  # commands are small; photos never travel as JSON
-USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.]{1,28}[a-z0-9_]$")  # 3..30 chars, no edge dots
+USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.]{1,28}[a-z0-9_]\Z")  # 3..30 chars, no edge dots
 PASSWORD_MIN, PASSWORD_MAX = 8, 256  # argon2 hashes any length; the cap bounds hashing work
 
 
@@ -54,7 +54,7 @@ def string_field(body: dict[str, Any], name: str) -> str:
 def username_field(body: dict[str, Any]) -> str:
     raw = string_field(body, "username")
     name = raw.strip().lower()
-    if not USERNAME.match(name):
+    if not USERNAME.fullmatch(name):
         raise invalid(
             "username",
             "must be 3 to 30 characters of a-z, 0-9, '_' or '.', not starting or ending with '.'",

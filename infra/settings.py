@@ -72,7 +72,7 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The PHOTOFEED_* variables that reproduce these settings in a child process."""
-        out = {}
+        out = {f"PHOTOFEED_{k.upper()}": v for k, v in self.extra.items()}
         for f in dataclasses.fields(self):
             if f.name == "extra":
                 continue

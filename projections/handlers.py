@@ -37,6 +37,8 @@ def on_followed(e: ev.UserFollowed) -> list[Write]:
 
 
 def on_unfollowed(e: ev.UserUnfollowed) -> list[Write]:
+    if e.actor_id == e.followee_id:
+        return []
     return [SetFollow(e.actor_id, e.followee_id, _ms(e), False, e.event_id)]
 
 

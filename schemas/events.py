@@ -1,7 +1,8 @@
 """Python types of every event in the log, one frozen dataclass per Avro record.
 
 Contract: each class here has the same name and fields as the newest `schemas/avro/<snake>.vN.avsc`;
-`tests/unit/test_schemas.py` proves it. Events are facts in the past tense; none carries a secret.
+`tests/unit/test_schema_evolution.py` proves it. Events are facts in the past tense; none carries
+a secret.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def min_id_at(ms: int) -> int:
 
 def parse_id(text: str) -> int | None:
     """A decimal-string id as JSON carries it, or None when it is not a positive 63-bit integer."""
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
-        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or text[0] == "0":
+        return None  # one spelling per id: no signs, no leading zeros
     value = int(text)
     return value if 0 < value < (1 << 63) else None

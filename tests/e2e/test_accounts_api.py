@@ -152,6 +152,8 @@ async def test_follow_errors(api: httpx.AsyncClient, settings: Settings) -> None
     assert (
         await api.post(f"/follow/{other}", headers={"Authorization": "Basic x"})
     ).status_code == 401
+    latin = {b"Authorization": "Bearer pf1.7.1750003600.\xe9".encode("latin-1")}
+    assert (await api.post(f"/follow/{other}", headers=latin)).status_code == 401
     self_follow = await api.post(f"/follow/{me}", headers=bearer(token))
     assert self_follow.status_code == 422
     assert "yourself" in self_follow.json()["error"]["message"]

@@ -77,11 +77,12 @@ async def test_undecodable_message_goes_to_dead_letter_and_the_agent_goes_on(
          "enable.auto.commit": False}
     )  # fmt: skip
     consumer.assign([TopicPartition(DEAD_LETTER.name, 0, 0)])
-    found = []
+    found: list[dict[str, bytes]] = []
     for _ in range(50):
         for msg in consumer.consume(100, 0.2):
             if msg.error() is None and msg.key() == b"poison":
-                found.append(dict(msg.headers() or []))
+                headers: list[tuple[str, bytes]] = msg.headers() or []  # type: ignore[assignment]
+                found.append(dict(headers))
         if len(found) >= 2:
             break
     consumer.close()
