@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import free_port_block, report
+from bench.harness import report
+from infra.ports import free_port_block
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def cpu_seconds(pid: int) -> float:
 def measure(target: str, factory: bool) -> dict[str, float]:
     import uvloop
 
-    port = free_port_block(1, start=47000)
+    port = free_port_block(1)
     proc = serve(target, port, factory)
     try:
         uvloop.run(load(port, WARMUP_S))

@@ -7,40 +7,20 @@ Every figure is printed beside its bare baseline measured in the same run:
 from __future__ import annotations
 
 import contextlib
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from infra.kafka import create_topics
+from infra.ports import settings_on_free_ports
 from infra.settings import Settings
-from infra.stack import SEAWEED_INTERNAL_PORTS, Stack
-
-PORTS_NEEDED = SEAWEED_INTERNAL_PORTS + 5
-
-
-def free_port_block(size: int, start: int = 41000) -> int:
-    for base in range(start, 60000, size + 3):
-        if all(_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+from infra.stack import Stack
 
 
 def bench_settings(data_dir: Path, storage: str = "s3", partitions: int = 6) -> Settings:
-    base = free_port_block(PORTS_NEEDED)
-    return Settings(
-        data_dir=data_dir, kafka_port=base, redis_port=base + 1, gateway_port=base + 2,
-        s3_port=base + 3, tansu_storage=storage, topic_partitions=partitions,
-        token_secret="bench-secret-" + "x" * 40, log_json=True, log_level="WARNING",
+    return settings_on_free_ports(
+        data_dir, tansu_storage=storage, topic_partitions=partitions,
+        token_secret="bench-secret-" + "x" * 40, log_level="WARNING",
     )  # fmt: skip
 
 

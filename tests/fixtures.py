@@ -6,7 +6,6 @@ Nothing is faked: the worker and the gateway run as the same processes `photofee
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 import uuid
@@ -18,31 +17,14 @@ import pytest
 from redis.asyncio import Redis
 
 from infra.kafka import KafkaEventLog, create_topics
+from infra.ports import settings_on_free_ports
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.settings import Settings
-from infra.stack import SEAWEED_INTERNAL_PORTS, Stack
+from infra.stack import Stack
 from schemas.codec import default_codec
 
 T = TypeVar("T")
-PORTS_NEEDED = SEAWEED_INTERNAL_PORTS + 5  # kafka, redis, s3 (+internals), gateway, spare
 READY_TIMEOUT_S = 90.0
-
-
-def free_port_block(size: int) -> int:
-    """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
-    for base in range(20000 + (uuid.uuid4().int % 2000) * 10, 60000, size + 3):
-        if all(_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 async def eventually(
@@ -64,13 +46,8 @@ async def eventually(
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = free_port_block(PORTS_NEEDED)
-    return Settings(
-        data_dir=tmp_path_factory.mktemp("photofeed"),
-        kafka_port=base,
-        redis_port=base + 1,
-        gateway_port=base + 2,
-        s3_port=base + 3,  # SeaweedFS takes base+4 .. base+16
+    return settings_on_free_ports(
+        tmp_path_factory.mktemp("photofeed"),
         tansu_storage="memory",
         topic_partitions=3,
         token_secret="test-secret-" + "x" * 40,

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.ports import settings_on_free_ports
 from infra.settings import Settings
-from tests.fixtures import PORTS_NEEDED, bearer, eventually, free_port_block, register
+from tests.fixtures import bearer, eventually, register
 
 pytestmark = pytest.mark.stack
 
@@ -23,11 +24,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_scripted_session_then_down_and_up_keeps_everything(tmp_path: Path) -> None:
-    base = free_port_block(PORTS_NEEDED)
-    settings = Settings(
-        data_dir=tmp_path, kafka_port=base, redis_port=base + 1, gateway_port=base + 2,
-        s3_port=base + 3, tansu_storage="s3", topic_partitions=2,
-    )  # fmt: skip
+    settings = settings_on_free_ports(tmp_path, tansu_storage="s3", topic_partitions=2)
     up = cli(settings, "up")
     assert up.returncode == 0, up.stderr
     try:

@@ -10,12 +10,11 @@ import pytest
 from redis import Redis
 
 from infra.kafka import KafkaEventLog, create_topics
-from infra.settings import Settings
+from infra.ports import settings_on_free_ports
 from infra.stack import Stack
 from infra.topics import USERS
 from replay.reader import LogReader
 from schemas.codec import default_codec
-from tests.fixtures import PORTS_NEEDED, free_port_block
 from tests.integration.helpers import registered
 
 pytestmark = pytest.mark.stack
@@ -29,11 +28,7 @@ def test_up_is_idempotent_and_reports_health(stack: Stack) -> None:
 
 
 def test_events_and_projections_survive_down_and_up(tmp_path: Path) -> None:
-    base = free_port_block(PORTS_NEEDED)
-    settings = Settings(
-        data_dir=tmp_path, kafka_port=base, redis_port=base + 1, s3_port=base + 3,
-        tansu_storage="s3", topic_partitions=1,
-    )  # fmt: skip
+    settings = settings_on_free_ports(tmp_path, tansu_storage="s3", topic_partitions=1)
     stack = Stack(settings)
     stack.up()
     try:
