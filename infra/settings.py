@@ -31,7 +31,17 @@ class Settings:
     s3_secret_key: str = "photofeed-local-secret"
     s3_region: str = "us-east-1"
     s3_bucket: str = "photofeed"
+    s3_public_url: str = ""  # base of variant URLs (a CDN in production); default the S3 endpoint
     tansu_bucket: str = "tansu"
+    upload_url_ttl_s: int = 900  # presigned URLs live 15 minutes
+    upload_session_ttl_s: int = 24 * 3600  # never-completed uploads are cleaned up after this
+    multipart_threshold_bytes: int = 5 * 1024 * 1024  # larger presigned uploads go multipart
+    multipart_part_bytes: int = 5 * 1024 * 1024  # >= S3's 5 MiB minimum part size
+    max_upload_bytes: int = 50 * 1024 * 1024
+    direct_upload_max_bytes: int = 10 * 1024 * 1024  # multipart/form-data uploads, small files
+    max_pixels: int = 50_000_000  # decompression-bomb cap
+    upload_rate_per_minute: int = 10
+    blocklist_max_distance: int = 8  # Hamming distance of perceptual hashes that counts as a match
     gateway_port: int = 8000
     token_secret: str = ""  # default: a random secret kept in data_dir/token.secret
     token_ttl_s: int = 7 * 24 * 3600
@@ -53,6 +63,11 @@ class Settings:
     @property
     def s3(self) -> str:
         return self.s3_endpoint or f"{self.host}:{self.s3_port}"
+
+    @property
+    def s3_public(self) -> str:
+        scheme = "https" if self.s3_secure else "http"
+        return self.s3_public_url or f"{scheme}://{self.s3}"
 
     @property
     def gateway_url(self) -> str:

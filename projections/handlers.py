@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from projections.writes import PutUser, SetAvatar, SetFollow, Write
+from projections.writes import PutContent, PutUser, SetAvatar, SetFollow, SetPhoto, Write
 from schemas import events as ev
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,6 +42,37 @@ def on_unfollowed(e: ev.UserUnfollowed) -> list[Write]:
     return [SetFollow(e.actor_id, e.followee_id, _ms(e), False, e.event_id)]
 
 
+def _variant_fields(v: ev.Variants) -> list[tuple[str, str]]:
+    return [("thumbnail", v.thumbnail), ("feed", v.feed), ("full", v.full)]
+
+
+def on_photo_uploaded(e: ev.PhotoUploaded) -> list[Write]:
+    return [SetPhoto(e.photo_id, e.actor_id, "processing", e.event_id)]
+
+
+def on_photo_processed(e: ev.PhotoProcessed) -> list[Write]:
+    image = [("width", str(e.width)), ("height", str(e.height)), ("blurhash", e.blurhash)]
+    return [
+        SetPhoto(e.photo_id, e.actor_id, "processing", e.event_id,
+                 (*_variant_fields(e.variants), *image)),
+        PutContent(e.content_sha256, e.photo_id,
+                   (*_variant_fields(e.variants), *image, ("phash", str(e.phash))), e.event_id),
+    ]  # fmt: skip
+
+
+def on_photo_rejected(e: ev.PhotoRejected) -> list[Write]:
+    fields = (("reason_code", e.reason_code), ("reason", e.reason))
+    return [SetPhoto(e.photo_id, e.actor_id, "rejected", e.event_id, fields)]
+
+
+def on_post_published(e: ev.PostPublished) -> list[Write]:
+    fields = (
+        *_variant_fields(e.variants), ("width", str(e.width)), ("height", str(e.height)),
+        ("blurhash", e.blurhash), ("post_id", str(e.post_id)), ("published_ms", str(_ms(e))),
+    )  # fmt: skip
+    return [SetPhoto(e.photo_id, e.actor_id, "published", e.event_id, fields)]
+
+
 Handler = Callable[[Any], list[Write]]
 
 # projection group -> {event type -> handler}; a group is rebuilt and swapped as one unit
@@ -51,6 +82,12 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.UserAvatarChanged: on_avatar_changed,
         ev.UserFollowed: on_followed,
         ev.UserUnfollowed: on_unfollowed,
+    },
+    "photos": {
+        ev.PhotoUploaded: on_photo_uploaded,
+        ev.PhotoProcessed: on_photo_processed,
+        ev.PhotoRejected: on_photo_rejected,
+        ev.PostPublished: on_post_published,
     },
 }
 

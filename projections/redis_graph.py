@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.crc import key_slot
 
 from projections import redis_scripts as lua
 from projections.ports import Edge, GraphCounts, Page, Position, UserView
+from projections.redis_batch import ScriptBatch
 from projections.redis_keys import GraphKeys
 from projections.writes import PutUser, SetAvatar, SetFollow, Write, version_key
 
@@ -28,8 +28,8 @@ class RedisGraph:
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """One script call per kind of write for the whole batch (per hash slot on a cluster)."""
-        hashes = _Batch()
-        members = _Batch()
+        hashes = ScriptBatch()
+        members = ScriptBatch()
         k = self.keys
         for w in writes:
             if isinstance(w, PutUser):
@@ -98,25 +98,6 @@ async def page_before(
     args = ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
     flat = await script([key], args)
     return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
-
-
-class _Batch:
-    """Script arguments of many entries, in order; split by hash slot on a cluster."""
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[list[str], list[str | int]]] = []
-
-    def add(self, keys: list[str], args: list[str | int]) -> None:
-        self.entries.append((keys, args))
-
-    def groups(self, by_slot: bool) -> list[tuple[list[str], list[str | int]]]:
-        grouped: dict[int, tuple[list[str], list[str | int]]] = {}
-        for keys, args in self.entries:
-            slot = key_slot(keys[0].encode()) if by_slot else 0
-            bucket = grouped.setdefault(slot, ([], []))
-            bucket[0].extend(keys)
-            bucket[1].extend(args)
-        return list(grouped.values())
 
 
 def _s(value: bytes | str) -> str:

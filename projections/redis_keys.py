@@ -36,3 +36,19 @@ class GraphKeys:
     def pattern(self) -> str:
         """Glob for every key of this version (used to drop a retired version)."""
         return f"{self.prefix}:*"
+
+
+class PhotoKeys:
+    """Keys of the photos projection group (upload status, content-addressed media) at a version."""
+
+    def __init__(self, version: int) -> None:
+        self.prefix = f"photos.v{version}"
+
+    def photo(self, photo_id: int) -> str:
+        return f"{self.prefix}:p:{{{photo_id}}}"  # hash: owner, status, variants, size, reason, _v
+
+    def content(self, sha256: str) -> str:
+        return f"{self.prefix}:c:{{{sha256}}}"  # hash: variants, width, height, blurhash, phash
+
+    def content_refs(self, sha256: str) -> str:
+        return f"{self.prefix}:c:{{{sha256}}}:refs"  # set of photo ids using these variants

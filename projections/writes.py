@@ -43,4 +43,26 @@ class SetFollow:
     version: int
 
 
-Write = PutUser | SetAvatar | SetFollow
+@dataclass(frozen=True, slots=True)
+class SetPhoto:
+    """The photo's status and whatever else is known of it, as of `version` (one version per
+    photo: its events are ordered, and a later one carries everything an earlier one did)."""
+
+    photo_id: int
+    owner_id: int
+    status: str  # processing | published | rejected
+    version: int
+    fields: tuple[tuple[str, str], ...] = ()  # variants, width, height, blurhash, reason, ...
+
+
+@dataclass(frozen=True, slots=True)
+class PutContent:
+    """Content-addressed media: what processing a byte-identical upload produced."""
+
+    sha256: str
+    photo_id: int  # a reference that keeps the variants alive
+    fields: tuple[tuple[str, str], ...]  # variants, width, height, blurhash, phash
+    version: int  # same content always yields the same fields, so no guard is needed
+
+
+Write = PutUser | SetAvatar | SetFollow | SetPhoto | PutContent
