@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import routes_accounts as accounts
+from gateway import routes_photos as photos
 from gateway.asgi import Dispatcher, Lifespan, Route
 from gateway.deps import GatewayDeps
 from gateway.metrics import metrics_endpoint
@@ -37,6 +38,20 @@ API: list[tuple[str, str, Any, Op]] = [
     ("DELETE", "/follow/{user_id}", accounts.unfollow, Op(
         "Unfollow (idempotent)", {204: "not following", 401: "anonymous", 404: "unknown user"},
         auth=True)),
+    ("POST", "/photos", photos.create_photo, Op(
+        "Start an upload (JSON: presigned PUT or S3 multipart) or upload directly (multipart/"
+        "form-data, small files)", {200: "presigned upload", 202: "direct upload accepted",
+        413: "too large", 415: "unsupported type", 422: "invalid field",
+        429: "rate limited (Retry-After)"}, auth=True, body="PhotoUpload")),
+    ("POST", "/photos/{photo_id}/complete", photos.complete_upload, Op(
+        "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload",
+        409: "nothing uploaded yet / parts missing"}, auth=True)),
+    ("GET", "/photos/{photo_id}/status", photos.photo_status, Op(
+        "Processing status (owner only)", {200: "processing, published (urls) or rejected "
+        "(reason)", 404: "unknown photo"}, auth=True)),
+    ("GET", "/photos/{photo_id}", photos.photo_variant, Op(
+        "Redirect to a variant's immutable URL", {302: "Location: the variant",
+        404: "unknown or unpublished", 422: "bad size"}, params=["size"])),
 ]  # fmt: skip
 
 

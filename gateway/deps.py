@@ -8,8 +8,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.accounts import AccountStore
+from gateway.ratelimit import RateLimiter
 from gateway.tokens import TokenSigner
+from gateway.uploads import UploadStore
+from infra.objectstore import S3Store
+from infra.settings import Settings
 from projections.ports import GraphReader, UserReader, VersionRegistry
+from projections.redis_photos import RedisPhotos
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
 
@@ -32,12 +37,17 @@ async def _always_ready() -> bool:
 
 @dataclass
 class GatewayDeps:
+    settings: Settings
     log: EventLog
     accounts: AccountStore
     tokens: TokenSigner
     ids: SnowflakeGenerator
     versions: VersionRegistry
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
+    photos_at: Callable[[int], RedisPhotos]
+    uploads: UploadStore
+    store: S3Store
+    upload_limit: RateLimiter
     clock: Callable[[], float] = time.time
     ready: Callable[[], Awaitable[bool]] = _always_ready
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
@@ -45,6 +55,10 @@ class GatewayDeps:
     async def graph(self) -> GraphViews:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
         return self.graph_at(await self._active_version("graph"))
+
+    async def photos(self) -> RedisPhotos:
+        """The reader of the active photos version."""
+        return self.photos_at(await self._active_version("photos"))
 
     async def _active_version(self, group: str) -> int:
         now = time.monotonic()

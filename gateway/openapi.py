@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.media import ACCEPTED_TYPES
+
 ID = {"type": "string", "pattern": "^[0-9]{1,19}$", "description": "Snowflake id, decimal"}
 ERROR = {
     "type": "object",
@@ -55,10 +57,24 @@ USER_PAGE = {
         "has_more": {"type": "boolean"},
     },
 }
+PHOTO_UPLOAD = {
+    "type": "object",
+    "required": ["filename", "content_type", "size_bytes"],
+    "properties": {
+        "filename": {"type": "string"},
+        "content_type": {"type": "string", "enum": sorted(ACCEPTED_TYPES)},
+        "size_bytes": {"type": "integer", "minimum": 1},
+        "caption": {"type": "string", "maxLength": 2200},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 30},
+        "location": {"type": "object", "properties": {"lat": {"type": "number"},
+                                                      "lon": {"type": "number"}}},
+        "alt_text": {"type": "string", "maxLength": 1000},
+    },
+}  # fmt: skip
 COMPONENTS = {
     "schemas": {
         "Error": ERROR, "User": USER, "Profile": PROFILE, "Credentials": CREDENTIALS,
-        "UserPage": USER_PAGE,
+        "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip

@@ -51,6 +51,61 @@ def string_field(body: dict[str, Any], name: str) -> str:
     return value
 
 
+def optional_string(body: dict[str, Any], name: str, max_len: int) -> str | None:
+    if body.get(name) is None:
+        return None
+    value = string_field(body, name)
+    if len(value) > max_len:
+        raise invalid(name, f"must be at most {max_len} characters")
+    return value
+
+
+def int_field(body: dict[str, Any], name: str, low: int, high: int) -> int:
+    if name not in body:
+        raise invalid(name, "is required")
+    value = body[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(name, f"must be an integer, not {_json_type(value)}")
+    if not low <= value <= high:
+        raise invalid(name, f"must be from {low} to {high}")
+    return value
+
+
+TAG = re.compile(r"^\w{1,50}\Z")  # letters, digits, underscore in any script; no '#'
+MAX_TAGS = 30
+MAX_CAPTION = 2200  # Instagram's caption limit
+
+
+def tags_value(raw: Any, name: str = "tags") -> tuple[str, ...]:
+    """Tags as a JSON array of strings (a leading '#' is dropped); lower-cased, unique, in order."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise invalid(name, "must be an array of strings")
+    tags = [t.removeprefix("#").lower() for t in raw]
+    if len(tags) > MAX_TAGS:
+        raise invalid(name, f"at most {MAX_TAGS} tags")
+    for tag in tags:
+        if not TAG.match(tag):
+            raise invalid(name, f"{tag!r} is not a tag (1-50 letters, digits or _)")
+    return tuple(dict.fromkeys(tags))
+
+
+def location_value(raw: Any, name: str = "location") -> tuple[float, float] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise invalid(name, "must be an object with lat and lon")
+    lat, lon = raw.get("lat"), raw.get("lon")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        raise invalid(name, "lat and lon must be numbers")
+    assert isinstance(lat, int | float)
+    assert isinstance(lon, int | float)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise invalid(name, "lat must be within -90..90 and lon within -180..180")
+    return float(lat), float(lon)
+
+
 def username_field(body: dict[str, Any]) -> str:
     raw = string_field(body, "username")
     name = raw.strip().lower()

@@ -6,6 +6,7 @@ replay) asks this module for its dependencies.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
@@ -18,15 +19,19 @@ from gateway.accounts import RedisAccountStore
 from gateway.app import create_app
 from gateway.asgi import Dispatcher
 from gateway.deps import GatewayDeps
+from gateway.ratelimit import RateLimiter
 from gateway.tokens import TokenSigner
-from infra.clients import make_redis
+from gateway.uploads import RedisUploadStore
+from infra.clients import make_minio, make_redis
 from infra.kafka import KafkaEventLog
+from infra.objectstore import S3Store
 from infra.settings import Settings
 from projections.handlers import HANDLERS
 from projections.ports import ProjectionWriter
 from projections.redis_admin import RedisVersionAdmin
 from projections.redis_graph import RedisGraph
-from projections.redis_keys import GraphKeys
+from projections.redis_keys import GraphKeys, PhotoKeys
+from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
 from schemas.codec import default_codec
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
@@ -47,16 +52,29 @@ async def lease_worker_id(redis: Redis) -> int:
     return int(await redis.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
 
 
+def s3_store(settings: Settings) -> S3Store:
+    scheme = "https" if settings.s3_secure else "http"
+    return S3Store(
+        make_minio(settings), settings.s3_bucket, endpoint_url=f"{scheme}://{settings.s3}",
+        public_url=settings.s3_public, region=settings.s3_region,
+        access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
+    )  # fmt: skip
+
+
 def writer_factory(redis: Redis, group: str) -> Callable[[int], ProjectionWriter]:
     """version -> the writer of that version of `group`."""
     factories: dict[str, Callable[[int], ProjectionWriter]] = {
         "graph": lambda v: RedisGraph(redis, v),
+        "photos": lambda v: RedisPhotos(redis, v),
     }
     return factories[group]
 
 
 def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
-    prefixes: dict[str, Callable[[int], str]] = {"graph": lambda v: GraphKeys(v).prefix}
+    prefixes: dict[str, Callable[[int], str]] = {
+        "graph": lambda v: GraphKeys(v).prefix,
+        "photos": lambda v: PhotoKeys(v).prefix,
+    }
     return RedisVersionAdmin(redis, prefixes[group])
 
 
@@ -96,13 +114,20 @@ def build_gateway(settings: Settings) -> Dispatcher:
     async def lifespan(app: Dispatcher) -> AsyncIterator[None]:
         redis = make_redis(settings)
         log = KafkaEventLog(settings.bootstrap, default_codec())
+        store = s3_store(settings)
+        await asyncio.to_thread(store.ensure_bucket)
         app.state.deps = GatewayDeps(
+            settings=settings,
             log=log,
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
             versions=RedisVersions(redis),
             graph_at=lambda v: RedisGraph(redis, v),
+            photos_at=lambda v: RedisPhotos(redis, v),
+            uploads=RedisUploadStore(redis),
+            store=store,
+            upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),
             ready=lambda: _redis_answers(redis),
         )
         try:

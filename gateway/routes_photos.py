@@ -1,0 +1,279 @@
+"""Photo uploads (presigned PUT, S3 multipart, direct multipart/form-data), status, variants."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from gateway.auth import deps_of, require_user, viewer
+from gateway.deps import GatewayDeps
+from gateway.errors import ApiError, invalid, not_found
+from gateway.responses import json_response
+from gateway.routes_accounts import append_or_503
+from gateway.uploads import UploadSession
+from gateway.validation import (
+    MAX_CAPTION,
+    int_field,
+    json_object,
+    location_value,
+    optional_string,
+    path_id,
+    string_field,
+    tags_value,
+)
+from infra.objectstore import IMMUTABLE
+from schemas import events as ev
+from schemas.media import ACCEPTED_TYPES, VARIANTS, normalise_type, original_key
+
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and text fields around the file
+
+
+async def create_photo(request: Request) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    form = request.headers.get("content-type", "").startswith("multipart/form-data")
+    wait_s = await deps.upload_limit.acquire(me)
+    if wait_s:
+        raise ApiError(
+            429, "rate_limited",
+            f"at most {deps.upload_limit.limit} uploads a minute; retry in {wait_s} s",
+            {"Retry-After": str(wait_s)},
+        )  # fmt: skip
+    if form:
+        return await _direct_upload(request, deps, me)
+    return await _presigned_upload(request, deps, me)
+
+
+def _content_type(raw: str, field: str = "content_type") -> str:
+    ctype = normalise_type(raw)
+    if ctype not in ACCEPTED_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"{field}: {raw!r} is not accepted; send one of {', '.join(sorted(ACCEPTED_TYPES))}",
+        )  # fmt: skip
+    return ctype
+
+
+async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Response:
+    body = await json_object(request)
+    string_field(body, "filename")
+    ctype = _content_type(string_field(body, "content_type"))
+    size = int_field(body, "size_bytes", 1, 2**62)
+    if size > deps.settings.max_upload_bytes:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"photos are limited to {deps.settings.max_upload_bytes} bytes",
+        )
+    photo_id = deps.ids.next_id()
+    key = original_key(me, photo_id)
+    ttl = deps.settings.upload_url_ttl_s
+    expires_ms = int((deps.clock() + ttl) * 1000)
+    answer: dict[str, Any] = {
+        "photo_id": str(photo_id), "upload_method": "PUT",
+        "upload_headers": {"Content-Type": ctype}, "expires_at": _rfc3339(expires_ms),
+    }  # fmt: skip
+    upload_id, part_bytes = None, None
+    if size > deps.settings.multipart_threshold_bytes:
+        part_bytes = deps.settings.multipart_part_bytes
+        upload_id = await deps.store.start_multipart(key, ctype)
+        count = math.ceil(size / part_bytes)
+        answer["multipart"] = {
+            "upload_id": upload_id,
+            "part_size": part_bytes,
+            "parts": [
+                {
+                    "part_number": n,
+                    "upload_url": deps.store.presign_part(
+                        key, upload_id, n, min(part_bytes, size - (n - 1) * part_bytes), ttl
+                    ),
+                }
+                for n in range(1, count + 1)
+            ],
+        }
+    else:
+        answer["upload_url"] = deps.store.presign_put(key, ctype, size, ttl)
+    session = UploadSession(
+        photo_id, me, key, ctype, size, _caption(body), tags_value(body.get("tags")),
+        location_value(body.get("location")), optional_string(body, "alt_text", 1000),
+        upload_id, part_bytes, expires_ms,
+    )  # fmt: skip
+    await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
+    return json_response(answer)
+
+
+def _caption(body: dict[str, Any]) -> str:
+    return optional_string(body, "caption", MAX_CAPTION) or ""
+
+
+async def complete_upload(request: Request) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    photo_id = path_id(request, "photo_id", "photo")
+    found = await deps.uploads.get(photo_id)
+    if found is None:
+        raise not_found("upload")
+    session, completed = found
+    if session.owner_id != me:
+        raise ApiError(403, "forbidden", "this upload belongs to someone else")
+    if completed:
+        return _processing(photo_id)  # idempotent: a retried complete appends nothing
+    if session.upload_id is not None:
+        await _complete_multipart(request, deps, session)
+    info = await deps.store.stat(session.object_key)
+    if info is None:
+        raise ApiError(409, "not_uploaded", "nothing was uploaded for this photo yet")
+    if info.size != session.size_bytes:
+        raise ApiError(409, "size_mismatch", f"uploaded {info.size} bytes, announced "
+                       f"{session.size_bytes}")  # fmt: skip
+    if not await deps.uploads.mark_completed(photo_id):
+        return _processing(photo_id)  # a concurrent complete won the race
+    try:
+        await append_or_503(deps, _uploaded_event(deps, session))
+    except ApiError:
+        await deps.uploads.unmark_completed(photo_id)
+        raise
+    return _processing(photo_id)
+
+
+async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSession) -> None:
+    if await deps.store.stat(s.object_key) is not None:
+        return  # assembled by an earlier call whose event append failed
+    body = await json_object(request)
+    raw = body.get("parts")
+    if not isinstance(raw, list) or not raw:
+        raise invalid("parts", "must list every uploaded part as {part_number, etag}")
+    parts = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise invalid("parts", "each part is an object {part_number, etag}")
+        parts.append((int_field(item, "part_number", 1, 10_000), string_field(item, "etag")))
+    assert s.upload_id is not None
+    assert s.part_bytes is not None
+    expected = math.ceil(s.size_bytes / s.part_bytes)
+    if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
+        raise ApiError(409, "upload_incomplete", f"expected parts 1..{expected}")
+    try:
+        await deps.store.complete_multipart(s.object_key, s.upload_id, parts)
+    except Exception as exc:
+        raise ApiError(409, "upload_incomplete", f"the store refused the parts: {exc}") from None
+
+
+def _uploaded_event(deps: GatewayDeps, s: UploadSession) -> ev.PhotoUploaded:
+    return ev.PhotoUploaded(
+        event_id=deps.ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
+        actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
+        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=s.tags,
+        location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
+    )  # fmt: skip
+
+
+def _processing(photo_id: int) -> Response:
+    return json_response(
+        {"photo_id": str(photo_id), "status": "processing",
+         "poll_url": f"/api/v1/photos/{photo_id}/status"},
+        202,
+    )  # fmt: skip
+
+
+async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Response:
+    cap = deps.settings.direct_upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        raise ApiError(411, "length_required", "send Content-Length with direct uploads")
+    if int(declared) > cap + FORM_OVERHEAD_BYTES:
+        message = f"direct uploads are limited to {cap} bytes; use the presigned flow"
+        raise ApiError(413, "payload_too_large", message)
+    async with request.form(max_files=1, max_fields=20) as form:
+        photo = form.get("photo")
+        if not isinstance(photo, UploadFile):
+            raise invalid("photo", "attach the image as the form field 'photo'")
+        ctype = _content_type(photo.content_type or "", "photo")
+        size = photo.size or 0
+        if size == 0:
+            raise invalid("photo", "the file is empty")
+        if size > cap:
+            raise ApiError(413, "payload_too_large", f"direct uploads are limited to {cap} bytes")
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        body: dict[str, Any] = {
+            "caption": fields.get("caption"), "alt_text": fields.get("alt_text"),
+            "tags": _form_list(fields.get("tags")), "location": _form_location(fields),
+        }  # fmt: skip
+        photo_id = deps.ids.next_id()
+        session = UploadSession(
+            photo_id, me, original_key(me, photo_id), ctype, size, _caption(body),
+            tags_value(body["tags"]), location_value(body["location"]),
+            optional_string(body, "alt_text", 1000),
+        )  # fmt: skip
+        await photo.seek(0)
+        await deps.store.put(session.object_key, photo.file, size, ctype)  # streamed from disk
+    await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
+    await deps.uploads.mark_completed(photo_id)
+    await append_or_503(deps, _uploaded_event(deps, session))
+    return _processing(photo_id)
+
+
+def _form_list(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    return [t.strip() for t in raw.replace(",", " ").split() if t.strip()]
+
+
+def _form_location(fields: dict[str, str]) -> dict[str, float] | None:
+    if "lat" not in fields and "lon" not in fields:
+        return None
+    try:
+        return {"lat": float(fields.get("lat", "")), "lon": float(fields.get("lon", ""))}
+    except ValueError:
+        raise invalid("location", "lat and lon must be numbers") from None
+
+
+async def photo_status(request: Request) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    photo_id = path_id(request, "photo_id", "photo")
+    view = await (await deps.photos()).photo(photo_id)
+    if view is None:
+        found = await deps.uploads.get(photo_id)
+        if found is None or found[0].owner_id != me:
+            raise not_found("photo")
+        if not found[1]:
+            raise ApiError(409, "not_uploaded", "complete the upload first")
+        return json_response({"photo_id": str(photo_id), "status": "processing"})
+    if view.owner_id != me:
+        raise not_found("photo")
+    answer: dict[str, Any] = {"photo_id": str(photo_id), "status": view.status}
+    if view.status == "published":
+        answer |= {
+            "urls": {n: deps.store.public_url(k) for n, k in view.variants.items()},
+            "width": view.width, "height": view.height, "blurhash": view.blurhash,
+            "published_at": _rfc3339(view.published_ms or 0),
+            "post_id": str(view.post_id),
+        }  # fmt: skip
+    elif view.status == "rejected":
+        answer |= {"reason": view.reason, "reason_code": view.reason_code}
+    return json_response(answer)
+
+
+async def photo_variant(request: Request) -> Response:
+    deps = deps_of(request)
+    viewer(request)
+    photo_id = path_id(request, "photo_id", "photo")
+    size = request.query_params.get("size", "feed")
+    if size not in VARIANTS:
+        raise invalid("size", f"must be one of {', '.join(VARIANTS)}")
+    view = await (await deps.photos()).photo(photo_id)
+    if view is None or view.status != "published" or size not in view.variants:
+        raise not_found("photo")
+    return RedirectResponse(
+        deps.store.public_url(view.variants[size]), 302, headers={"Cache-Control": IMMUTABLE}
+    )
+
+
+def _rfc3339(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

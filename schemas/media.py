@@ -1,0 +1,25 @@
+"""Media facts shared by the gateway (what it accepts) and the media agent (what it decodes)."""
+
+from __future__ import annotations
+
+ACCEPTED_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
+)
+ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+VARIANTS = ("thumbnail", "feed", "full")
+
+
+def normalise_type(content_type: str) -> str:
+    """Lower-cased, parameters dropped, aliases resolved ('image/JPG; q=1' -> 'image/jpeg')."""
+    base = content_type.split(";", 1)[0].strip().lower()
+    return ALIASES.get(base, base)
+
+
+def original_key(owner_id: int, photo_id: int) -> str:
+    """Where an upload's original bytes live (private)."""
+    return f"o/{owner_id}/{photo_id}"
+
+
+def variant_key(sha256: str, variant: str) -> str:
+    """Content-addressed, immutable key of a variant (public-read prefix `v/`)."""
+    return f"v/{sha256[:2]}/{sha256}/{variant}.jpg"
