@@ -37,6 +37,8 @@ from schemas.codec import default_codec
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
 from streams.app import WorkerDeps
 from streams.app import create_app as create_faust_app
+from streams.blocklist import RedisBlocklist
+from streams.media_agent import MediaAgent, MediaLimits
 from streams.sink import ProjectionSink
 
 WORKER_ID_COUNTER = "snowflake:worker-ids"
@@ -87,6 +89,30 @@ def worker_ready_key(pid: int) -> str:
     return f"worker:ready:{pid}"
 
 
+def lease_worker_id_now(settings: Settings) -> int:
+    """lease_worker_id for code that runs before an event loop exists."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(settings.redis)
+    try:
+        return int(client.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
+    finally:
+        client.close()
+
+
+def media_agent(settings: Settings, redis: Redis) -> MediaAgent:
+    versions = RedisVersions(redis)
+
+    async def index() -> RedisPhotos:
+        return RedisPhotos(redis, await versions.active("photos"))
+
+    limits = MediaLimits(
+        settings.max_upload_bytes, settings.max_pixels, settings.blocklist_max_distance
+    )
+    ids = SnowflakeGenerator(lease_worker_id_now(settings))
+    return MediaAgent(s3_store(settings), index, RedisBlocklist(redis), ids, limits)
+
+
 def build_worker(settings: Settings) -> faust.App:
     redis = make_redis(settings)
     pid = os.getpid()
@@ -95,7 +121,11 @@ def build_worker(settings: Settings) -> faust.App:
         await redis.set(worker_ready_key(pid), partitions, ex=24 * 3600)
         log.info("worker_ready", partitions=partitions, pid=pid)
 
-    deps = WorkerDeps(codec=default_codec(), sinks=sinks(redis), on_assigned=announce)
+    log_ = KafkaEventLog(settings.bootstrap, default_codec())
+    deps = WorkerDeps(
+        codec=default_codec(), sinks=sinks(redis), on_assigned=announce,
+        media=media_agent(settings, redis), log=log_,
+    )  # fmt: skip
     return create_faust_app(settings, deps)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,9 +24,11 @@ app = typer.Typer(
 stack_app = typer.Typer(help="The local stack: Tansu (Kafka), SeaweedFS (S3), Valkey.")
 topics_app = typer.Typer(help="The topic catalogue.")
 replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
+blocklist_app = typer.Typer(help="Perceptual-hash blocklist: matching uploads are rejected.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(replay_app, name="replay")
+app.add_typer(blocklist_app, name="blocklist")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
 
@@ -216,20 +219,113 @@ def status() -> None:
     _print_status(_settings())
 
 
-@replay_app.command("graph")
-def replay_graph(
-    swap: bool = typer.Option(True, help="Make the rebuilt version active when it verifies."),
-    force: bool = typer.Option(False, help="Swap even when the rebuilt version differs from live."),
-    keep_old: bool = typer.Option(False, help="Keep the retired version's keys."),
-) -> None:
-    """Rebuild users, followers, following and counts from the log into a fresh version,
-    verify it against the live one, swap atomically."""
-    from photofeed.replay_cli import run_replay
+REPLAY_GROUPS = {
+    "graph": "users, followers, following and their counts",
+    "photos": "photo upload status and the content-addressed media index",
+}
 
-    code = run_replay(
-        _settings(), "graph", swap=swap, force=force, keep_old=keep_old, console=console
+
+def _replay_command(group: str, what: str) -> None:
+    def command(
+        swap: bool = typer.Option(True, help="Make the rebuilt version active when it verifies."),
+        force: bool = typer.Option(False, help="Swap even when it differs from the live version."),
+        keep_old: bool = typer.Option(False, help="Keep the retired version's keys."),
+    ) -> None:
+        from photofeed.replay_cli import run_replay
+
+        settings = _settings()
+        code = run_replay(
+            settings, group, swap=swap, force=force, keep_old=keep_old, console=console
+        )
+        raise typer.Exit(code)
+
+    command.__doc__ = (
+        f"Rebuild {what} from the log into a fresh version, verify it against the live one, "
+        "swap atomically."
     )
-    raise typer.Exit(code)
+    replay_app.command(group)(command)
+
+
+for _group, _what in REPLAY_GROUPS.items():
+    _replay_command(_group, _what)
+
+
+@blocklist_app.command("add")
+def blocklist_add(
+    source: str = typer.Argument(..., help="An image file, or a perceptual hash (signed int)"),
+    note: str = typer.Option("", help="Why it is blocked (shown to moderators)"),
+) -> None:
+    """Block an image (and near-duplicates within the configured Hamming distance)."""
+    import asyncio
+
+    phash = _phash_of(source)
+    asyncio.run(_with_blocklist(lambda b: b.add(phash, note or source)))
+    console.print(f"blocked {phash}")
+
+
+@blocklist_app.command("load")
+def blocklist_load(
+    path: str = typer.Argument(..., help="A file with one image path or hash a line"),
+) -> None:
+    """Block every image or hash listed in a file (lines starting with # are ignored)."""
+    import asyncio
+
+    lines = [ln.strip() for ln in open(path, encoding="utf-8") if ln.strip()]
+    entries = [(_phash_of(ln), ln) for ln in lines if not ln.startswith("#")]
+
+    async def add_all(b: Any) -> None:
+        for phash, note in entries:
+            await b.add(phash, note)
+
+    asyncio.run(_with_blocklist(add_all))
+    console.print(f"blocked {len(entries)} entries")
+
+
+@blocklist_app.command("remove")
+def blocklist_remove(phash: int = typer.Argument(..., help="The hash to unblock")) -> None:
+    """Unblock a perceptual hash."""
+    import asyncio
+
+    asyncio.run(_with_blocklist(lambda b: b.remove(phash)))
+
+
+@blocklist_app.command("list")
+def blocklist_list() -> None:
+    """Print every blocked hash and its note."""
+    import asyncio
+
+    entries: dict[int, str] = asyncio.run(_with_blocklist(lambda b: b.entries()))
+    for phash, note in sorted(entries.items()):
+        print(f"{phash}\t{note}")
+
+
+def _phash_of(source: str) -> int:
+    import os
+
+    if not os.path.exists(source):
+        try:
+            return int(source)
+        except ValueError:
+            raise typer.BadParameter(f"{source!r} is neither a file nor a hash") from None
+    from streams.media.imaging import RejectedImage, process_image, sniff_type
+
+    with open(source, "rb") as f:
+        data = f.read()
+    try:
+        return process_image(data, sniff_type(data[:32]) or "unknown").phash
+    except RejectedImage as exc:
+        raise typer.BadParameter(f"{source}: {exc.reason}") from None
+
+
+async def _with_blocklist(action: Any) -> Any:
+    from infra.clients import make_redis
+    from streams.blocklist import RedisBlocklist
+
+    redis = make_redis(_settings())
+    try:
+        return await action(RedisBlocklist(redis))
+    finally:
+        await redis.aclose()
 
 
 def main() -> None:

@@ -9,25 +9,34 @@ projections are idempotent, so a redelivered batch changes nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 import structlog
 
 from infra.settings import Settings
-from infra.topics import CATALOGUE, DEAD_LETTER, TopicSpec
+from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
 from projections.handlers import HANDLERS
 from schemas.codec import Codec, DecodeError
-from schemas.events import Event
+from schemas.events import Event, PhotoUploaded
+from streams.media_agent import MediaAgent
 from streams.sink import ProjectionSink
 
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
+MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
 BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
 RETRY_MAX_S = 5.0  # backoff cap while a projection store is unreachable
 
 log = structlog.get_logger("photofeed.worker")
+
+
+class EventLog(Protocol):
+    """Appends events durably (acks=all), in order."""
+
+    async def append(self, *events: Event) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class WorkerDeps:
     codec: Codec
     sinks: Sequence[ProjectionSink]
     on_assigned: Callable[[int], Awaitable[None]] | None = None  # partitions assigned -> signal
+    media: MediaAgent | None = None
+    log: EventLog | None = None  # where the media agent appends its results
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -71,6 +82,8 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
         targets = sinks_for(spec, deps.sinks)
         if targets:
             _add_agent(app, spec, targets, deps.codec, dead_letter)
+    if deps.media is not None and deps.log is not None:
+        _add_media_agent(app, deps.media, deps.log, deps.codec, dead_letter)
     if deps.on_assigned is not None:
         notify = deps.on_assigned
 
@@ -101,6 +114,48 @@ def _add_agent(
     app.agent(topic, name=agent.__name__)(agent)
 
 
+def _add_media_agent(
+    app: faust.App, media: MediaAgent, event_log: EventLog, codec: Codec, dead_letter: Any
+) -> None:
+    """PhotoUploaded -> variants -> PhotoProcessed + PostPublished (or PhotoRejected).
+
+    The results are appended before the upload's offset is acknowledged; a crash in between
+    redelivers the upload, and reprocessing yields the same keys and the same post id.
+    """
+    topic = app.topic(PHOTOS.name, value_type=bytes, key_type=bytes)
+
+    async def process_uploads(stream: faust.StreamT[bytes]) -> None:
+        batches = stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
+        async for batch in batches:
+            for event in await decode_batch(codec, batch, dead_letter):
+                if isinstance(event, PhotoUploaded):
+                    await _retrying(
+                        f"media {event.photo_id}", functools.partial(_media_step, media,
+                                                                     event_log, event)
+                    )  # fmt: skip
+
+    app.agent(topic, name="media_process_uploads")(process_uploads)
+
+
+async def _media_step(media: MediaAgent, event_log: EventLog, upload: PhotoUploaded) -> None:
+    results = await media.handle(upload)
+    await event_log.append(*results)
+    log.info("photo_handled", photo_id=upload.photo_id, outcome=type(results[0]).__name__)
+
+
+async def _retrying(what: str, step: Callable[[], Awaitable[None]]) -> None:
+    """Run `step` until it succeeds, backing off: an outage pauses the partition, drops nothing."""
+    delay = 0.1
+    while True:
+        try:
+            await step()
+            return
+        except Exception as exc:
+            log.warning("step_failed", what=what, error=repr(exc), retry_s=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX_S)
+
+
 async def decode_batch(codec: Codec, batch: Sequence[Any], dead_letter: Any) -> list[Event]:
     """Decode every message; forward the undecodable ones to the dead-letter topic."""
     events: list[Event] = []
@@ -127,17 +182,10 @@ async def decode_batch(codec: Codec, batch: Sequence[Any], dead_letter: Any) -> 
 
 
 async def apply_with_retry(sink: ProjectionSink, events: Sequence[Event]) -> None:
-    """Apply until it succeeds: a store outage (or a bug) pauses the partition, never drops a batch.
+    """Apply until it succeeds: a store outage (or a bug) pauses the partition, never drops a
+    batch. Handlers are pure and total, so a failure here is the store's."""
+    await _retrying(f"projection {sink.group}", functools.partial(_apply, sink, events))
 
-    Handlers are pure and total, so a failure here is the store's; the error is logged with
-    backoff and the batch stays unacknowledged until it is written.
-    """
-    delay = 0.1
-    while True:
-        try:
-            await sink.apply(events)
-            return
-        except Exception as exc:
-            log.warning("projection_write_failed", group=sink.group, error=repr(exc), retry_s=delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, RETRY_MAX_S)
+
+async def _apply(sink: ProjectionSink, events: Sequence[Event]) -> None:
+    await sink.apply(events)

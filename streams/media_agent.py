@@ -1,0 +1,158 @@
+"""The media agent's logic: turn an uploaded original into published, immutable variants.
+
+For each `PhotoUploaded` it reads the original (bounded), deduplicates by SHA-256 against the
+content-addressed index, processes it (validation, decode, variants, blurhash, perceptual hash),
+checks the blocklist, stores the variants and returns the events to append: `PhotoProcessed` and
+`PostPublished`, or `PhotoRejected` with a reason the client can show. Infrastructure failures
+raise, so the caller retries the event with backoff; bad images never raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from infra.objectstore import IMMUTABLE, S3Store
+from projections.redis_photos import ContentView
+from schemas import events as ev
+from schemas.ids import SnowflakeGenerator
+from schemas.media import VARIANTS, variant_key
+from streams.media.imaging import (
+    VARIANT_CONTENT_TYPE,
+    ProcessedImage,
+    RejectedImage,
+    hamming,
+    process_image,
+)
+
+log = structlog.get_logger("photofeed.media")
+BLOCKED_REASON = "This photo can't be shared because it matches content that is not allowed."
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLimits:
+    max_bytes: int
+    max_pixels: int
+    blocklist_max_distance: int
+
+
+class ContentIndex(Protocol):
+    """What earlier processing of the same bytes produced (the photos projection)."""
+
+    async def content(self, sha256: str) -> ContentView | None: ...
+
+
+class Blocklist(Protocol):
+    """Perceptual hashes moderators blocked, with their notes."""
+
+    async def entries(self) -> dict[int, str]: ...
+
+
+class MediaAgent:
+    def __init__(
+        self,
+        store: S3Store,
+        index: Callable[[], Awaitable[ContentIndex]],
+        blocklist: Blocklist,
+        ids: SnowflakeGenerator,
+        limits: MediaLimits,
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._blocklist = blocklist
+        self._ids = ids
+        self._limits = limits
+
+    async def handle(self, upload: ev.PhotoUploaded) -> list[ev.Event]:
+        """The events that record what became of `upload`; idempotent in effect (same keys)."""
+        info = await self._store.stat(upload.object_key)
+        if info is None:
+            return [self._rejected(upload, "missing_upload", "The uploaded file is gone.")]
+        if info.size > self._limits.max_bytes:
+            return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
+        data = await self._store.read(upload.object_key, self._limits.max_bytes)
+        if len(data) > self._limits.max_bytes:
+            return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
+        sha = hashlib.sha256(data).hexdigest()
+        known = await (await self._index()).content(sha)
+        if known is not None and known.references > 0:
+            image = _from_index(known)
+        else:
+            try:
+                image = await asyncio.to_thread(
+                    process_image, data, upload.content_type,
+                    max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
+                )  # fmt: skip
+            except RejectedImage as exc:
+                return [self._rejected(upload, exc.code, exc.reason)]
+        match = await self._blocked(image.phash)
+        if match is not None:
+            log.warning("blocklisted_upload", photo_id=upload.photo_id, note=match)
+            return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
+        if isinstance(image, ProcessedImage):
+            await self._store_variants(sha, image)
+        return self._published(upload, sha, image)
+
+    async def _blocked(self, phash: int) -> str | None:
+        for blocked, note in (await self._blocklist.entries()).items():
+            if hamming(blocked, phash) <= self._limits.blocklist_max_distance:
+                return note
+        return None
+
+    async def _store_variants(self, sha: str, image: ProcessedImage) -> None:
+        await asyncio.gather(
+            *(
+                self._store.put(variant_key(sha, name), data, len(data), VARIANT_CONTENT_TYPE,
+                                IMMUTABLE)
+                for name, data in image.variants.items()
+            )
+        )  # fmt: skip
+
+    def _published(
+        self, upload: ev.PhotoUploaded, sha: str, image: ProcessedImage | _Known
+    ) -> list[ev.Event]:
+        variants = ev.Variants(*(variant_key(sha, n) for n in VARIANTS))
+        now = datetime.now(tz=UTC)
+        processed = ev.PhotoProcessed(
+            event_id=self._ids.next_id(), occurred_at=now, actor_id=upload.actor_id,
+            photo_id=upload.photo_id, content_sha256=sha, variants=variants, width=image.width,
+            height=image.height, blurhash=image.blurhash, phash=image.phash,
+        )  # fmt: skip
+        post = ev.PostPublished(
+            event_id=self._ids.next_id(), occurred_at=now, actor_id=upload.actor_id,
+            post_id=upload.photo_id,  # one post per photo: a redelivery republishes the same post
+            photo_id=upload.photo_id, caption=upload.caption, tags=upload.tags,
+            variants=variants, width=image.width, height=image.height, blurhash=image.blurhash,
+            alt_text=upload.alt_text, location=upload.location,
+        )  # fmt: skip
+        return [processed, post]
+
+    def _rejected(self, upload: ev.PhotoUploaded, code: str, reason: str) -> ev.PhotoRejected:
+        return ev.PhotoRejected(
+            event_id=self._ids.next_id(), occurred_at=datetime.now(tz=UTC),
+            actor_id=upload.actor_id, photo_id=upload.photo_id, reason_code=code, reason=reason,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the content index remembers of byte-identical earlier uploads."""
+
+    width: int
+    height: int
+    blurhash: str
+    phash: int
+
+
+def _from_index(c: ContentView) -> _Known:
+    return _Known(c.width, c.height, c.blurhash, c.phash)
+
+
+def _too_large(limit: int) -> str:
+    return f"The photo is larger than {limit // (1024 * 1024)} MB."
