@@ -1,0 +1,67 @@
+"""Test images made on the spot (no files from anywhere): quadrant colours make orientation
+visible, EXIF carries an orientation and a GPS position that must not survive processing."""
+
+from __future__ import annotations
+
+import io
+import random
+
+from PIL import Image, ImageDraw
+
+RED, GREEN, BLUE, WHITE = (220, 30, 30), (30, 200, 30), (30, 30, 220), (240, 240, 240)
+
+
+def quadrants(width: int, height: int, noise: bool = False) -> Image.Image:
+    """Top-left red, top-right green, bottom-left blue, bottom-right white."""
+    img = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img)
+    w2, h2 = width // 2, height // 2
+    draw.rectangle([0, 0, w2, h2], fill=RED)
+    draw.rectangle([w2, 0, width, h2], fill=GREEN)
+    draw.rectangle([0, h2, w2, height], fill=BLUE)
+    draw.rectangle([w2, h2, width, height], fill=WHITE)
+    if noise:
+        rnd = random.Random(width * height)
+        px = img.load()
+        assert px is not None
+        for _ in range(width * height // 50):
+            x, y = rnd.randrange(width), rnd.randrange(height)
+            px[x, y] = (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
+    return img
+
+
+def jpeg(img: Image.Image, orientation: int | None = None, gps: bool = False, q: int = 90) -> bytes:
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {1: "N", 2: (52.0, 22.0, 11.0), 3: "E", 4: (4.0, 53.0, 0.0)}
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=q, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def png(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def noise_jpeg(width: int, height: int, seed: int = 1) -> bytes:
+    """An incompressible-ish JPEG (random pixels), for large uploads."""
+    rnd = random.Random(seed)
+    img = Image.frombytes("RGB", (width, height), rnd.randbytes(width * height * 3))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def bomb_png(side: int = 20000) -> bytes:
+    """A tiny PNG whose header claims side x side pixels (one colour compresses to ~KB)."""
+    img = Image.new("L", (side, side), 0)
+    out = io.BytesIO()
+    img.save(out, "PNG", optimize=False, compress_level=9)
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
