@@ -151,6 +151,18 @@ class S3Store:
             self._c.put_object, self.bucket, key, stream, length, content_type, metadata
         )
 
+    async def list_older(self, prefix: str, before: datetime) -> list[str]:
+        """Keys under `prefix` last modified before `before`."""
+
+        def scan() -> list[str]:
+            return [
+                o.object_name
+                for o in self._c.list_objects(self.bucket, prefix=prefix, recursive=True)
+                if o.object_name and o.last_modified and o.last_modified < before
+            ]
+
+        return await asyncio.to_thread(scan)
+
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._c.remove_object, self.bucket, key)
 

@@ -40,6 +40,7 @@ from streams.app import create_app as create_faust_app
 from streams.blocklist import RedisBlocklist
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.sink import ProjectionSink
+from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
 WORKER_ID_COUNTER = "snowflake:worker-ids"
 log = structlog.get_logger("photofeed")
@@ -113,6 +114,19 @@ def media_agent(settings: Settings, redis: Redis) -> MediaAgent:
     return MediaAgent(s3_store(settings), index, RedisBlocklist(redis), ids, limits)
 
 
+async def cleanup_uploads(
+    settings: Settings, redis: Redis, older_than_s: int | None = None
+) -> CleanupReport:
+    versions = RedisVersions(redis)
+
+    async def known(photo_id: int) -> bool:
+        photos = RedisPhotos(redis, await versions.active("photos"))
+        return await photos.photo(photo_id) is not None
+
+    ttl = settings.upload_session_ttl_s if older_than_s is None else older_than_s
+    return await clean_abandoned_uploads(s3_store(settings), known, ttl)
+
+
 def build_worker(settings: Settings) -> faust.App:
     redis = make_redis(settings)
     pid = os.getpid()
@@ -122,9 +136,13 @@ def build_worker(settings: Settings) -> faust.App:
         log.info("worker_ready", partitions=partitions, pid=pid)
 
     log_ = KafkaEventLog(settings.bootstrap, default_codec())
+
+    async def housekeeping() -> None:
+        await cleanup_uploads(settings, redis)
+
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(redis), on_assigned=announce,
-        media=media_agent(settings, redis), log=log_,
+        media=media_agent(settings, redis), log=log_, housekeeping=housekeeping,
     )  # fmt: skip
     return create_faust_app(settings, deps)
 

@@ -25,10 +25,12 @@ stack_app = typer.Typer(help="The local stack: Tansu (Kafka), SeaweedFS (S3), Va
 topics_app = typer.Typer(help="The topic catalogue.")
 replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
 blocklist_app = typer.Typer(help="Perceptual-hash blocklist: matching uploads are rejected.")
+uploads_app = typer.Typer(help="Upload housekeeping.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(replay_app, name="replay")
 app.add_typer(blocklist_app, name="blocklist")
+app.add_typer(uploads_app, name="uploads")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
 
@@ -297,6 +299,32 @@ def blocklist_list() -> None:
     entries: dict[int, str] = asyncio.run(_with_blocklist(lambda b: b.entries()))
     for phash, note in sorted(entries.items()):
         print(f"{phash}\t{note}")
+
+
+@uploads_app.command("cleanup")
+def uploads_cleanup(
+    older_than: int = typer.Option(None, help="Seconds (default PHOTOFEED_UPLOAD_SESSION_TTL_S)"),
+) -> None:
+    """Abort unfinished multipart uploads and delete originals never completed (the worker
+    also does this every 15 minutes)."""
+    import asyncio
+
+    from infra.clients import make_redis
+    from photofeed.bootstrap import cleanup_uploads
+
+    async def run() -> Any:
+        settings = _settings()
+        redis = make_redis(settings)
+        try:
+            return await cleanup_uploads(settings, redis, older_than)
+        finally:
+            await redis.aclose()
+
+    report = asyncio.run(run())
+    console.print(
+        f"aborted {report.aborted_multipart} multipart uploads, "
+        f"deleted {report.deleted_originals} abandoned originals"
+    )
 
 
 def _phash_of(source: str) -> int:

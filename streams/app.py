@@ -28,7 +28,8 @@ from streams.sink import ProjectionSink
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
 BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
-RETRY_MAX_S = 5.0  # backoff cap while a projection store is unreachable
+RETRY_MAX_S = 5.0
+HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)  # backoff cap while a projection store is unreachable
 
 log = structlog.get_logger("photofeed.worker")
 
@@ -46,6 +47,7 @@ class WorkerDeps:
     on_assigned: Callable[[int], Awaitable[None]] | None = None  # partitions assigned -> signal
     media: MediaAgent | None = None
     log: EventLog | None = None  # where the media agent appends its results
+    housekeeping: Callable[[], Awaitable[None]] | None = None  # run every HOUSEKEEPING_S
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -84,6 +86,8 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
             _add_agent(app, spec, targets, deps.codec, dead_letter)
     if deps.media is not None and deps.log is not None:
         _add_media_agent(app, deps.media, deps.log, deps.codec, dead_letter)
+    if deps.housekeeping is not None:
+        app.timer(interval=HOUSEKEEPING_S, name="housekeeping")(deps.housekeeping)
     if deps.on_assigned is not None:
         notify = deps.on_assigned
 

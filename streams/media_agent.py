@@ -81,6 +81,7 @@ class MediaAgent:
             return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
         sha = hashlib.sha256(data).hexdigest()
         known = await (await self._index()).content(sha)
+        image: ProcessedImage | _Known
         if known is not None and known.references > 0:
             image = _from_index(known)
         else:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from operator import mul
 
-TINY = 32  # side of the square input; pHash keeps DCT terms 1..8 of 32, so TINY >= 2 * (HASH_SIDE + 1)
+TINY = (
+    32  # side of the square input; pHash keeps DCT terms 1..8 of 32, so TINY >= 2 * (HASH_SIDE + 1)
+)
 HASH_SIDE = 8  # HASH_SIDE ** 2 == 64 bits, the width of an Avro long
 HASH_BITS = HASH_SIDE * HASH_SIDE
 BLURHASH_X, BLURHASH_Y = 4, 3  # components; BlurHash allows 1..9 each, 4x3 suits 4:3 photos
@@ -27,7 +29,8 @@ _DCT_ROWS = tuple(
 )
 # sRGB byte -> linear light, as BlurHash's reference encoder computes it.
 _SRGB_TO_LINEAR = tuple(
-    v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (i / 255 for i in range(256))
+    v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    for v in (i / 255 for i in range(256))
 )
 
 
@@ -100,7 +103,11 @@ def _sign_sqrt(value: float) -> float:
 
 
 def blurhash(
-    rgb: bytes, width: int, height: int, x_components: int = BLURHASH_X, y_components: int = BLURHASH_Y
+    rgb: bytes,
+    width: int,
+    height: int,
+    x_components: int = BLURHASH_X,
+    y_components: int = BLURHASH_Y,
 ) -> str:
     """BlurHash of packed 8-bit RGB pixels, identical to the reference C encoder's output.
 
@@ -113,7 +120,9 @@ def blurhash(
         raise ValueError("BlurHash components must be within 1..9")
     channels = [[_SRGB_TO_LINEAR[v] for v in rgb[c::3]] for c in range(3)]
     cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_components)]
-    cos_y = [[math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_components)]
+    cos_y = [
+        [math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_components)
+    ]
     # along_x[c][y][i] = sum over x of cos_x[i][x] * linear pixel (x, y) of channel c
     along_x = [
         [
@@ -142,6 +151,8 @@ def blurhash(
     r, g, b = (_linear_to_srgb(v) for v in dc)
     out += _base83((r << 16) + (g << 8) + b, 4)
     for term in ac:
-        q = [int(max(0.0, min(18.0, math.floor(_sign_sqrt(v / max_value) * 9 + 9.5)))) for v in term]
+        q = [
+            int(max(0.0, min(18.0, math.floor(_sign_sqrt(v / max_value) * 9 + 9.5)))) for v in term
+        ]
         out += _base83(q[0] * 19 * 19 + q[1] * 19 + q[2], 2)
     return out

@@ -1,0 +1,315 @@
+"""Turn one uploaded image into its published JPEG variants, BlurHash and perceptual hash.
+
+`process_image` is pure (bytes in, bytes out, no I/O, no globals changed) and either returns a
+`ProcessedImage` or raises `RejectedImage`, which is final: retrying the same bytes cannot succeed.
+Any other exception is a bug or resource exhaustion, worth a retry.
+
+Decoding happens once: pyvips shrinks on load straight to the decode box (1080 px, more only
+for extreme panoramas so the thumbnail still gets 150 px), the result is held in memory, and
+every smaller variant and both hashes are cut from it. HEIC/HEIF goes through pillow-heif
+because pyvips-binary ships no HEVC decoder; everything after that is shared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pillow_heif
+import pyvips
+
+from streams.media.phash import TINY, blurhash, hamming, phash
+
+__all__ = [
+    "ACCEPTED_TYPES",
+    "MAX_BYTES_DEFAULT",
+    "MAX_PIXELS_DEFAULT",
+    "VARIANT_BOXES",
+    "VARIANT_CONTENT_TYPE",
+    "ProcessedImage",
+    "RejectedImage",
+    "configure_libvips",
+    "hamming",
+    "process_image",
+    "sniff_type",
+]
+
+ACCEPTED_TYPES: frozenset[str] = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
+)  # every member has a branch in sniff_type and a decoder below
+MAX_BYTES_DEFAULT = 50 * 1024 * 1024  # >= the gateway's upload size cap, so it never bites first
+MAX_PIXELS_DEFAULT = 50_000_000  # > 48 MP phone sensors; < what a worker can hold decoded (RGB)
+VARIANT_CONTENT_TYPE = "image/jpeg"
+VARIANT_BOXES: dict[str, int] = {"thumbnail": 150, "feed": 640, "full": 1080}  # 150 < 640 < 1080
+JPEG_QUALITY = 82  # 1..100; 82 keeps feed photos visually lossless at ~half the bytes of Q95
+SNIFF_BYTES = 32  # sniff_type never reads past this; the HEIF ftyp box's first brands fit in it
+
+_THUMB, _FEED, _FULL = VARIANT_BOXES["thumbnail"], VARIANT_BOXES["feed"], VARIANT_BOXES["full"]
+_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+_FAMILY = {"image/heif": "image/heic"}  # HEIC is HEIF holding HEVC; clients mix the two up
+_VIPS_LOADERS = {  # the libvips loader each sniffed type must reach; anything else is refused
+    "image/jpeg": "jpegload",
+    "image/png": "pngload",
+    "image/webp": "webpload",
+    "image/gif": "gifload",
+}
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})
+_OTHER_IMAGES = {  # recognised images we do not accept, for a better message than not_an_image
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"BM": "BMP",
+    b"\x00\x00\x01\x00": "ICO",
+    b"\xff\x0a": "JPEG XL",
+    b"\x00\x00\x00\x0cJXL ": "JPEG XL",
+}
+_HEIF_MODES = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}
+_WHITE = [255.0, 255.0, 255.0]
+_TRANSPOSING = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
+
+
+class RejectedImage(Exception):
+    """Unrecoverable: the upload can never be published."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code  # snake_case, stable, for clients and metrics
+        self.reason = reason  # a sentence a client can show as is
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedImage:
+    """What gets published for one photo. Variants carry no metadata at all (no EXIF/GPS/ICC)."""
+
+    width: int  # of the original, after EXIF orientation
+    height: int
+    variants: dict[str, bytes]  # exactly VARIANT_BOXES' keys -> VARIANT_CONTENT_TYPE bytes
+    blurhash: str  # 4x3 components, decode at width/height's aspect ratio
+    phash: int  # 64-bit DCT pHash as a signed int (Avro long); compare with hamming()
+
+
+def configure_libvips(*, concurrency: int = 1) -> None:
+    """Per-process libvips settings for a media worker; call once from the composition root.
+
+    Blocks loaders libvips marks untrusted, turns off the operation cache (no two uploads share
+    work, so it only holds memory), and sets libvips' thread count: 1 when one worker process
+    runs per core, which is how throughput scales best.
+    """
+    pyvips.block_untrusted_set(True)
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(concurrency)
+
+
+def sniff_type(head: bytes) -> str | None:
+    """The accepted content type that the magic bytes announce, or None.
+
+    Reads at most the first SNIFF_BYTES bytes. A HEIF container counts as image/heic when its
+    brands name HEVC and as image/heif otherwise; AVIF and other HEIF codecs give None.
+    """
+    head = head[:SNIFF_BYTES]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        box_end = min(int.from_bytes(head[:4], "big"), len(head))
+        major = head[8:12]
+        brands = {major} | {head[i : i + 4] for i in range(16, box_end - 3, 4)}
+        if brands & _HEIC_BRANDS:
+            return "image/heic"
+        if major in _HEIF_BRANDS and b"avif" not in brands and b"avis" not in brands:
+            return "image/heif"
+    return None
+
+
+def _canonical(content_type: str) -> str:
+    base = content_type.split(";", 1)[0].strip().lower()
+    return _ALIASES.get(base, base)
+
+
+def _other_image(head: bytes) -> str | None:
+    if head[4:8] == b"ftyp":
+        return "AVIF" if b"avi" in head[8:SNIFF_BYTES] else "HEIF (non-HEVC)"
+    return next((name for magic, name in _OTHER_IMAGES.items() if head.startswith(magic)), None)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise RejectedImage(
+            "too_many_pixels",
+            f"The image is {width}x{height} pixels; at most {max_pixels / 1e6:g} megapixels "
+            "are accepted.",
+        )
+
+
+def _corrupt(detail: str) -> RejectedImage:
+    return RejectedImage("corrupt", f"The image file is damaged or incomplete ({detail}).")
+
+
+def _decode_box(width: int, height: int) -> int:
+    """Square box to shrink into on load: FULL, widened so the short side keeps THUMB pixels."""
+    short, long = min(width, height), max(width, height)
+    if short * _FULL >= long * _THUMB:
+        return _FULL
+    return math.ceil(long * _THUMB / short) + 1  # +1: rounding can never leave THUMB - 1
+
+
+def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, int, int]:
+    """Header checks, then the single shrink-on-load decode (lazy), with the upright size."""
+    try:
+        header = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
+    except pyvips.Error as error:
+        raise _corrupt("unreadable header") from error
+    loader = str(header.get("vips-loader"))
+    if not loader.startswith(_VIPS_LOADERS[content_type]):
+        raise _corrupt(f"decoded by {loader}")
+    _check_pixels(header.width, header.height, max_pixels)
+    box = _decode_box(header.width, header.height)
+    lazy = pyvips.Image.thumbnail_buffer(data, box, height=box, size="down", fail_on="truncated")
+    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+    if orientation in _TRANSPOSING:
+        return lazy, header.height, header.width
+    return lazy, header.width, header.height
+
+
+def _decode_heif(data: bytes, max_pixels: int) -> tuple[Any, int, int]:
+    """pillow-heif decodes (libheif applies the irot/imir orientation), pyvips shrinks."""
+    try:
+        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        width, height = heif.size
+        mode = heif.mode
+    except (ValueError, RuntimeError, OSError, EOFError, SyntaxError, IndexError) as error:
+        raise _corrupt("unreadable HEIF container") from error
+    _check_pixels(width, height, max_pixels)
+    bands = _HEIF_MODES.get(mode)
+    if bands is None:
+        raise RejectedImage(
+            "unsupported_type", f"HEIF images in pixel mode {mode} are not accepted."
+        )
+    try:
+        pixels, stride = heif.data, heif.stride
+    except (ValueError, RuntimeError, OSError, EOFError) as error:
+        raise _corrupt("undecodable HEIF image") from error
+    if stride % bands:
+        raise _corrupt(f"HEIF row stride {stride} for {bands} bands")
+    image = pyvips.Image.new_from_memory(pixels, stride // bands, height, bands, "uchar")
+    if stride // bands != width:
+        image = image.crop(0, 0, width, height)
+    image = image.copy(interpretation="b-w" if bands <= 2 else "srgb")
+    icc = heif.info.get("icc_profile")
+    if icc:
+        image.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
+    box = _decode_box(width, height)
+    return image.thumbnail_image(box, height=box, size="down"), width, height
+
+
+def _srgb(image: Any) -> Any:
+    """8-bit sRGB, 3 bands: embedded profile applied, alpha flattened onto white."""
+    if image.get_typeof("icc-profile-data"):
+        image = image.icc_transform("srgb", embedded=True, intent="perceptual")
+    if image.interpretation != "srgb" or image.format != "uchar":
+        image = image.colourspace("srgb")
+    if image.hasalpha():
+        image = image.flatten(background=_WHITE)
+    if image.bands > 3:
+        image = image.extract_band(0, n=3)
+    return image.cast("uchar")
+
+
+def _fit(image: Any, box: int) -> Any:
+    """Shrink to fit a box x box square; never enlarges."""
+    long = max(image.width, image.height)
+    if long <= box:
+        return image
+    width = max(1, round(image.width * box / long))
+    height = max(1, round(image.height * box / long))
+    return image.resize(width / image.width, vscale=height / image.height)
+
+
+def _centre_square(image: Any, side: int) -> Any:
+    """The centred square of the short side, shrunk to side x side when larger."""
+    short = min(image.width, image.height)
+    square = image.crop((image.width - short) // 2, (image.height - short) // 2, short, short)
+    return square if short <= side else square.resize(side / short)
+
+
+def _jpeg(image: Any) -> bytes:
+    data: bytes = image.jpegsave_buffer(
+        Q=JPEG_QUALITY, keep=pyvips.enums.ForeignKeep.NONE, optimize_coding=True
+    )
+    return data
+
+
+def _render(decoded: Any, width: int, height: int) -> ProcessedImage:
+    """Variants and hashes from the in-memory decode; no further file decoding."""
+    full = _fit(decoded, _FULL)
+    feed = _fit(full, _FEED).copy_memory()
+    source = feed if min(feed.width, feed.height) >= _THUMB else decoded
+    thumbnail = _centre_square(source, _THUMB)
+    tiny = feed.resize(TINY / feed.width, vscale=TINY / feed.height)
+    tiny_rgb = bytes(tiny.write_to_memory())
+    return ProcessedImage(
+        width=width,
+        height=height,
+        variants={"thumbnail": _jpeg(thumbnail), "feed": _jpeg(feed), "full": _jpeg(full)},
+        blurhash=blurhash(tiny_rgb, TINY, TINY),
+        phash=phash(tiny_rgb),
+    )
+
+
+def _reject_type(data: bytes, declared: str) -> str:
+    """The sniffed type when it may be decoded as `declared`; raises RejectedImage otherwise."""
+    if declared not in ACCEPTED_TYPES:
+        raise RejectedImage(
+            "unsupported_type",
+            f"{declared or 'This type'} is not accepted; upload JPEG, PNG, WebP, GIF or HEIC.",
+        )
+    sniffed = sniff_type(data[:SNIFF_BYTES])
+    if sniffed is None:
+        other = _other_image(data[:SNIFF_BYTES])
+        if other is not None:
+            raise RejectedImage(
+                "unsupported_type", f"{other} images are not accepted; upload JPEG, PNG, WebP, "
+                "GIF or HEIC.",
+            )  # fmt: skip
+        raise RejectedImage("not_an_image", "The file is not an image.")
+    if _FAMILY.get(sniffed, sniffed) != _FAMILY.get(declared, declared):
+        raise RejectedImage(
+            "type_mismatch", f"The file was sent as {declared} but its content is {sniffed}."
+        )
+    return sniffed
+
+
+def process_image(
+    data: bytes,
+    declared_type: str,
+    *,
+    max_bytes: int = MAX_BYTES_DEFAULT,
+    max_pixels: int = MAX_PIXELS_DEFAULT,
+) -> ProcessedImage:
+    """Validate an upload and produce everything published for it.
+
+    Checks run cheapest first: size, declared type, magic bytes against the declared type,
+    then the pixel count from the header before any pixel is decoded. GIF/WebP animations
+    give their first frame. Raises RejectedImage (see its `code`) for anything unpublishable.
+    """
+    if len(data) > max_bytes:
+        raise RejectedImage(
+            "too_large",
+            f"The file is {len(data) / 2**20:.1f} MB; at most {max_bytes / 2**20:g} MB "
+            "are accepted.",
+        )
+    content_type = _reject_type(data, _canonical(declared_type))
+    if content_type in _VIPS_LOADERS:
+        lazy, width, height = _decode_vips(data, content_type, max_pixels)
+    else:
+        lazy, width, height = _decode_heif(data, max_pixels)
+    try:
+        return _render(_srgb(lazy).copy_memory(), width, height)
+    except pyvips.Error as error:
+        raise _corrupt(str(error).strip().splitlines()[-1][:200]) from error
