@@ -272,7 +272,8 @@ def blocklist_load(
     """Block every image or hash listed in a file (lines starting with # are ignored)."""
     import asyncio
 
-    lines = [ln.strip() for ln in open(path, encoding="utf-8") if ln.strip()]
+    with open(path, encoding="utf-8") as f:
+        lines = [ln.strip() for ln in f if ln.strip()]
     entries = [(_phash_of(ln), ln) for ln in lines if not ln.startswith("#")]
 
     async def add_all(b: Any) -> None:

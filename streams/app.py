@@ -28,8 +28,8 @@ from streams.sink import ProjectionSink
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
 BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
-RETRY_MAX_S = 5.0
-HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)  # backoff cap while a projection store is unreachable
+RETRY_MAX_S = 5.0  # backoff cap while a store is unreachable
+HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)
 
 log = structlog.get_logger("photofeed.worker")
 
