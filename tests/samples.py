@@ -30,6 +30,22 @@ def quadrants(width: int, height: int, noise: bool = False) -> Image.Image:
     return img
 
 
+def scene(width: int, height: int, seed: int = 7) -> Image.Image:
+    """A photo-like picture: a diagonal gradient with a few soft shapes (structure at several
+    scales, as perceptual hashes expect of real photos)."""
+    rnd = random.Random(seed)
+    grad = Image.linear_gradient("L").resize((width, height)).rotate(45, expand=False)
+    img = Image.merge("RGB", (grad, grad.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                              Image.new("L", (width, height), 90)))  # fmt: skip
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rnd.randrange(width), rnd.randrange(height)
+        r = rnd.randrange(min(width, height) // 10, min(width, height) // 3)
+        colour = (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+    return img
+
+
 def jpeg(img: Image.Image, orientation: int | None = None, gps: bool = False, q: int = 90) -> bytes:
     exif = Image.Exif()
     if orientation is not None:

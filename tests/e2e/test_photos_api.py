@@ -250,7 +250,7 @@ async def test_blocklisted_image_is_rejected(api: httpx.AsyncClient, settings: S
     from photofeed.cli import _phash_of  # the CLI's own path from image to hash
 
     _, token = await register(api)
-    banned = samples.quadrants(640, 480, noise=True)
+    banned = samples.scene(640, 480)
     path = settings.data_dir / f"banned-{uuid.uuid4().hex}.jpg"
     path.write_bytes(samples.jpeg(banned, q=95))
     phash = _phash_of(str(path))
