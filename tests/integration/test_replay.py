@@ -72,3 +72,71 @@ async def test_replay_without_swap_leaves_live_untouched(
     assert await versions.active("graph") == before
     assert await versions.targets("graph") == [before]
     assert [k async for k in redis.scan_iter(match=f"{GraphKeys(result.version).prefix}:*")] == []
+
+
+async def test_replay_photos_rebuilds_status_and_content_index(
+    settings: Settings, worker: ManagedProcess, event_log: KafkaEventLog, redis: Redis
+) -> None:
+    from datetime import UTC, datetime
+
+    from projections.redis_photos import RedisPhotos
+    from schemas import events as ev
+    from tests.integration.helpers import IDS
+
+    owner, photo, rejected = IDS.next_id(), IDS.next_id(), IDS.next_id()
+    now = datetime.now(tz=UTC).replace(microsecond=0)
+    variants = ev.Variants("v/aa/x/thumbnail.jpg", "v/aa/x/feed.jpg", "v/aa/x/full.jpg")
+
+    # no PhotoUploaded here: the live media agent would act on it (and reject the missing file)
+    await event_log.append(
+        ev.PhotoProcessed(
+            event_id=IDS.next_id(),
+            occurred_at=now,
+            actor_id=owner,
+            photo_id=photo,
+            content_sha256="aa" + "0" * 62,
+            variants=variants,
+            width=4,
+            height=3,
+            blurhash="LEHV6nWB2yk8",
+            phash=-5,
+        ),
+        ev.PostPublished(
+            event_id=IDS.next_id(),
+            occurred_at=now,
+            actor_id=owner,
+            post_id=photo,
+            photo_id=photo,
+            caption="c",
+            tags=("t",),
+            variants=variants,
+            width=4,
+            height=3,
+            blurhash="LEHV6nWB2yk8",
+        ),
+        ev.PhotoRejected(
+            event_id=IDS.next_id(),
+            occurred_at=now,
+            actor_id=owner,
+            photo_id=rejected,
+            reason_code="corrupt",
+            reason="The file is damaged.",
+        ),
+    )
+    versions = RedisVersions(redis)
+
+    async def statuses() -> tuple[str | None, str | None]:
+        photos = RedisPhotos(redis, await versions.active("photos"))
+        a, b = await photos.photo(photo), await photos.photo(rejected)
+        return (a.status if a else None, b.status if b else None)
+
+    await eventually(statuses, lambda s: s == ("published", "rejected"), timeout_s=15)
+    result = await replay_group(settings, "photos")
+    assert result.swapped, result
+    assert result.differences == 0, result
+    assert await statuses() == ("published", "rejected")
+    rebuilt = RedisPhotos(redis, result.version)
+    content = await rebuilt.content("aa" + "0" * 62)
+    assert content is not None
+    assert content.references >= 1
+    assert content.phash == -5
