@@ -38,6 +38,7 @@ from schemas.ids import MAX_WORKER, SnowflakeGenerator
 from streams.app import WorkerDeps
 from streams.app import create_app as create_faust_app
 from streams.blocklist import RedisBlocklist
+from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.sink import ProjectionSink
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
@@ -128,6 +129,7 @@ async def cleanup_uploads(
 
 
 def build_worker(settings: Settings) -> faust.App:
+    configure_libvips(concurrency=1)  # one libvips thread per process: scale with processes
     redis = make_redis(settings)
     pid = os.getpid()
 

@@ -19,6 +19,7 @@ from typing import Any
 import pillow_heif
 import pyvips
 
+from schemas.media import ACCEPTED_TYPES, normalise_type
 from streams.media.phash import TINY, blurhash, hamming, phash
 
 __all__ = [
@@ -35,9 +36,7 @@ __all__ = [
     "sniff_type",
 ]
 
-ACCEPTED_TYPES: frozenset[str] = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
-)  # every member has a branch in sniff_type and a decoder below
+# ACCEPTED_TYPES (schemas.media): every member has a branch in sniff_type and a decoder below
 MAX_BYTES_DEFAULT = 50 * 1024 * 1024  # >= the gateway's upload size cap, so it never bites first
 MAX_PIXELS_DEFAULT = 50_000_000  # > 48 MP phone sensors; < what a worker can hold decoded (RGB)
 VARIANT_CONTENT_TYPE = "image/jpeg"
@@ -46,7 +45,6 @@ JPEG_QUALITY = 82  # 1..100; 82 keeps feed photos visually lossless at ~half the
 SNIFF_BYTES = 32  # sniff_type never reads past this; the HEIF ftyp box's first brands fit in it
 
 _THUMB, _FEED, _FULL = VARIANT_BOXES["thumbnail"], VARIANT_BOXES["feed"], VARIANT_BOXES["full"]
-_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 _FAMILY = {"image/heif": "image/heic"}  # HEIC is HEIF holding HEVC; clients mix the two up
 _VIPS_LOADERS = {  # the libvips loader each sniffed type must reach; anything else is refused
     "image/jpeg": "jpegload",
@@ -55,7 +53,8 @@ _VIPS_LOADERS = {  # the libvips loader each sniffed type must reach; anything e
     "image/gif": "gifload",
 }
 _HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2"})  # generic HEIF: accepted unless AVIF
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _OTHER_IMAGES = {  # recognised images we do not accept, for a better message than not_an_image
     b"II*\x00": "TIFF",
     b"MM\x00*": "TIFF",
@@ -66,6 +65,7 @@ _OTHER_IMAGES = {  # recognised images we do not accept, for a better message th
 }
 _HEIF_MODES = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}
 _WHITE = [255.0, 255.0, 255.0]
+_NOT_ACCEPTED = "is not accepted; upload JPEG, PNG, WebP, GIF or HEIC."
 _TRANSPOSING = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 
 
@@ -116,25 +116,26 @@ def sniff_type(head: bytes) -> str | None:
         return "image/gif"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if head[4:8] == b"ftyp":
-        box_end = min(int.from_bytes(head[:4], "big"), len(head))
-        major = head[8:12]
-        brands = {major} | {head[i : i + 4] for i in range(16, box_end - 3, 4)}
-        if brands & _HEIC_BRANDS:
-            return "image/heic"
-        if major in _HEIF_BRANDS and b"avif" not in brands and b"avis" not in brands:
-            return "image/heif"
+    brands = _ftyp_brands(head)
+    if brands & _HEIC_BRANDS:
+        return "image/heic"
+    if head[8:12] in _HEIF_BRANDS and not brands & _AVIF_BRANDS:
+        return "image/heif"
     return None
 
 
-def _canonical(content_type: str) -> str:
-    base = content_type.split(";", 1)[0].strip().lower()
-    return _ALIASES.get(base, base)
+def _ftyp_brands(head: bytes) -> set[bytes]:
+    """Major and compatible brands of an ISO-BMFF ftyp box (HEIF, AVIF, MP4) within `head`."""
+    if head[4:8] != b"ftyp":
+        return set()
+    box_end = min(int.from_bytes(head[:4], "big"), len(head))
+    return {head[8:12]} | {head[i : i + 4] for i in range(16, box_end - 3, 4)}
 
 
 def _other_image(head: bytes) -> str | None:
-    if head[4:8] == b"ftyp":
-        return "AVIF" if b"avi" in head[8:SNIFF_BYTES] else "HEIF (non-HEVC)"
+    """Name of an image format we recognise but do not accept, else None."""
+    if _ftyp_brands(head[:SNIFF_BYTES]) & _AVIF_BRANDS:
+        return "AVIF"
     return next((name for magic, name in _OTHER_IMAGES.items() if head.startswith(magic)), None)
 
 
@@ -170,7 +171,11 @@ def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, 
         raise _corrupt(f"decoded by {loader}")
     _check_pixels(header.width, header.height, max_pixels)
     box = _decode_box(header.width, header.height)
-    lazy = pyvips.Image.thumbnail_buffer(data, box, height=box, size="down", fail_on="truncated")
+    # fail_on must travel in option_string: thumbnail's own fail_on argument does not reach
+    # the loader (libvips 8.18), and without it a truncated JPEG/PNG decodes silently.
+    lazy = pyvips.Image.thumbnail_buffer(
+        data, box, height=box, size="down", option_string="fail_on=truncated"
+    )
     orientation = header.get("orientation") if header.get_typeof("orientation") else 1
     if orientation in _TRANSPOSING:
         return lazy, header.height, header.width
@@ -265,18 +270,12 @@ def _render(decoded: Any, width: int, height: int) -> ProcessedImage:
 def _reject_type(data: bytes, declared: str) -> str:
     """The sniffed type when it may be decoded as `declared`; raises RejectedImage otherwise."""
     if declared not in ACCEPTED_TYPES:
-        raise RejectedImage(
-            "unsupported_type",
-            f"{declared or 'This type'} is not accepted; upload JPEG, PNG, WebP, GIF or HEIC.",
-        )
+        raise RejectedImage("unsupported_type", f"The type {declared or '(none)'} {_NOT_ACCEPTED}")
     sniffed = sniff_type(data[:SNIFF_BYTES])
     if sniffed is None:
         other = _other_image(data[:SNIFF_BYTES])
         if other is not None:
-            raise RejectedImage(
-                "unsupported_type", f"{other} images are not accepted; upload JPEG, PNG, WebP, "
-                "GIF or HEIC.",
-            )  # fmt: skip
+            raise RejectedImage("unsupported_type", f"{other} {_NOT_ACCEPTED}")
         raise RejectedImage("not_an_image", "The file is not an image.")
     if _FAMILY.get(sniffed, sniffed) != _FAMILY.get(declared, declared):
         raise RejectedImage(
@@ -304,7 +303,7 @@ def process_image(
             f"The file is {len(data) / 2**20:.1f} MB; at most {max_bytes / 2**20:g} MB "
             "are accepted.",
         )
-    content_type = _reject_type(data, _canonical(declared_type))
+    content_type = _reject_type(data, normalise_type(declared_type))
     if content_type in _VIPS_LOADERS:
         lazy, width, height = _decode_vips(data, content_type, max_pixels)
     else:
@@ -312,4 +311,4 @@ def process_image(
     try:
         return _render(_srgb(lazy).copy_memory(), width, height)
     except pyvips.Error as error:
-        raise _corrupt(str(error).strip().splitlines()[-1][:200]) from error
+        raise _corrupt("undecodable pixel data") from error

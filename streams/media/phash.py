@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 from operator import mul
 
-TINY = (
-    32  # side of the square input; pHash keeps DCT terms 1..8 of 32, so TINY >= 2 * (HASH_SIDE + 1)
-)
+TINY = 32  # side of the square input, as in phash.org; > HASH_SIDE (DCT terms 1..8)
 HASH_SIDE = 8  # HASH_SIDE ** 2 == 64 bits, the width of an Avro long
 HASH_BITS = HASH_SIDE * HASH_SIDE
 BLURHASH_X, BLURHASH_Y = 4, 3  # components; BlurHash allows 1..9 each, 4x3 suits 4:3 photos
