@@ -1,0 +1,87 @@
+"""Uploads/s through the media agent (S3 read, validation, variants, hashes, three S3 writes,
+the resulting events) for a 12 MP JPEG, vs the bare pyvips cascade on the same bytes, in the same
+process, on the same machine. Run: make bench-media_agent
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from bench.bench_media import bare_vips, jpeg_12mp
+from bench.harness import isolated_stack, report
+from infra.settings import Settings
+from photofeed.bootstrap import media_agent, s3_store
+from schemas import events as ev
+from schemas.ids import SnowflakeGenerator
+from schemas.media import original_key
+from streams.media.imaging import configure_libvips
+
+UPLOADS = 12  # each a distinct original (same picture, different trailing bytes -> new SHA-256)
+MAX_SECONDS = 60.0
+GOAL = 0.9
+
+
+async def through_agent(settings: Settings, data: bytes) -> float:
+    redis = Redis.from_url(settings.redis)
+    store = s3_store(settings)
+    store.ensure_bucket()
+    agent = media_agent(settings, redis)
+    ids = SnowflakeGenerator(9)
+    uploads = []
+    for i in range(UPLOADS + 1):
+        photo = ids.next_id()
+        body = data + i.to_bytes(4, "big")  # after the JPEG's EOI marker: ignored by decoders
+        await store.put(original_key(1, photo), body, len(body), "image/jpeg")
+        uploads.append(
+            ev.PhotoUploaded(
+                event_id=ids.next_id(),
+                occurred_at=datetime.now(tz=UTC),
+                actor_id=1,
+                photo_id=photo,
+                object_key=original_key(1, photo),
+                content_type="image/jpeg",
+                size_bytes=len(body),
+                caption="bench",
+                tags=(),
+            )
+        )
+    outcome = await agent.handle(uploads[0])  # warm-up
+    assert isinstance(outcome[0], ev.PhotoProcessed), outcome
+    started, done = time.perf_counter(), 0
+    for upload in uploads[1:]:
+        results = await agent.handle(upload)
+        assert isinstance(results[0], ev.PhotoProcessed), results
+        done += 1
+        if time.perf_counter() - started > MAX_SECONDS:
+            break
+    rate = done / (time.perf_counter() - started)
+    await redis.aclose()
+    return rate
+
+
+def bare(data: bytes) -> float:
+    bare_vips(data)  # warm-up
+    started, done = time.perf_counter(), 0
+    while done < UPLOADS and time.perf_counter() - started < MAX_SECONDS:
+        bare_vips(data)
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    configure_libvips(concurrency=1)
+    data = jpeg_12mp()
+    with isolated_stack("memory", partitions=1) as settings:
+        baseline = bare(data)
+        project = asyncio.run(through_agent(settings, data))
+        baseline = (baseline + bare(data)) / 2  # bracket the project run against drift
+    report("media_agent_uploads_per_s", project, baseline, GOAL, "uploads/s",
+           jpeg_mib=len(data) / 2**20)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
