@@ -283,3 +283,19 @@ async def test_upload_rate_limit_answers_429_with_retry_after(api: httpx.AsyncCl
     limited = next(r for r in answers if r.status_code == 429)
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert limited.json()["error"]["code"] == "rate_limited"
+
+
+async def test_heic_upload_is_published(api: httpx.AsyncClient) -> None:
+    import pillow_heif
+
+    _, token = await register(api)
+    heif = pillow_heif.from_pillow(samples.scene(1200, 900))
+    out = io.BytesIO()
+    heif.save(out, quality=80)
+    photo_id = await upload_and_complete(api, token, out.getvalue(), "image/heic")
+    status = await final_status(api, token, photo_id)
+    assert status["status"] == "published", status
+    assert (status["width"], status["height"]) == (1200, 900)
+    full = Image.open(io.BytesIO((await fetch(status["urls"]["full"])).content))
+    assert full.format == "JPEG"
+    assert full.size == (1080, 810)
