@@ -19,6 +19,8 @@ from infra.settings import Settings
 
 READY_TIMEOUT_S = 60.0  # SeaweedFS needs ~2 s, Tansu <1 s, Valkey <1 s on a 2-core machine
 SEAWEED_INTERNAL_PORTS = 13  # ports s3_port+1 .. s3_port+13 are SeaweedFS internals
+START_ATTEMPTS = 3  # a service that dies while starting is retried this often
+RESTART_PAUSE_S = 1.0  # grows linearly between attempts
 
 
 class StackError(RuntimeError):
@@ -186,10 +188,18 @@ class Stack:
                     on_ready(name, time.monotonic() - started)
 
     def _await_healthy(self, name: str, service: Service) -> None:
+        """Wait for health; a service that died at start (say its port was still held by a
+        closing socket) is started again, up to START_ATTEMPTS times."""
+
         def ok_or_dead() -> bool:
             return service.healthy() or service.process.pid() is None
 
-        wait_until(ok_or_dead, READY_TIMEOUT_S, 0.1)
+        for attempt in range(START_ATTEMPTS):
+            wait_until(ok_or_dead, READY_TIMEOUT_S, 0.1)
+            if service.healthy() or attempt == START_ATTEMPTS - 1:
+                break
+            time.sleep(RESTART_PAUSE_S * (attempt + 1))
+            service.process.start()
         if not service.healthy():
             raise StackError(
                 f"{name} did not become healthy at {service.address}; last log lines:\n"

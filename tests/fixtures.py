@@ -71,10 +71,27 @@ def app_process(settings: Settings, name: str, *args: str) -> ManagedProcess:
     return ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
 
 
+def await_worker_ready(settings: Settings, proc: ManagedProcess) -> None:
+    """Block until the worker joined its group (it announces its partitions in Redis)."""
+    import redis as sync_redis
+
+    from photofeed.bootstrap import worker_ready_key
+
+    client = sync_redis.Redis.from_url(settings.redis)
+    try:
+        pid = proc.pid()
+        assert pid is not None, proc.log_tail()
+        if not wait_until(lambda: bool(client.exists(worker_ready_key(pid))), READY_TIMEOUT_S):
+            raise RuntimeError("worker did not join its group:\n" + proc.log_tail())
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def worker(stack: Stack, settings: Settings) -> Iterator[ManagedProcess]:
     proc = app_process(settings, "worker", "worker")
     proc.start()
+    await_worker_ready(settings, proc)
     try:
         yield proc
     finally:
