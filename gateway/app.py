@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from gateway import routes_accounts as accounts
 from gateway import routes_photos as photos
+from gateway import routes_posts as posts
 from gateway.asgi import Dispatcher, Lifespan, Route
 from gateway.deps import GatewayDeps
 from gateway.metrics import metrics_endpoint
@@ -38,6 +39,17 @@ API: list[tuple[str, str, Any, Op]] = [
     ("DELETE", "/follow/{user_id}", accounts.unfollow, Op(
         "Unfollow (idempotent)", {204: "not following", 401: "anonymous", 404: "unknown user"},
         auth=True)),
+    ("GET", "/feed", posts.home_feed, Op(
+        "The viewer's home feed, newest first", {200: "#PostPage: a page", 401: "anonymous",
+        400: "bad cursor"}, auth=True, params=["limit", "cursor"])),
+    ("GET", "/users/{user_id}/posts", posts.profile_grid, Op(
+        "A user's posts, newest first", {200: "#PostPage: a page", 404: "unknown user"},
+        params=["limit", "cursor"])),
+    ("GET", "/posts/{post_id}", posts.get_post, Op(
+        "One post", {200: "#Post: the post", 404: "unknown or deleted"})),
+    ("DELETE", "/posts/{post_id}", posts.delete_post, Op(
+        "Delete a post (author only)", {204: "deleted", 403: "not the author",
+        404: "unknown"}, auth=True)),
     ("POST", "/photos", photos.create_photo, Op(
         "Start an upload (JSON: presigned PUT or S3 multipart) or upload directly (multipart/"
         "form-data, small files)", {200: "presigned upload", 202: "direct upload accepted",

@@ -14,6 +14,7 @@ from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
 from infra.settings import Settings
 from projections.ports import GraphReader, UserReader, VersionRegistry
+from projections.redis_feeds import RedisFeeds
 from projections.redis_photos import RedisPhotos
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
@@ -45,6 +46,7 @@ class GatewayDeps:
     versions: VersionRegistry
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
     photos_at: Callable[[int], RedisPhotos]
+    feeds_at: Callable[[int], RedisFeeds]
     uploads: UploadStore
     store: S3Store
     upload_limit: RateLimiter
@@ -55,6 +57,10 @@ class GatewayDeps:
     async def graph(self) -> GraphViews:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
         return self.graph_at(await self._active_version("graph"))
+
+    async def feeds(self) -> RedisFeeds:
+        """The reader of the active feeds version (posts, timelines, home feeds)."""
+        return self.feeds_at(await self._active_version("feeds"))
 
     async def photos(self) -> RedisPhotos:
         """The reader of the active photos version."""

@@ -71,10 +71,31 @@ PHOTO_UPLOAD = {
         "alt_text": {"type": "string", "maxLength": 1000},
     },
 }  # fmt: skip
+POST = {
+    "type": "object",
+    "properties": {
+        "post_id": ID, "user": {"$ref": "#/components/schemas/User"},
+        "caption": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+        "image_urls": {"type": "object", "properties": {
+            n: {"type": "string"} for n in ("thumbnail", "feed", "full")}},
+        "width": {"type": "integer"}, "height": {"type": "integer"},
+        "blurhash": {"type": "string"}, "alt_text": {"type": ["string", "null"]},
+        "like_count": {"type": "integer"}, "comment_count": {"type": "integer"},
+        "liked_by_viewer": {"type": "boolean"}, "created_at": {"type": "string"},
+    },
+}  # fmt: skip
+POST_PAGE = {
+    "type": "object",
+    "properties": {
+        "posts": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
+        "next_cursor": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}
 COMPONENTS = {
     "schemas": {
         "Error": ERROR, "User": USER, "Profile": PROFILE, "Credentials": CREDENTIALS,
-        "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD,
+        "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD, "Post": POST, "PostPage": POST_PAGE,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip

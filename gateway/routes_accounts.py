@@ -73,13 +73,14 @@ async def get_user(request: Request) -> Response:
     if user_id not in users:
         raise not_found("user")
     counts = (await graph.counts([user_id]))[user_id]
+    posts = (await (await deps.feeds()).post_counts([user_id]))[user_id]
     followed = bool(me and user_id in await graph.follows(me, [user_id]))
     return json_response(
         {
             **user_json(users[user_id]),
             "follower_count": counts.followers,
             "following_count": counts.following,
-            "post_count": 0,  # no post can exist before uploads land (photos issue)
+            "post_count": posts,
             "followed_by_viewer": followed,
         }
     )

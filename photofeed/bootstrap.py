@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import faust
 import structlog
@@ -26,24 +26,31 @@ from infra.clients import make_minio, make_redis
 from infra.kafka import KafkaEventLog
 from infra.objectstore import S3Store
 from infra.settings import Settings
-from projections.handlers import HANDLERS
+from infra.topics import FOLLOWS
+from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
+from projections.handlers import group_events
 from projections.ports import ProjectionWriter
 from projections.redis_admin import RedisVersionAdmin
+from projections.redis_feeds import RedisFeeds
 from projections.redis_graph import RedisGraph
-from projections.redis_keys import GraphKeys, PhotoKeys
+from projections.redis_keys import FeedKeys, GraphKeys, PhotoKeys
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
+from projections.writes import Write
 from schemas.codec import default_codec
+from schemas.events import Event
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
 from streams.app import WorkerDeps
 from streams.app import create_app as create_faust_app
 from streams.blocklist import RedisBlocklist
+from streams.celebrity import CelebrityWatcher
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
-from streams.sink import ProjectionSink
+from streams.sink import Planner, ProjectionSink
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
 WORKER_ID_COUNTER = "snowflake:worker-ids"
+FOLLOWER_PAGE = 5000  # followers read per round trip during fan-out
 log = structlog.get_logger("photofeed")
 
 
@@ -70,6 +77,7 @@ def writer_factory(redis: Redis, group: str) -> Callable[[int], ProjectionWriter
     factories: dict[str, Callable[[int], ProjectionWriter]] = {
         "graph": lambda v: RedisGraph(redis, v),
         "photos": lambda v: RedisPhotos(redis, v),
+        "feeds": lambda v: RedisFeeds(redis, v),
     }
     return factories[group]
 
@@ -78,13 +86,47 @@ def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
     prefixes: dict[str, Callable[[int], str]] = {
         "graph": lambda v: GraphKeys(v).prefix,
         "photos": lambda v: PhotoKeys(v).prefix,
+        "feeds": lambda v: FeedKeys(v).prefix,
     }
     return RedisVersionAdmin(redis, prefixes[group])
 
 
+def planner(redis: Redis, group: str) -> Planner | None:
+    """The planner of a group whose handlers need facts (None: its pure HANDLERS suffice)."""
+    if group != "feeds":
+        return None
+    versions = RedisVersions(redis)
+
+    async def plan(events: Sequence[Event]) -> list[Write]:
+        need = facts_needed(events)
+        graph = RedisGraph(redis, await versions.active("graph"))
+        feeds = RedisFeeds(redis, await versions.active("feeds"))
+        followers = {a: await all_followers(graph, a) for a in need.followers_of}
+        timelines = {a: await feeds.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
+        facts = FeedFacts(followers, frozenset(await feeds.celebrities()), timelines)
+        return feed_writes(events, facts)
+
+    return plan
+
+
+async def all_followers(graph: RedisGraph, author: int) -> list[int]:
+    """Every follower of `author`, paged through the graph projection."""
+    out: list[int] = []
+    after = None
+    while True:
+        page = await graph.followers(author, FOLLOWER_PAGE, after)
+        out += [e.user_id for e in page.items]
+        if page.next is None:
+            return out
+        after = page.next
+
+
 def sinks(redis: Redis) -> list[ProjectionSink]:
     versions = RedisVersions(redis)
-    return [ProjectionSink(g, versions, writer_factory(redis, g)) for g in HANDLERS]
+    return [
+        ProjectionSink(g, versions, writer_factory(redis, g), planner(redis, g))
+        for g in group_events()
+    ]
 
 
 def worker_ready_key(pid: int) -> str:
@@ -142,9 +184,22 @@ def build_worker(settings: Settings) -> faust.App:
     async def housekeeping() -> None:
         await cleanup_uploads(settings, redis)
 
+    versions = RedisVersions(redis)
+
+    async def graph() -> RedisGraph:
+        return RedisGraph(redis, await versions.active("graph"))
+
+    async def claim(user: int) -> bool:
+        return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
+
+    watcher = CelebrityWatcher(
+        graph, claim, log_, SnowflakeGenerator(lease_worker_id_now(settings)),
+        settings.celebrity_threshold,
+    )  # fmt: skip
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(redis), on_assigned=announce,
         media=media_agent(settings, redis), log=log_, housekeeping=housekeeping,
+        after_batch={FOLLOWS.name: watcher.after_follows},
     )  # fmt: skip
     return create_faust_app(settings, deps)
 
@@ -175,6 +230,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             versions=RedisVersions(redis),
             graph_at=lambda v: RedisGraph(redis, v),
             photos_at=lambda v: RedisPhotos(redis, v),
+            feeds_at=lambda v: RedisFeeds(redis, v),
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),

@@ -224,6 +224,7 @@ def status() -> None:
 REPLAY_GROUPS = {
     "graph": "users, followers, following and their counts",
     "photos": "photo upload status and the content-addressed media index",
+    "feeds": "posts, author timelines and every home feed (fan-out against the current graph)",
 }
 
 

@@ -17,13 +17,13 @@ _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
 
-def _ms(event: ev.Event) -> int:
+def event_ms(event: ev.Event) -> int:
     """Unix milliseconds of the event, exactly (float timestamps lose the last millisecond)."""
     return (event.occurred_at - _UNIX_EPOCH) // _ONE_MS
 
 
 def on_user_registered(e: ev.UserRegistered) -> list[Write]:
-    return [PutUser(e.actor_id, e.username, _ms(e), e.event_id)]
+    return [PutUser(e.actor_id, e.username, event_ms(e), e.event_id)]
 
 
 def on_avatar_changed(e: ev.UserAvatarChanged) -> list[Write]:
@@ -33,13 +33,13 @@ def on_avatar_changed(e: ev.UserAvatarChanged) -> list[Write]:
 def on_followed(e: ev.UserFollowed) -> list[Write]:
     if e.actor_id == e.followee_id:
         return []  # the gateway refuses self-follows; an old or foreign one is ignored
-    return [SetFollow(e.actor_id, e.followee_id, _ms(e), True, e.event_id)]
+    return [SetFollow(e.actor_id, e.followee_id, event_ms(e), True, e.event_id)]
 
 
 def on_unfollowed(e: ev.UserUnfollowed) -> list[Write]:
     if e.actor_id == e.followee_id:
         return []
-    return [SetFollow(e.actor_id, e.followee_id, _ms(e), False, e.event_id)]
+    return [SetFollow(e.actor_id, e.followee_id, event_ms(e), False, e.event_id)]
 
 
 def _variant_fields(v: ev.Variants) -> list[tuple[str, str]]:
@@ -68,7 +68,7 @@ def on_photo_rejected(e: ev.PhotoRejected) -> list[Write]:
 def on_post_published(e: ev.PostPublished) -> list[Write]:
     fields = (
         *_variant_fields(e.variants), ("width", str(e.width)), ("height", str(e.height)),
-        ("blurhash", e.blurhash), ("post_id", str(e.post_id)), ("published_ms", str(_ms(e))),
+        ("blurhash", e.blurhash), ("post_id", str(e.post_id)), ("published_ms", str(event_ms(e))),
     )  # fmt: skip
     return [SetPhoto(e.photo_id, e.actor_id, "published", e.event_id, fields)]
 
@@ -90,6 +90,15 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.PostPublished: on_post_published,
     },
 }
+
+
+def group_events() -> dict[str, frozenset[type[ev.Event]]]:
+    """Every projection group and the event types it consumes (including the feeds group,
+    whose handlers need facts and live in projections.feeds)."""
+    from projections.feeds import FEED_EVENTS
+
+    groups = {g: frozenset(table) for g, table in HANDLERS.items()}
+    return {**groups, "feeds": FEED_EVENTS}
 
 
 def writes_for(group: str, events: Sequence[ev.Event]) -> list[Write]:

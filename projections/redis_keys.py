@@ -52,3 +52,25 @@ class PhotoKeys:
 
     def content_refs(self, sha256: str) -> str:
         return f"{self.prefix}:c:{{{sha256}}}:refs"  # set of photo ids using these variants
+
+
+class FeedKeys:
+    """Keys of the feeds projection group: posts, author timelines, home feeds, celebrities."""
+
+    def __init__(self, version: int) -> None:
+        self.prefix = f"feeds.v{version}"
+
+    def post(self, post_id: int) -> str:
+        return f"{self.prefix}:p:{{{post_id}}}"  # hash: author_id, caption, tags, variants, ..., _v
+
+    def timeline(self, author_id: int) -> str:
+        return f"{self.prefix}:u:{{{author_id}}}:timeline"  # zset post_id -> published ms
+
+    def timeline_versions(self, author_id: int) -> str:
+        return f"{self.prefix}:u:{{{author_id}}}:timeline:v"  # hash post_id -> last version
+
+    def feed(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:feed"  # zset post_id -> published ms, <= MAX_FEED
+
+    def celebrities(self) -> str:
+        return f"{self.prefix}:celebrities"  # set of user ids whose posts are pulled

@@ -73,3 +73,14 @@ while #out < 2 * limit do
 end
 return out
 """
+
+# Push one post into many home feeds. KEYS: feeds; ARGV[1] post id, ARGV[2] score (ms),
+# ARGV[3] cap. Each feed keeps its `cap` newest entries (ZADD of the same member is idempotent).
+FEED_ADD = """
+local cut = -(tonumber(ARGV[3]) + 1)
+for k = 1, #KEYS do
+  redis.call('ZADD', KEYS[k], ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, cut)
+end
+return #KEYS
+"""

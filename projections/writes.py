@@ -65,4 +65,59 @@ class PutContent:
     version: int  # same content always yields the same fields, so no guard is needed
 
 
-Write = PutUser | SetAvatar | SetFollow | SetPhoto | PutContent
+@dataclass(frozen=True, slots=True)
+class PutPost:
+    """A post's metadata (or its tombstone: fields ("deleted", "1")) as of `version`."""
+
+    post_id: int
+    author_id: int
+    fields: tuple[tuple[str, str], ...]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimeline:
+    """The post is (or is no longer) in its author's timeline, as of `version`."""
+
+    author_id: int
+    post_id: int
+    at_ms: int
+    present: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdd:
+    """Push a post into home feeds (each trimmed to MAX_FEED newest entries)."""
+
+    owners: tuple[int, ...]
+    post_id: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRemove:
+    """Purge posts from home feeds: (owner, post) pairs."""
+
+    entries: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MarkCelebrity:
+    """From now on the user's posts are pulled at read time, not pushed (one-way)."""
+
+    user_id: int
+
+
+Write = (
+    PutUser
+    | SetAvatar
+    | SetFollow
+    | SetPhoto
+    | PutContent
+    | PutPost
+    | SetTimeline
+    | FeedAdd
+    | FeedRemove
+    | MarkCelebrity
+)

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from infra.topics import CATALOGUE
-from projections.handlers import HANDLERS, writes_for
+from projections.handlers import group_events
 from projections.ports import ProjectionWriter, VersionRegistry
+from projections.writes import Write
 from replay.reader import LogReader, Record
 from schemas.codec import Codec, DecodeError
+from schemas.events import Event
 
 VERIFY_ATTEMPTS = 3  # live agents may lag a moment behind; differences must persist to count
 VERIFY_PAUSE_S = 1.0
@@ -54,7 +56,7 @@ class ReplayResult:
 
 
 def topics_for(group: str) -> list[str]:
-    wanted = set(HANDLERS[group])
+    wanted = group_events()[group]
     return [t.name for t in CATALOGUE if wanted & set(t.events)]
 
 
@@ -65,6 +67,7 @@ async def rebuild(
     versions: VersionRegistry,
     writer_for: Callable[[int], ProjectionWriter],
     admin: VersionAdmin,
+    plan: Callable[[Sequence[Event]], Awaitable[list[Write]]],
     *,
     swap: bool = True,
     force: bool = False,
@@ -84,7 +87,7 @@ async def rebuild(
                     decoded.append(codec.decode(record.value))
                 except DecodeError:
                     undecodable += 1  # the live agent dead-lettered it too
-            planned = writes_for(group, decoded)
+            planned = await plan(decoded)
             await writer.apply(planned)
             events += len(batch)
             writes += len(planned)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import faust
@@ -19,7 +19,7 @@ import structlog
 
 from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
-from projections.handlers import HANDLERS
+from projections.handlers import group_events
 from schemas.codec import Codec, DecodeError
 from schemas.events import Event, PhotoUploaded
 from streams.media_agent import MediaAgent
@@ -48,6 +48,10 @@ class WorkerDeps:
     media: MediaAgent | None = None
     log: EventLog | None = None  # where the media agent appends its results
     housekeeping: Callable[[], Awaitable[None]] | None = None  # run every HOUSEKEEPING_S
+    # topic name -> step run after the topic's sinks applied a batch (e.g. the celebrity flag)
+    after_batch: Mapping[str, Callable[[Sequence[Event]], Awaitable[None]]] = field(
+        default_factory=dict
+    )
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -73,8 +77,8 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
 
 
 def sinks_for(spec: TopicSpec, sinks: Sequence[ProjectionSink]) -> list[ProjectionSink]:
-    wanted = set(spec.events)
-    return [s for s in sinks if wanted & set(HANDLERS[s.group])]
+    wanted, groups = set(spec.events), group_events()
+    return [s for s in sinks if wanted & groups[s.group]]
 
 
 def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
@@ -83,7 +87,7 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
     for spec in CATALOGUE:
         targets = sinks_for(spec, deps.sinks)
         if targets:
-            _add_agent(app, spec, targets, deps.codec, dead_letter)
+            _add_agent(app, spec, targets, deps.codec, dead_letter, deps.after_batch.get(spec.name))
     if deps.media is not None and deps.log is not None:
         _add_media_agent(app, deps.media, deps.log, deps.codec, dead_letter)
     if deps.housekeeping is not None:
@@ -104,6 +108,7 @@ def _add_agent(
     sinks: list[ProjectionSink],
     codec: Codec,
     dead_letter: faust.TopicT,
+    after: Callable[[Sequence[Event]], Awaitable[None]] | None = None,
 ) -> None:
     topic = app.topic(spec.name, value_type=bytes, key_type=bytes)
 
@@ -113,6 +118,8 @@ def _add_agent(
             events = await decode_batch(codec, batch, dead_letter)
             for sink in sinks:
                 await apply_with_retry(sink, events)
+            if after is not None:
+                await _retrying(f"after {spec.name}", functools.partial(after, events))
 
     agent.__name__ = f"project_{spec.name.replace('.', '_')}"
     app.agent(topic, name=agent.__name__)(agent)

@@ -6,11 +6,14 @@ so nothing appended after the replay's high watermark is missing when it swaps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from projections.handlers import writes_for
 from projections.ports import ProjectionWriter, VersionRegistry
+from projections.writes import Write
 from schemas.events import Event
+
+Planner = Callable[[Sequence[Event]], Awaitable[list[Write]]]
 
 
 class ProjectionSink:
@@ -19,10 +22,20 @@ class ProjectionSink:
         group: str,
         versions: VersionRegistry,
         writer_for: Callable[[int], ProjectionWriter],
+        plan: Planner | None = None,
     ) -> None:
+        """`plan` turns a batch into writes; by default the group's pure HANDLERS. Groups whose
+        handlers need facts from other projections pass a planner that loads them first."""
         self.group = group
         self._versions = versions
         self._writer_for = writer_for
+        self._plan = plan or self._handlers
+
+    async def _handlers(self, events: Sequence[Event]) -> list[Write]:
+        return writes_for(self.group, events)
+
+    async def plan(self, events: Sequence[Event]) -> list[Write]:
+        return await self._plan(events)
 
     async def apply(self, events: Sequence[Event]) -> int:
         """Write the batch to each target version; return the number of writes per version.
@@ -30,7 +43,7 @@ class ProjectionSink:
         The targets are read after the batch was collected, so any event appended after a replay
         took its high watermark is written to the version being built.
         """
-        writes = writes_for(self.group, events)
+        writes = await self._plan(events)
         if writes:
             for version in await self._versions.targets(self.group):
                 await self._writer_for(version).apply(writes)

@@ -134,6 +134,7 @@ def test_writes_for_is_the_concatenation_of_handler_results(events: list[ev.Even
 def test_every_write_is_versioned_by_the_event_that_caused_it(events: list[ev.Event]) -> None:
     for event in events:
         for write in writes_for("graph", [event]):
+            assert isinstance(write, PutUser | SetAvatar | SetFollow)
             assert write.version == event.event_id
 
 

@@ -1,0 +1,101 @@
+"""The home-feed read path: the pushed feed merged with celebrities' timelines, filtered, paged.
+
+Ordered newest first by (published ms, post id) as Redis orders equal scores (member bytes,
+descending), so a cursor (ms, id) is stable while new posts arrive above it. Posts of authors the
+viewer no longer follows, and deleted posts, are filtered here at read time. When the pushed feed
+is missing (new user, evicted, never built) or exhausted after trimming (deep scroll), the page is
+pulled from every followed author's timeline instead: history never ends early.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from projections.feeds import MAX_FEED
+from projections.ports import Position
+from projections.redis_feeds import PostView
+
+Row = tuple[int, int]  # (post id, published ms)
+
+
+class FeedSource(Protocol):
+    """The reads the feed query needs (implemented by RedisFeeds)."""
+
+    async def celebrities(self) -> set[int]: ...
+
+    async def feed_size(self, user_id: int) -> int | None: ...
+
+    async def feed_page(self, user_id: int, limit: int, after: Position | None) -> list[Row]: ...
+
+    async def timeline_pages(
+        self, authors: Sequence[int], limit: int, after: Position | None
+    ) -> dict[int, list[Row]]: ...
+
+    async def posts(self, ids: Sequence[int]) -> dict[int, PostView]: ...
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    posts: list[PostView]
+    next: Position | None
+
+
+def order_key(row: Row) -> tuple[int, bytes]:
+    """Sort key, descending: score, then the member's decimal bytes (Redis's tie order)."""
+    return row[1], str(row[0]).encode()
+
+
+def merge_newest(sources: Iterable[Sequence[Row]], limit: int) -> list[Row]:
+    """Up to `limit` distinct rows of newest-first sources, newest first."""
+    out: list[Row] = []
+    seen: set[int] = set()
+    for row in heapq.merge(*sources, key=order_key, reverse=True):
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        out.append(row)
+        if len(out) == limit:
+            break
+    return out
+
+
+async def read_feed(
+    source: FeedSource,
+    viewer: int,
+    following: set[int],
+    limit: int,
+    after: Position | None,
+    max_feed: int = MAX_FEED,
+) -> FeedPage:
+    celebrities = await source.celebrities() & following
+    size = await source.feed_size(viewer)
+    pull_all = size is None
+    cursor, kept = after, list[PostView]()
+    while len(kept) <= limit:
+        chunk = 2 * (limit + 1 - len(kept))
+        pushed = [] if pull_all else await source.feed_page(viewer, chunk, cursor)
+        if not pull_all and len(pushed) < chunk and size is not None and size >= max_feed:
+            pull_all = True  # the pushed feed was trimmed: older history comes from timelines
+            continue
+        authors = sorted(following if pull_all else celebrities)
+        pulled = await source.timeline_pages(authors, chunk, cursor)
+        rows = merge_newest([pushed, *pulled.values()], chunk)
+        if not rows:
+            break
+        posts = await source.posts([post for post, _ in rows])
+        for post_id, ms in rows:
+            cursor = Position(ms, post_id)
+            view = posts.get(post_id)
+            if view is not None and view.author_id in following:
+                kept.append(view)
+                if len(kept) > limit:
+                    break
+        exhausted = len(pushed) < chunk and all(len(p) < chunk for p in pulled.values())
+        if exhausted and len(rows) < chunk:
+            break
+    page = kept[:limit]
+    more = len(kept) > limit
+    return FeedPage(page, Position(page[-1].published_ms, page[-1].post_id) if more else None)

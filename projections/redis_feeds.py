@@ -1,0 +1,176 @@
+"""Redis adapter of the feeds projection group: posts, author timelines, home feeds, celebrities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from projections import redis_scripts as lua
+from projections.feeds import MAX_FEED
+from projections.ports import Position
+from projections.redis_batch import ScriptBatch
+from projections.redis_graph import page_before
+from projections.redis_keys import FeedKeys
+from projections.writes import (
+    FeedAdd,
+    FeedRemove,
+    MarkCelebrity,
+    PutPost,
+    SetTimeline,
+    Write,
+    version_key,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    post_id: int
+    author_id: int
+    caption: str
+    tags: tuple[str, ...]
+    variants: dict[str, str]
+    width: int
+    height: int
+    blurhash: str
+    alt_text: str | None
+    published_ms: int
+
+
+class RedisFeeds:
+    def __init__(
+        self, redis: Redis, version: int, cluster: bool = False, max_feed: int = MAX_FEED
+    ) -> None:
+        self._r = redis
+        self.max_feed = max_feed
+        self._cluster = cluster
+        self.keys = FeedKeys(version)
+        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
+        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
+        self._feed_add = redis.register_script(lua.FEED_ADD)
+        self._page = redis.register_script(lua.PAGE_BEFORE)
+
+    # --- writes --------------------------------------------------------------------------------
+    async def apply(self, writes: Sequence[Write]) -> None:
+        posts, timelines = ScriptBatch(), ScriptBatch()
+        k = self.keys
+        removals: list[tuple[str, int]] = []
+        celebrities: list[int] = []
+        for w in writes:
+            if isinstance(w, PutPost):
+                flat = [x for pair in w.fields for x in pair]
+                posts.add([k.post(w.post_id)], ["_v", version_key(w.version), len(w.fields), *flat])
+            elif isinstance(w, SetTimeline):
+                timelines.add(
+                    [k.timeline(w.author_id), k.timeline_versions(w.author_id)],
+                    [w.post_id, w.at_ms, version_key(w.version), "1" if w.present else "0"],
+                )
+            elif isinstance(w, FeedAdd):
+                for keys in self._slots([k.feed(o) for o in w.owners]):
+                    await self._feed_add(keys, [w.post_id, w.at_ms, self.max_feed])
+            elif isinstance(w, FeedRemove):
+                removals += [(k.feed(owner), post) for owner, post in w.entries]
+            elif isinstance(w, MarkCelebrity):
+                celebrities.append(w.user_id)
+        for keys, args in posts.groups(self._cluster):
+            await self._set_fields(keys, args)
+        for keys, args in timelines.groups(self._cluster):
+            await self._set_members(keys, args)
+        if removals or celebrities:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for key, post in removals:
+                    pipe.zrem(key, post)
+                if celebrities:
+                    pipe.sadd(k.celebrities(), *celebrities)
+                await pipe.execute()
+
+    def _slots(self, keys: list[str]) -> list[list[str]]:
+        if not self._cluster:
+            return [keys]
+        grouped: dict[int, list[str]] = {}
+        for key in keys:
+            grouped.setdefault(key_slot(key.encode()), []).append(key)
+        return list(grouped.values())
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def celebrities(self) -> set[int]:
+        return {int(x) for x in await self._r.smembers(self.keys.celebrities())}
+
+    async def feed_size(self, user_id: int) -> int | None:
+        """Entries in the pushed feed; None when it does not exist (new, evicted, never built)."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(self.keys.feed(user_id))
+            pipe.zcard(self.keys.feed(user_id))
+            exists, size = await pipe.execute()
+        return int(size) if exists else None
+
+    async def feed_page(
+        self, user_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]:
+        return await page_before(self._page, self.keys.feed(user_id), limit, after)
+
+    async def timeline_page(
+        self, author_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]:
+        return await page_before(self._page, self.keys.timeline(author_id), limit, after)
+
+    async def timeline_pages(
+        self, authors: Sequence[int], limit: int, after: Position | None
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Pages of many timelines in one round trip."""
+        if not authors:
+            return {}
+        args: list[str | int] = (
+            ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
+        )
+        async with self._r.pipeline(transaction=False) as pipe:
+            for author in authors:
+                await self._page([self.keys.timeline(author)], args, pipe)
+            flats = await pipe.execute()
+        return {
+            a: [(int(f[i]), int(float(f[i + 1]))) for i in range(0, len(f), 2)]
+            for a, f in zip(authors, flats, strict=True)
+        }
+
+    async def post_counts(self, authors: Sequence[int]) -> dict[int, int]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for author in authors:
+                pipe.zcard(self.keys.timeline(author))
+            counts = await pipe.execute()
+        return dict(zip(authors, (int(c) for c in counts), strict=True))
+
+    async def posts(self, ids: Sequence[int]) -> dict[int, PostView]:
+        """Live posts by id; deleted and unknown ids are absent."""
+        if not ids:
+            return {}
+        async with self._r.pipeline(transaction=False) as pipe:
+            for post_id in ids:
+                pipe.hgetall(self.keys.post(post_id))
+            rows = await pipe.execute()
+        out = {}
+        for post_id, raw in zip(ids, rows, strict=True):
+            view = _post(post_id, raw)
+            if view is not None:
+                out[post_id] = view
+        return out
+
+
+def _post(post_id: int, raw: Mapping[Any, Any]) -> PostView | None:
+    h = {_s(k): _s(v) for k, v in raw.items()}
+    if not h or h.get("deleted") == "1" or "author_id" not in h:
+        return None
+    return PostView(
+        post_id=post_id, author_id=int(h["author_id"]), caption=h.get("caption", ""),
+        tags=tuple(h["tags"].split()) if h.get("tags") else (),
+        variants={n: h[n] for n in ("thumbnail", "feed", "full") if n in h},
+        width=int(h.get("width", 0)), height=int(h.get("height", 0)),
+        blurhash=h.get("blurhash", ""), alt_text=h.get("alt_text") or None,
+        published_ms=int(h.get("published_ms", 0)),
+    )  # fmt: skip
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
