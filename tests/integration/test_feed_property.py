@@ -59,7 +59,7 @@ BASE_MS = 1_767_225_600_000  # == BASE in Unix milliseconds
 
 def event(kind: type[ev.Event], actor: int, ms: int, **fields: object) -> ev.Event:
     at = BASE + timedelta(milliseconds=ms - BASE_MS)
-    return kind(event_id=next(_ids), occurred_at=at, actor_id=actor, **fields)  # type: ignore[call-arg]
+    return kind(event_id=next(_ids), occurred_at=at, actor_id=actor, **fields)
 
 
 class Harness:
