@@ -13,14 +13,26 @@ SCAN_COUNT = 1000  # keys per SCAN step; bounds the server time of each call
 class RedisVersionAdmin:
     """Versions of one projection group, told apart by `prefix_of(version)`."""
 
-    def __init__(self, redis: Redis, prefix_of: Callable[[int], str]) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix_of: Callable[[int], str],
+        unverified_suffixes: tuple[str, ...] = (),
+    ) -> None:
+        """Keys ending in `unverified_suffixes` are caches whose exact content depends on timing
+        (home feeds): `diff` skips them; they are still rebuilt and dropped."""
         self._r = redis
         self._prefix_of = prefix_of
+        self._skip = unverified_suffixes
 
     async def digests(self, version: int) -> dict[str, str]:
         """key (without the version prefix) -> digest of its canonical content."""
         prefix = self._prefix_of(version)
-        keys = [k async for k in self._r.scan_iter(match=f"{prefix}:*", count=SCAN_COUNT)]
+        keys = [
+            k
+            async for k in self._r.scan_iter(match=f"{prefix}:*", count=SCAN_COUNT)
+            if not (self._skip and _text(k).endswith(self._skip))
+        ]
         out: dict[str, str] = {}
         for start in range(0, len(keys), SCAN_COUNT):
             chunk = keys[start : start + SCAN_COUNT]
@@ -55,6 +67,10 @@ class RedisVersionAdmin:
         if batch:
             dropped += await self._r.unlink(*batch)
         return dropped
+
+
+def _text(key: bytes | str) -> str:
+    return key.decode() if isinstance(key, bytes) else key
 
 
 def _queue_read(pipe: object, key: bytes, kind: bytes) -> None:

@@ -140,3 +140,45 @@ async def test_replay_photos_rebuilds_status_and_content_index(
     assert content is not None
     assert content.references >= 1
     assert content.phash == -5
+
+
+async def test_replay_feeds_rebuilds_timelines_and_feeds_equivalently(
+    settings: Settings, worker: ManagedProcess, event_log: KafkaEventLog, redis: Redis
+) -> None:
+    from datetime import UTC, datetime
+
+    from projections.feed_query import read_feed
+    from projections.redis_feeds import RedisFeeds
+    from schemas import events as ev
+    from tests.integration.helpers import IDS
+
+    author, reader = (
+        registered(f"au{uuid.uuid4().hex[:8]}"),
+        registered(f"rd{uuid.uuid4().hex[:8]}"),
+    )
+    posts = []
+    for i in range(4):
+        post = IDS.next_id()
+        posts.append(post)
+        await event_log.append(
+            ev.PostPublished(
+                event_id=IDS.next_id(), occurred_at=datetime.now(tz=UTC),
+                actor_id=author.actor_id, post_id=post, photo_id=post, caption=f"c{i}",
+                tags=(), variants=ev.Variants("a", "b", "c"), width=1, height=1, blurhash="x",
+            )
+        )  # fmt: skip
+    await event_log.append(author, reader, followed(reader.actor_id, author.actor_id))
+    versions = RedisVersions(redis)
+
+    async def page() -> list[int]:
+        feeds = RedisFeeds(redis, await versions.active("feeds"))
+        got = await read_feed(feeds, reader.actor_id, {author.actor_id}, 10, None)
+        return [p.post_id for p in got.posts]
+
+    expected = list(reversed(posts))
+    await eventually(page, lambda p: p == expected, timeout_s=15)
+    result = await replay_group(settings, "feeds")
+    assert result.swapped, result
+    assert result.differences == 0, result
+    assert await versions.active("feeds") == result.version
+    assert await page() == expected
