@@ -14,9 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from projections.feeds import MAX_FEED
 from projections.ports import Position
-from projections.redis_feeds import PostView
+from projections.redis_feeds import FeedState, PostView
 
 Row = tuple[int, int]  # (post id, published ms)
 
@@ -26,7 +25,7 @@ class FeedSource(Protocol):
 
     async def celebrities(self) -> set[int]: ...
 
-    async def feed_size(self, user_id: int) -> int | None: ...
+    async def feed_state(self, user_id: int) -> FeedState: ...
 
     async def feed_page(self, user_id: int, limit: int, after: Position | None) -> list[Row]: ...
 
@@ -68,16 +67,15 @@ async def read_feed(
     following: set[int],
     limit: int,
     after: Position | None,
-    max_feed: int = MAX_FEED,
 ) -> FeedPage:
     celebrities = await source.celebrities() & following
-    size = await source.feed_size(viewer)
-    pull_all = size is None
+    state = await source.feed_state(viewer)
+    pull_all = not state.exists
     cursor, kept = after, list[PostView]()
     while len(kept) <= limit:
         chunk = 2 * (limit + 1 - len(kept))
         pushed = [] if pull_all else await source.feed_page(viewer, chunk, cursor)
-        if not pull_all and len(pushed) < chunk and size is not None and size >= max_feed:
+        if not pull_all and len(pushed) < chunk and state.trimmed:
             pull_all = True  # the pushed feed was trimmed: older history comes from timelines
             continue
         authors = sorted(following if pull_all else celebrities)

@@ -27,6 +27,12 @@ from projections.writes import (
 
 
 @dataclass(frozen=True, slots=True)
+class FeedState:
+    exists: bool
+    trimmed: bool  # older entries were dropped at the cap: history continues in timelines
+
+
+@dataclass(frozen=True, slots=True)
 class PostView:
     post_id: int
     author_id: int
@@ -69,7 +75,8 @@ class RedisFeeds:
                     [w.post_id, w.at_ms, version_key(w.version), "1" if w.present else "0"],
                 )
             elif isinstance(w, FeedAdd):
-                for keys in self._slots([k.feed(o) for o in w.owners]):
+                for owners in self._slots(list(w.owners)):
+                    keys = [key for o in owners for key in (k.feed(o), k.feed_trimmed(o))]
                     await self._feed_add(keys, [w.post_id, w.at_ms, self.max_feed])
             elif isinstance(w, FeedRemove):
                 removals += [(k.feed(owner), post) for owner, post in w.entries]
@@ -87,25 +94,26 @@ class RedisFeeds:
                     pipe.sadd(k.celebrities(), *celebrities)
                 await pipe.execute()
 
-    def _slots(self, keys: list[str]) -> list[list[str]]:
+    def _slots(self, owners: list[int]) -> list[list[int]]:
+        """Owners grouped so each script call touches one hash slot on a cluster."""
         if not self._cluster:
-            return [keys]
-        grouped: dict[int, list[str]] = {}
-        for key in keys:
-            grouped.setdefault(key_slot(key.encode()), []).append(key)
+            return [owners]
+        grouped: dict[int, list[int]] = {}
+        for owner in owners:
+            grouped.setdefault(key_slot(self.keys.feed(owner).encode()), []).append(owner)
         return list(grouped.values())
 
     # --- reads ---------------------------------------------------------------------------------
     async def celebrities(self) -> set[int]:
         return {int(x) for x in await self._r.smembers(self.keys.celebrities())}
 
-    async def feed_size(self, user_id: int) -> int | None:
-        """Entries in the pushed feed; None when it does not exist (new, evicted, never built)."""
-        async with self._r.pipeline(transaction=False) as pipe:
-            pipe.exists(self.keys.feed(user_id))
-            pipe.zcard(self.keys.feed(user_id))
-            exists, size = await pipe.execute()
-        return int(size) if exists else None
+    async def feed_state(self, user_id: int) -> FeedState:
+        """Whether the pushed feed exists (new, evicted, never built: no) and lost history."""
+        found, trimmed = (
+            await self._r.exists(self.keys.feed(user_id)),
+            await self._r.exists(self.keys.feed_trimmed(user_id)),
+        )
+        return FeedState(bool(found), bool(trimmed))
 
     async def feed_page(
         self, user_id: int, limit: int, after: Position | None

@@ -72,5 +72,8 @@ class FeedKeys:
     def feed(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:feed"  # zset post_id -> published ms, <= MAX_FEED
 
+    def feed_trimmed(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:feed:trimmed"  # set once the feed lost history
+
     def celebrities(self) -> str:
         return f"{self.prefix}:celebrities"  # set of user ids whose posts are pulled

@@ -74,13 +74,16 @@ end
 return out
 """
 
-# Push one post into many home feeds. KEYS: feeds; ARGV[1] post id, ARGV[2] score (ms),
-# ARGV[3] cap. Each feed keeps its `cap` newest entries (ZADD of the same member is idempotent).
+# Push one post into many home feeds. KEYS per feed: the feed and its "trimmed" marker; ARGV[1]
+# post id, ARGV[2] score (ms), ARGV[3] cap. Each feed keeps its `cap` newest entries (ZADD of the
+# same member is idempotent); the marker records that older history now lives only in timelines.
 FEED_ADD = """
 local cut = -(tonumber(ARGV[3]) + 1)
-for k = 1, #KEYS do
+for k = 1, #KEYS, 2 do
   redis.call('ZADD', KEYS[k], ARGV[2], ARGV[1])
-  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, cut)
+  if redis.call('ZREMRANGEBYRANK', KEYS[k], 0, cut) > 0 then
+    redis.call('SET', KEYS[k + 1], '1')
+  end
 end
-return #KEYS
+return #KEYS / 2
 """

@@ -29,7 +29,6 @@ USERS = 6
 VIEWER = 1
 _versions = itertools.count(50_000)
 _ids = itertools.count(10**15)
-_post_ids = itertools.count(90)  # crosses 99 -> 100: ties between ids of different lengths
 
 
 @dataclass
@@ -68,6 +67,7 @@ class Harness:
         self.feeds = RedisFeeds(redis, next(_versions), max_feed=max_feed)
         self.threshold = threshold
         self.clock = BASE_MS
+        self.post_ids = itertools.count(90)  # crosses 99 -> 100: ties of ids of unequal length
 
     async def apply(self, e: ev.Event) -> None:
         m = self.model
@@ -83,7 +83,7 @@ class Harness:
         m = self.model
         self.clock += random.choice([0, 1, 1, 2])  # equal timestamps happen
         if kind == "post":
-            post = next(_post_ids)
+            post = next(self.post_ids)
             m.posts[post] = (a, self.clock)
             await self.apply(event(ev.PostPublished, a, self.clock, post_id=post, photo_id=post,
                                    caption="", tags=(), variants=ev.Variants("t", "f", "u"),
@@ -113,7 +113,7 @@ class Harness:
         cursor: Position | None = None
         for _ in range(200):
             page = await read_feed(self.feeds, viewer, set(self.model.following[viewer]), limit,
-                                   cursor, max_feed=self.feeds.max_feed)  # fmt: skip
+                                   cursor)  # fmt: skip
             assert len(page.posts) <= limit
             seen += [p.post_id for p in page.posts]
             if arrivals:  # new posts arrive between pages: they land above the cursor
