@@ -10,6 +10,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from infra.kafka import create_topics
 from infra.ports import settings_on_free_ports
@@ -17,18 +18,22 @@ from infra.settings import Settings
 from infra.stack import Stack
 
 
-def bench_settings(data_dir: Path, storage: str = "s3", partitions: int = 6) -> Settings:
+def bench_settings(
+    data_dir: Path, storage: str = "s3", partitions: int = 6, **overrides: Any
+) -> Settings:
     return settings_on_free_ports(
         data_dir, tansu_storage=storage, topic_partitions=partitions,
-        token_secret="bench-secret-" + "x" * 40, log_level="WARNING",
+        token_secret="bench-secret-" + "x" * 40, log_level="WARNING", **overrides,
     )  # fmt: skip
 
 
 @contextlib.contextmanager
-def isolated_stack(storage: str = "s3", partitions: int = 6) -> Iterator[Settings]:
+def isolated_stack(
+    storage: str = "s3", partitions: int = 6, **overrides: Any
+) -> Iterator[Settings]:
     """A fresh stack in a temp dir, torn down afterwards."""
     with tempfile.TemporaryDirectory(prefix="photofeed-bench-") as tmp:
-        settings = bench_settings(Path(tmp), storage, partitions)
+        settings = bench_settings(Path(tmp), storage, partitions, **overrides)
         stack = Stack(settings)
         stack.up()
         try:
