@@ -160,3 +160,11 @@ def test_version_keys_order_like_the_integers(a: int, b: int) -> None:
 def test_version_keys_distinguish_ids_a_double_would_merge(ms: int) -> None:
     base = (ms - EPOCH_MS) << 22
     assert version_key(base) < version_key(base + 1)
+
+
+def test_feed_cap_holds_several_of_the_largest_pages() -> None:
+    from gateway.validation import limit_param  # noqa: F401  (the API's max page is 100)
+    from projections.feeds import BACKFILL, MAX_FEED
+
+    assert MAX_FEED >= 8 * 100
+    assert 0 < BACKFILL <= MAX_FEED
