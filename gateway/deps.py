@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from gateway.accounts import AccountStore
 from gateway.ratelimit import RateLimiter
@@ -36,6 +39,13 @@ async def _always_ready() -> bool:
     return True
 
 
+async def _logged(work: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await work
+    except Exception:
+        structlog.get_logger("photofeed.gateway").exception("background_task_failed")
+
+
 @dataclass
 class GatewayDeps:
     settings: Settings
@@ -53,6 +63,13 @@ class GatewayDeps:
     clock: Callable[[], float] = time.time
     ready: Callable[[], Awaitable[bool]] = _always_ready
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` after the response; failures are logged, never raised to a request."""
+        task = asyncio.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def graph(self) -> GraphViews:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""

@@ -15,7 +15,7 @@ from gateway.errors import ApiError, not_found
 from gateway.responses import json_response, no_content
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
-from projections.feed_query import read_feed
+from projections.feed_query import read_feed, rebuild_feed
 from projections.ports import Position
 from projections.redis_feeds import PostView
 from schemas import events as ev
@@ -28,7 +28,10 @@ async def home_feed(request: Request) -> Response:
     after = decode_cursor(request.query_params.get("cursor"))
     graph = await deps.graph()
     following = {e.user_id for e in (await graph.following(me, 100_000, None)).items}
-    page = await read_feed(await deps.feeds(), me, following, limit, after)
+    feeds = await deps.feeds()
+    page = await read_feed(feeds, me, following, limit, after)
+    if page.missing and following:
+        deps.in_background(rebuild_feed(feeds, feeds, me, following))  # served by pull meanwhile
     return await _posts_page(deps, page.posts, page.next, me)
 
 

@@ -40,6 +40,7 @@ class FeedSource(Protocol):
 class FeedPage:
     posts: list[PostView]
     next: Position | None
+    missing: bool = False  # the pushed feed did not exist: the caller should rebuild it
 
 
 def order_key(row: Row) -> tuple[int, bytes]:
@@ -96,4 +97,21 @@ async def read_feed(
             break
     page = kept[:limit]
     more = len(kept) > limit
-    return FeedPage(page, Position(page[-1].published_ms, page[-1].post_id) if more else None)
+    nxt = Position(page[-1].published_ms, page[-1].post_id) if more else None
+    return FeedPage(page, nxt, missing=not state.exists)
+
+
+async def rebuild_feed(source: FeedSource, feeds: FeedFiller, viewer: int, following: set[int]
+                       ) -> int:  # fmt: skip
+    """Rebuild a missing pushed feed from the timelines of followed non-celebrity authors."""
+    authors = sorted(following - await source.celebrities())
+    pages = await source.timeline_pages(authors, feeds.max_feed, None)
+    rows = merge_newest(pages.values(), feeds.max_feed)
+    await feeds.fill_feed(viewer, rows)
+    return len(rows)
+
+
+class FeedFiller(Protocol):
+    max_feed: int
+
+    async def fill_feed(self, user_id: int, rows: Sequence[Row]) -> None: ...

@@ -103,6 +103,19 @@ class RedisFeeds:
             grouped.setdefault(key_slot(self.keys.feed(owner).encode()), []).append(owner)
         return list(grouped.values())
 
+    async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None:
+        """Create a feed from (post, ms) rows, newest first (a rebuild). Nothing to push leaves it
+        missing: Redis keeps no empty sorted set, and reading a missing feed pulls, correctly."""
+        if not rows:
+            return
+        key = self.keys.feed(user_id)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {str(post): ms for post, ms in rows})
+            pipe.zremrangebyrank(key, 0, -(self.max_feed + 1))
+            if len(rows) >= self.max_feed:
+                pipe.set(self.keys.feed_trimmed(user_id), 1)
+            await pipe.execute()
+
     # --- reads ---------------------------------------------------------------------------------
     async def celebrities(self) -> set[int]:
         return {int(x) for x in await self._r.smembers(self.keys.celebrities())}

@@ -133,6 +133,9 @@ async def test_celebrity_posts_are_pulled_and_backfill_on_follow(
     # an evicted feed is served by pulling from timelines at once
     await redis.delete(feeds.keys.feed(int(late)))
     assert set(await captions(api, late_token)) >= {"before-you-followed", hit.caption}
+    rebuilt = await eventually(lambda: feeds.feed_page(int(late), 100, None), bool)
+    assert old.post_id in {p for p, _ in rebuilt}  # rebuilt in the background,
+    assert hit.post_id not in {p for p, _ in rebuilt}  # without the celebrity's posts
     await redis.aclose()
 
 

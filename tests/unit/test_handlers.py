@@ -163,7 +163,6 @@ def test_version_keys_distinguish_ids_a_double_would_merge(ms: int) -> None:
 
 
 def test_feed_cap_holds_several_of_the_largest_pages() -> None:
-    from gateway.validation import limit_param  # noqa: F401  (the API's max page is 100)
     from projections.feeds import BACKFILL, MAX_FEED
 
     assert MAX_FEED >= 8 * 100
