@@ -50,12 +50,20 @@ def serve(target: str, port: int, factory: bool) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{target} did not start")
 
 
-async def _connection(port: int, stop_at: float, latencies: list[float]) -> int:
+async def _connection(
+    port: int, stop_at: float, latencies: list[float], request: bytes = REQUEST,
+    interval_s: float = 0.0,
+) -> int:  # fmt: skip
+    """Keep-alive requests until `stop_at`; with `interval_s`, paced (open loop) at that spacing."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     done = 0
+    next_at = time.perf_counter()
     while time.perf_counter() < stop_at:
+        if interval_s:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            next_at += interval_s
         t = time.perf_counter()
-        writer.write(REQUEST)
+        writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
         await reader.readexactly(length)
@@ -65,12 +73,16 @@ async def _connection(port: int, stop_at: float, latencies: list[float]) -> int:
     return done
 
 
-async def load(port: int, seconds: float) -> tuple[float, list[float]]:
+async def load(
+    port: int, seconds: float, request: bytes = REQUEST, rate: float = 0.0
+) -> tuple[float, list[float]]:
+    """(requests/s, latencies); `rate` > 0 paces the whole load at that many requests/s."""
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
     started = time.perf_counter()
+    interval = CONNECTIONS / rate if rate else 0.0
     counts = await asyncio.gather(
-        *(_connection(port, stop_at, latencies) for _ in range(CONNECTIONS))
+        *(_connection(port, stop_at, latencies, request, interval) for _ in range(CONNECTIONS))
     )
     return sum(counts) / (time.perf_counter() - started), latencies
 

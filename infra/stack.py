@@ -112,6 +112,8 @@ def valkey_spec(s: Settings) -> ProcessSpec:
         _valkey_binary(), "--port", str(s.redis_port), "--bind", s.host, "--dir", str(data),
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "300 1",
         "--protected-mode", "no", "--daemonize", "no",
+        # home feeds (<= MAX_FEED = 800 entries) stay in the compact listpack encoding
+        "--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "32",
     ]  # fmt: skip
     return ProcessSpec("valkey", argv)
 
