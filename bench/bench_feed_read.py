@@ -22,7 +22,7 @@ from projections.feeds import MAX_FEED
 from projections.redis_feeds import RedisFeeds
 from projections.redis_graph import RedisGraph
 from projections.redis_keys import FeedKeys
-from projections.writes import PutPost, PutUser, SetFollow, SetTimeline
+from projections.writes import PutPost, PutUser, SetFollow, SetTimeline, Write
 
 AUTHORS = 50
 POSTS_PER_AUTHOR = 20  # 1,000 posts: the viewer's feed holds MAX_FEED of them
@@ -38,7 +38,8 @@ async def seed(settings: Settings) -> None:
     authors = [VIEWER + 1 + a for a in range(AUTHORS)]
     await graph.apply([PutUser(u, f"user{u}", 1, 1) for u in [VIEWER, *authors]])
     await graph.apply([SetFollow(VIEWER, a, 1, True, 2) for a in authors])
-    rows, writes = [], []
+    rows: list[tuple[int, int]] = []
+    writes: list[Write] = []
     ms = 1_767_225_600_000
     for _ in range(POSTS_PER_AUTHOR):
         for a in authors:
