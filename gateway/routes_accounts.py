@@ -13,7 +13,7 @@ from gateway.auth import deps_of, require_user, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps, GraphViews
 from gateway.errors import ApiError, invalid, not_found
-from gateway.responses import json_response, no_content
+from gateway.responses import json_response, no_content, rfc3339
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
 from infra.kafka import AppendError
 from projections.ports import Edge, Page, UserView
@@ -60,7 +60,7 @@ async def create_session(request: Request) -> Response:
     assert account is not None
     token, expires = deps.tokens.issue(account.user_id, int(deps.clock()))
     return json_response(
-        {"token": token, "user_id": str(account.user_id), "expires_at": _rfc3339(expires * 1000)}
+        {"token": token, "user_id": str(account.user_id), "expires_at": rfc3339(expires * 1000)}
     )
 
 
@@ -144,7 +144,3 @@ async def _user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[
 
 def user_json(user: UserView) -> dict[str, Any]:
     return {"user_id": str(user.user_id), "username": user.username, "avatar_url": user.avatar_url}
-
-
-def _rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

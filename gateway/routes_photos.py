@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from gateway.auth import deps_of, require_user, viewer
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, invalid, not_found
-from gateway.responses import json_response
+from gateway.responses import json_response, rfc3339
 from gateway.routes_accounts import append_or_503
 from gateway.uploads import UploadSession
 from gateway.validation import (
@@ -76,7 +76,7 @@ async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Res
     expires_ms = int((deps.clock() + ttl) * 1000)
     answer: dict[str, Any] = {
         "photo_id": str(photo_id), "upload_method": "PUT",
-        "upload_headers": {"Content-Type": ctype}, "expires_at": _rfc3339(expires_ms),
+        "upload_headers": {"Content-Type": ctype}, "expires_at": rfc3339(expires_ms),
     }  # fmt: skip
     upload_id, part_bytes = None, None
     if size > deps.settings.multipart_threshold_bytes:
@@ -252,7 +252,7 @@ async def photo_status(request: Request) -> Response:
         answer |= {
             "urls": {n: deps.store.public_url(k) for n, k in view.variants.items()},
             "width": view.width, "height": view.height, "blurhash": view.blurhash,
-            "published_at": _rfc3339(view.published_ms or 0),
+            "published_at": rfc3339(view.published_ms or 0),
             "post_id": str(view.post_id),
         }  # fmt: skip
     elif view.status == "rejected":
@@ -273,7 +273,3 @@ async def photo_variant(request: Request) -> Response:
     return RedirectResponse(
         deps.store.public_url(view.variants[size]), 302, headers={"Cache-Control": IMMUTABLE}
     )
-
-
-def _rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

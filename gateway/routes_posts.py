@@ -12,7 +12,7 @@ from gateway.auth import deps_of, require_user, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
-from gateway.responses import json_response, no_content
+from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
 from projections.feed_query import read_feed, rebuild_feed
@@ -111,11 +111,7 @@ async def hydrate(deps: GatewayDeps, posts: list[PostView], me: int | None) -> l
                 "like_count": 0,  # engagement counters arrive with the likes issue
                 "comment_count": 0,
                 "liked_by_viewer": False,
-                "created_at": _rfc3339(p.published_ms),
+                "created_at": rfc3339(p.published_ms),
             }
         )
     return out
-
-
-def _rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -1,8 +1,11 @@
-"""Arguments of a batch script call, in order; split by hash slot when running on a cluster."""
+"""Shared Redis adapter plumbing: batch script arguments (split by hash slot on a cluster), the
+newest-first page script's arguments and rows, and reply decoding."""
 
 from __future__ import annotations
 
 from redis.crc import key_slot
+
+from projections.ports import Position
 
 
 class ScriptBatch:
@@ -22,3 +25,18 @@ class ScriptBatch:
             bucket[0].extend(keys)
             bucket[1].extend(args)
         return list(grouped.values())
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (clients may be configured with or without decode_responses)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def page_args(after: Position | None, limit: int) -> list[str | int]:
+    """ARGV of PAGE_BEFORE: the rows strictly after `after` (newest first), at most `limit`."""
+    return ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
+
+
+def page_rows(flat: list[bytes]) -> list[tuple[int, int]]:
+    """PAGE_BEFORE's flat member, score reply as (member id, score) rows."""
+    return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]

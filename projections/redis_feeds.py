@@ -12,7 +12,7 @@ from redis.crc import key_slot
 from projections import redis_scripts as lua
 from projections.feeds import MAX_FEED
 from projections.ports import Position
-from projections.redis_batch import ScriptBatch
+from projections.redis_batch import ScriptBatch, page_args, page_rows, text
 from projections.redis_graph import page_before
 from projections.redis_keys import FeedKeys
 from projections.writes import (
@@ -144,17 +144,12 @@ class RedisFeeds:
         """Pages of many timelines in one round trip."""
         if not authors:
             return {}
-        args: list[str | int] = (
-            ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
-        )
+        args = page_args(after, limit)
         async with self._r.pipeline(transaction=False) as pipe:
             for author in authors:
                 await self._page([self.keys.timeline(author)], args, pipe)
             flats = await pipe.execute()
-        return {
-            a: [(int(f[i]), int(float(f[i + 1]))) for i in range(0, len(f), 2)]
-            for a, f in zip(authors, flats, strict=True)
-        }
+        return {a: page_rows(f) for a, f in zip(authors, flats, strict=True)}
 
     async def post_counts(self, authors: Sequence[int]) -> dict[int, int]:
         async with self._r.pipeline(transaction=False) as pipe:
@@ -180,7 +175,7 @@ class RedisFeeds:
 
 
 def _post(post_id: int, raw: Mapping[Any, Any]) -> PostView | None:
-    h = {_s(k): _s(v) for k, v in raw.items()}
+    h = {text(k): text(v) for k, v in raw.items()}
     if not h or h.get("deleted") == "1" or "author_id" not in h:
         return None
     return PostView(
@@ -191,7 +186,3 @@ def _post(post_id: int, raw: Mapping[Any, Any]) -> PostView | None:
         blurhash=h.get("blurhash", ""), alt_text=h.get("alt_text") or None,
         published_ms=int(h.get("published_ms", 0)),
     )  # fmt: skip
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

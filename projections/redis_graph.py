@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from projections import redis_scripts as lua
 from projections.ports import Edge, GraphCounts, Page, Position, UserView
-from projections.redis_batch import ScriptBatch
+from projections.redis_batch import ScriptBatch, page_args, page_rows, text
 from projections.redis_keys import GraphKeys
 from projections.writes import PutUser, SetAvatar, SetFollow, Write, version_key
 
@@ -58,7 +58,9 @@ class RedisGraph:
         out = {}
         for uid, (username, avatar, created) in zip(ids, rows, strict=True):
             if username is not None:
-                out[uid] = UserView(uid, _s(username), _s(avatar) if avatar else None, int(created))
+                out[uid] = UserView(
+                    uid, text(username), text(avatar) if avatar else None, int(created)
+                )
         return out
 
     async def followers(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
@@ -95,10 +97,4 @@ async def page_before(
     script: Any, key: str, limit: int, after: Position | None
 ) -> list[tuple[int, int]]:
     """Up to `limit` (member id, score) rows of a zset, newest first, strictly after `after`."""
-    args = ["+inf", "", limit] if after is None else [after.at_ms, str(after.id), limit]
-    flat = await script([key], args)
-    return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return page_rows(await script([key], page_args(after, limit)))

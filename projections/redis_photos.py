@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from projections import redis_scripts as lua
-from projections.redis_batch import ScriptBatch
+from projections.redis_batch import ScriptBatch, text
 from projections.redis_keys import PhotoKeys
 from projections.writes import PutContent, SetPhoto, Write, version_key
 
@@ -99,11 +99,7 @@ class RedisPhotos:
 
 
 def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
-    return {_s(k): _s(v) for k, v in raw.items()}
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return {text(k): text(v) for k, v in raw.items()}
 
 
 def _int(value: str | None) -> int | None:

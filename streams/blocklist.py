@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from projections.redis_batch import text
+
 BLOCKLIST_KEY = "moderation:blocklist"  # hash: signed 64-bit phash -> moderator's note
 
 
@@ -16,14 +18,10 @@ class RedisBlocklist:
 
     async def entries(self) -> dict[int, str]:
         raw = await self._r.hgetall(BLOCKLIST_KEY)
-        return {int(k): _s(v) for k, v in raw.items()}
+        return {int(k): text(v) for k, v in raw.items()}
 
     async def add(self, phash: int, note: str) -> bool:
         return bool(await self._r.hset(BLOCKLIST_KEY, str(phash), note))
 
     async def remove(self, phash: int) -> bool:
         return bool(await self._r.hdel(BLOCKLIST_KEY, str(phash)))
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
