@@ -122,10 +122,10 @@ class RedisFeeds:
 
     async def feed_state(self, user_id: int) -> FeedState:
         """Whether the pushed feed exists (new, evicted, never built: no) and lost history."""
-        found, trimmed = (
-            await self._r.exists(self.keys.feed(user_id)),
-            await self._r.exists(self.keys.feed_trimmed(user_id)),
-        )
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(self.keys.feed(user_id))
+            pipe.exists(self.keys.feed_trimmed(user_id))
+            found, trimmed = await pipe.execute()
         return FeedState(bool(found), bool(trimmed))
 
     async def feed_page(
