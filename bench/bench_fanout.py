@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from bench.harness import isolated_stack, report
 from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.readiness import worker_joined
 from infra.settings import Settings
-from photofeed.bootstrap import worker_ready_key
 from projections.feeds import MAX_FEED
 from projections.redis_feeds import RedisFeeds
 from projections.redis_versions import RedisVersions
@@ -116,10 +116,7 @@ def main() -> None:
                            settings.to_env())  # fmt: skip
         worker = ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
         pid = worker.start()
-        import redis as sync_redis
-
-        client = sync_redis.Redis.from_url(settings.redis)
-        if not wait_until(lambda: bool(client.exists(worker_ready_key(pid))), 120):
+        if not wait_until(lambda: worker_joined(settings, pid), 120):
             raise RuntimeError(worker.log_tail())
         try:
             for n in sizes:

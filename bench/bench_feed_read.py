@@ -9,7 +9,6 @@ import asyncio
 import sys
 import time
 
-import httpx
 import uvloop
 from redis.asyncio import Redis
 
@@ -17,6 +16,7 @@ from bench.bench_framework import CONNECTIONS, load
 from bench.harness import isolated_stack, report
 from gateway.tokens import TokenSigner
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.readiness import gateway_healthy
 from infra.settings import Settings
 from projections.feeds import MAX_FEED
 from projections.redis_feeds import RedisFeeds
@@ -100,7 +100,7 @@ def main() -> None:
         gateway = ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
         gateway.start()
         try:
-            if not wait_until(lambda: _up(settings), 60):
+            if not wait_until(lambda: gateway_healthy(settings), 60):
                 raise RuntimeError(gateway.log_tail())
             token, _ = TokenSigner(settings.token_secret, 3600).issue(VIEWER, int(time.time()))
             request = (f"GET /api/v1/feed?limit={PAGE} HTTP/1.1\r\nHost: bench\r\n"
@@ -117,13 +117,6 @@ def main() -> None:
             report("feed_bytes_per_entry", per_entry, bare, GOAL_BYTES, "bytes")
         finally:
             gateway.stop()
-
-
-def _up(settings: Settings) -> bool:
-    try:
-        return httpx.get(f"{settings.gateway_url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ async def through_agent(settings: Settings, data: bytes) -> float:
     redis = Redis.from_url(settings.redis)
     store = s3_store(settings)
     store.ensure_bucket()
-    agent = media_agent(settings, redis)
     ids = SnowflakeGenerator(9)
+    agent = media_agent(settings, redis, ids)
     uploads = []
     for i in range(UPLOADS + 1):
         photo = ids.next_id()

@@ -25,6 +25,7 @@ from gateway.uploads import RedisUploadStore
 from infra.clients import make_minio, make_redis
 from infra.kafka import KafkaEventLog
 from infra.objectstore import S3Store
+from infra.readiness import worker_ready_key
 from infra.settings import Settings
 from infra.topics import FOLLOWS
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
@@ -46,7 +47,7 @@ from streams.blocklist import RedisBlocklist
 from streams.celebrity import CelebrityWatcher
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
-from streams.sink import Planner, ProjectionSink
+from streams.sink import Planner, ProjectionSink, pure_planner
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
 WORKER_ID_COUNTER = "snowflake:worker-ids"
@@ -60,7 +61,11 @@ async def lease_worker_id(redis: Redis) -> int:
     Two live processes collide only after 1024 starts in between, and even then ids differ
     unless both issue the same id in the same millisecond.
     """
-    return int(await redis.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
+    return _worker_id(int(await redis.incr(WORKER_ID_COUNTER)))
+
+
+def _worker_id(lease: int) -> int:
+    return lease % (MAX_WORKER + 1)
 
 
 def s3_store(settings: Settings) -> S3Store:
@@ -93,10 +98,10 @@ def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
     return RedisVersionAdmin(redis, prefixes[group])
 
 
-def planner(redis: Redis, group: str) -> Planner | None:
-    """The planner of a group whose handlers need facts (None: its pure HANDLERS suffice)."""
+def planner(redis: Redis, group: str) -> Planner:
+    """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic."""
     if group != "feeds":
-        return None
+        return pure_planner(group)
     versions = RedisVersions(redis)
 
     async def plan(events: Sequence[Event]) -> list[Write]:
@@ -131,22 +136,18 @@ def sinks(redis: Redis) -> list[ProjectionSink]:
     ]
 
 
-def worker_ready_key(pid: int) -> str:
-    return f"worker:ready:{pid}"
-
-
 def lease_worker_id_now(settings: Settings) -> int:
     """lease_worker_id for code that runs before an event loop exists."""
     import redis as sync_redis
 
     client = sync_redis.Redis.from_url(settings.redis)
     try:
-        return int(client.incr(WORKER_ID_COUNTER)) % (MAX_WORKER + 1)
+        return _worker_id(int(client.incr(WORKER_ID_COUNTER)))
     finally:
         client.close()
 
 
-def media_agent(settings: Settings, redis: Redis) -> MediaAgent:
+def media_agent(settings: Settings, redis: Redis, ids: SnowflakeGenerator) -> MediaAgent:
     versions = RedisVersions(redis)
 
     async def index() -> RedisPhotos:
@@ -155,7 +156,6 @@ def media_agent(settings: Settings, redis: Redis) -> MediaAgent:
     limits = MediaLimits(
         settings.max_upload_bytes, settings.max_pixels, settings.blocklist_max_distance
     )
-    ids = SnowflakeGenerator(lease_worker_id_now(settings))
     return MediaAgent(s3_store(settings), index, RedisBlocklist(redis), ids, limits)
 
 
@@ -194,13 +194,11 @@ def build_worker(settings: Settings) -> faust.App:
     async def claim(user: int) -> bool:
         return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
 
-    watcher = CelebrityWatcher(
-        graph, claim, log_, SnowflakeGenerator(lease_worker_id_now(settings)),
-        settings.celebrity_threshold,
-    )  # fmt: skip
+    ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process
+    watcher = CelebrityWatcher(graph, claim, log_, ids, settings.celebrity_threshold)
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(redis), on_assigned=announce,
-        media=media_agent(settings, redis), log=log_, housekeeping=housekeeping,
+        media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
         after_batch={FOLLOWS.name: watcher.after_follows},
     )  # fmt: skip
     return create_faust_app(settings, deps)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from infra.logs import configure_logging
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.readiness import gateway_healthy, worker_joined
 from infra.settings import Settings, load_settings
 from infra.stack import Stack, StackError
 
@@ -143,26 +144,6 @@ def _app_processes(settings: Settings) -> list[ManagedProcess]:
     ]
 
 
-def _gateway_healthy(settings: Settings) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{settings.gateway_url}/healthz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _worker_ready(settings: Settings, pid: int) -> bool:
-    import redis
-
-    from photofeed.bootstrap import worker_ready_key
-
-    try:
-        return bool(redis.Redis.from_url(settings.redis).exists(worker_ready_key(pid)))
-    except redis.RedisError:
-        return False
-
-
 @app.command()
 def up(
     foreground: bool = typer.Option(False, help="Stay attached; Ctrl-C stops everything."),
@@ -178,10 +159,10 @@ def up(
     try:
         worker_pid = procs[0].start()
         procs[1].start()
-        if not wait_until(lambda: _gateway_healthy(s), READY_TIMEOUT_S, 0.2):
+        if not wait_until(lambda: gateway_healthy(s), READY_TIMEOUT_S, 0.2):
             console.print(f"[red]gateway did not answer[/]; log:\n{procs[1].log_tail()}")
             raise typer.Exit(1)
-        if not wait_until(lambda: _worker_ready(s, worker_pid), READY_TIMEOUT_S, 0.2):
+        if not wait_until(lambda: worker_joined(s, worker_pid), READY_TIMEOUT_S, 0.2):
             console.print(f"[red]worker did not join its group[/]; log:\n{procs[0].log_tail()}")
             raise typer.Exit(1)
     except KeyboardInterrupt:

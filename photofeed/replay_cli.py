@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -21,18 +20,10 @@ from rich.text import Text
 from infra.clients import make_redis
 from infra.settings import Settings
 from photofeed.bootstrap import planner, version_admin, writer_factory
-from projections.handlers import writes_for
 from projections.redis_versions import RedisVersions
 from replay.reader import LogReader
 from replay.rebuild import ReplayResult, rebuild, topics_for
 from schemas.codec import default_codec
-
-
-def _pure(group: str) -> Any:
-    async def plan(events: Any) -> Any:
-        return writes_for(group, events)
-
-    return plan
 
 
 class RateColumn(ProgressColumn):
@@ -64,7 +55,7 @@ async def replay_group(
             RedisVersions(redis),
             writer_factory(redis, group),
             version_admin(redis, group),
-            planner(redis, group) or _pure(group),
+            planner(redis, group),
             swap=swap,
             force=force,
             keep_old=keep_old,

@@ -16,6 +16,15 @@ from schemas.events import Event
 Planner = Callable[[Sequence[Event]], Awaitable[list[Write]]]
 
 
+def pure_planner(group: str) -> Planner:
+    """The planner of a group whose HANDLERS need no facts."""
+
+    async def plan(events: Sequence[Event]) -> list[Write]:
+        return writes_for(group, events)
+
+    return plan
+
+
 class ProjectionSink:
     def __init__(
         self,
@@ -29,13 +38,7 @@ class ProjectionSink:
         self.group = group
         self._versions = versions
         self._writer_for = writer_for
-        self._plan = plan or self._handlers
-
-    async def _handlers(self, events: Sequence[Event]) -> list[Write]:
-        return writes_for(self.group, events)
-
-    async def plan(self, events: Sequence[Event]) -> list[Write]:
-        return await self._plan(events)
+        self._plan = plan or pure_planner(group)
 
     async def apply(self, events: Sequence[Event]) -> int:
         """Write the batch to each target version; return the number of writes per version.

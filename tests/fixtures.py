@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from infra.kafka import KafkaEventLog, create_topics
 from infra.ports import settings_on_free_ports
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
+from infra.readiness import gateway_healthy, worker_joined
 from infra.settings import Settings
 from infra.stack import Stack
 from schemas.codec import default_codec
@@ -74,18 +75,10 @@ def app_process(settings: Settings, name: str, *args: str) -> ManagedProcess:
 
 def await_worker_ready(settings: Settings, proc: ManagedProcess) -> None:
     """Block until the worker joined its group (it announces its partitions in Redis)."""
-    import redis as sync_redis
-
-    from photofeed.bootstrap import worker_ready_key
-
-    client = sync_redis.Redis.from_url(settings.redis)
-    try:
-        pid = proc.pid()
-        assert pid is not None, proc.log_tail()
-        if not wait_until(lambda: bool(client.exists(worker_ready_key(pid))), READY_TIMEOUT_S):
-            raise RuntimeError("worker did not join its group:\n" + proc.log_tail())
-    finally:
-        client.close()
+    pid = proc.pid()
+    assert pid is not None, proc.log_tail()
+    if not wait_until(lambda: worker_joined(settings, pid), READY_TIMEOUT_S):
+        raise RuntimeError("worker did not join its group:\n" + proc.log_tail())
 
 
 @pytest.fixture(scope="session")
@@ -104,13 +97,7 @@ def gateway(stack: Stack, settings: Settings) -> Iterator[str]:
     proc = app_process(settings, "gateway", "gateway")
     proc.start()
 
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{settings.gateway_url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    if not wait_until(healthy, READY_TIMEOUT_S, 0.1):
+    if not wait_until(lambda: gateway_healthy(settings), READY_TIMEOUT_S, 0.1):
         raise RuntimeError("gateway did not start:\n" + proc.log_tail())
     try:
         yield f"{settings.gateway_url}/api/v1"
