@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from projections.handlers import event_ms
+from projections.event_time import event_ms
 from projections.writes import (
     FeedAdd,
     FeedRemove,

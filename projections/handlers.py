@@ -7,19 +7,12 @@ writes the live pipeline performed. Handlers do no I/O and never fail on a well-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from projections.engagement import ENGAGEMENT_HANDLERS
+from projections.event_time import event_ms
 from projections.writes import PutContent, PutUser, SetAvatar, SetFollow, SetPhoto, Write
 from schemas import events as ev
-
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
-
-
-def event_ms(event: ev.Event) -> int:
-    """Unix milliseconds of the event, exactly (float timestamps lose the last millisecond)."""
-    return (event.occurred_at - _UNIX_EPOCH) // _ONE_MS
 
 
 def on_user_registered(e: ev.UserRegistered) -> list[Write]:
@@ -89,6 +82,7 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.PhotoRejected: on_photo_rejected,
         ev.PostPublished: on_post_published,
     },
+    "engagement": ENGAGEMENT_HANDLERS,  # likes, comments, notifications: projections.engagement
 }
 
 

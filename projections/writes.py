@@ -109,6 +109,62 @@ class MarkCelebrity:
     user_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class SetLike:
+    """`liker` likes `post` (or not), as of `version`; `notify`: tell the post's author."""
+
+    post_id: int
+    author_id: int
+    liker_id: int
+    at_ms: int
+    liked: bool
+    version: int
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetComment:
+    """The comment exists (`present`) or was deleted, as of `version`; `notify`: tell the author."""
+
+    comment_id: int
+    post_id: int
+    author_id: int  # the post's author: the one notified
+    commenter_id: int
+    at_ms: int
+    text: str  # empty when deleted
+    present: bool
+    version: int
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetFollowNotice:
+    """`follower` follows `followee` (or not), as of `version`: the followee's notification."""
+
+    followee_id: int
+    follower_id: int
+    at_ms: int
+    present: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNotifications:
+    """Every notification of `user` whose newest activity is <= `up_to_id` is read."""
+
+    user_id: int
+    up_to_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostGone:
+    """The post was deleted: no new engagement notifications; those about it are retracted."""
+
+    post_id: int
+    author_id: int
+    version: int
+
+
 Write = (
     PutUser
     | SetAvatar
@@ -120,4 +176,9 @@ Write = (
     | FeedAdd
     | FeedRemove
     | MarkCelebrity
+    | SetLike
+    | SetComment
+    | SetFollowNotice
+    | ReadNotifications
+    | PostGone
 )

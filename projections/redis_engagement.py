@@ -1,0 +1,236 @@
+"""Redis adapter of the engagement group: likes, comments, counts and notifications.
+
+Where likes live, and why. A post's likers are NOT kept on the post: a viral post would grow one
+key without bound (tens of millions of members, ~80 B each in a hashtable, all on one shard).
+Each like is kept on the liker's side instead (`liked` hash: post -> flag + version), so:
+- a post holds O(1) like state: its count, changed in the same atomic script that flips the
+  membership, so the count equals the number of "liked" entries whatever is redelivered;
+- `liked_by_viewer` stays exact for any post, however hot, and a whole page is ONE HMGET on the
+  viewer's hash; every user's hash is small (bounded by what that user liked) and stays listpacked;
+- like notifications keep only the newest MAX_GROUP_ACTORS actors plus an exact count.
+The memory a like costs is ~30 B on its liker; nothing scales with one post's popularity.
+The price: the script touches the liker's, the post's and the author's keys, which one Valkey
+(the embedded default) applies atomically; a Redis Cluster deployment keeps this group on one
+shard, or moves it to the Cassandra adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from projections import redis_engagement_scripts as lua
+from projections.engagement import (
+    MAX_GROUP_ACTORS,
+    MAX_NOTIFICATIONS,
+    SHOWN_ACTORS,
+    comment_group,
+    comment_groups_prefix,
+    follow_group,
+    like_group,
+)
+from projections.ports import Position
+from projections.redis_batch import ScriptBatch, text
+from projections.redis_keys import EngagementKeys
+from projections.redis_scripts import PAGE_BEFORE
+from projections.writes import (
+    PostGone,
+    ReadNotifications,
+    SetComment,
+    SetFollowNotice,
+    SetLike,
+    Write,
+    version_key,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PostStats:
+    likes: int
+    comments: int
+    liked_by_viewer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    comment_id: int
+    post_id: int
+    commenter_id: int
+    text: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    group: str  # like:<post> | comment:<post>:<comment> | follow:<day>
+    newest_id: int  # the event id of the newest activity: the notification's id
+    at_ms: int  # when the newest remaining actor acted
+    actors: list[int]  # newest first, at most SHOWN_ACTORS
+    actor_count: int
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePage:
+    items: list[Notice]
+    next: tuple[int, str] | None  # (ms, group) of the last row when more remain
+
+
+class RedisEngagement:
+    def __init__(self, redis: Redis, version: int) -> None:
+        self._r = redis
+        self.keys = EngagementKeys(version)
+        self._likes = redis.register_script(lua.SET_LIKES)
+        self._comments = redis.register_script(lua.SET_COMMENTS)
+        self._follows = redis.register_script(lua.SET_FOLLOW_NOTICES)
+        self._gone = redis.register_script(lua.POST_GONE)
+        self._read = redis.register_script(lua.READ_UP_TO)
+        self._after = redis.register_script(lua.PAGE_AFTER)
+        self._before = redis.register_script(PAGE_BEFORE)
+
+    # --- writes --------------------------------------------------------------------------------
+    async def apply(self, writes: Sequence[Write]) -> None:
+        """One script call per kind of write, in a batch; kinds touch disjoint state except the
+        inbox, whose operations commute (counts, max ids, scores of remaining actors)."""
+        batches = {name: ScriptBatch() for name in ("likes", "comments", "follows", "gone")}
+        reads = ScriptBatch()
+        for w in writes:
+            if isinstance(w, SetLike):
+                batches["likes"].add(*self._like_entry(w))
+            elif isinstance(w, SetComment):
+                batches["comments"].add(*self._comment_entry(w))
+            elif isinstance(w, SetFollowNotice):
+                batches["follows"].add(*self._follow_entry(w))
+            elif isinstance(w, ReadNotifications):
+                reads.add([self.keys.inbox_meta(w.user_id)], [version_key(w.up_to_id)])
+            elif isinstance(w, PostGone):
+                batches["gone"].add(*self._gone_entry(w))
+        caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_GROUP_ACTORS]
+        scripts = {"likes": self._likes, "comments": self._comments, "follows": self._follows,
+                   "gone": self._gone}  # fmt: skip
+        for name, batch in batches.items():
+            for keys, args in batch.groups(False):
+                await scripts[name](keys, [*caps, *args])
+        for keys, args in reads.groups(False):
+            await self._read(keys, args)
+
+    def _like_entry(self, w: SetLike) -> tuple[list[str], list[str | int]]:
+        k = self.keys
+        keys = [k.liked(w.liker_id), k.post(w.post_id), k.inbox(w.author_id),
+                k.inbox_meta(w.author_id)]  # fmt: skip
+        args: list[str | int] = [
+            w.post_id, version_key(w.version), "1" if w.liked else "0", w.at_ms,
+            like_group(w.post_id), w.liker_id, "1" if w.notify else "0",
+            k.group_prefix(w.author_id),
+        ]  # fmt: skip
+        return keys, args
+
+    def _comment_entry(self, w: SetComment) -> tuple[list[str], list[str | int]]:
+        k = self.keys
+        keys = [k.comment(w.comment_id), k.comments(w.post_id), k.comments_versions(w.post_id),
+                k.post(w.post_id), k.inbox(w.author_id), k.inbox_meta(w.author_id)]  # fmt: skip
+        args: list[str | int] = [
+            w.comment_id, version_key(w.version), "1" if w.present else "0", w.at_ms, w.post_id,
+            w.commenter_id, w.text, comment_group(w.post_id, w.comment_id),
+            "1" if w.notify else "0", k.group_prefix(w.author_id),
+        ]  # fmt: skip
+        return keys, args
+
+    def _follow_entry(self, w: SetFollowNotice) -> tuple[list[str], list[str | int]]:
+        k, user = self.keys, w.followee_id
+        keys = [k.follow_notices(user), k.inbox(user), k.inbox_meta(user)]
+        args: list[str | int] = [
+            w.follower_id, version_key(w.version), "1" if w.present else "0", w.at_ms,
+            follow_group(w.at_ms), k.group_prefix(user),
+        ]  # fmt: skip
+        return keys, args
+
+    def _gone_entry(self, w: PostGone) -> tuple[list[str], list[str | int]]:
+        k, user = self.keys, w.author_id
+        keys = [k.post(w.post_id), k.comments(w.post_id), k.inbox(user), k.inbox_meta(user)]
+        groups = [like_group(w.post_id), comment_groups_prefix(w.post_id)]
+        return keys, [*groups, k.group_prefix(user)]
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]:
+        """Counts of a page of posts and whether the viewer liked each: one round trip."""
+        if not post_ids:
+            return {}
+        k = self.keys
+        async with self._r.pipeline(transaction=False) as pipe:
+            for post in post_ids:
+                pipe.hget(k.post(post), "likes")
+                pipe.zcard(k.comments(post))
+            if viewer is not None:
+                pipe.hmget(k.liked(viewer), [str(p) for p in post_ids])
+            rows = await pipe.execute()
+        liked = rows[-1] if viewer is not None else [None] * len(post_ids)
+        return {
+            post: PostStats(
+                int(rows[2 * i] or 0), int(rows[2 * i + 1]), text(liked[i] or b"0")[:1] == "1"
+            )
+            for i, post in enumerate(post_ids)
+        }
+
+    async def comment(self, comment_id: int) -> CommentView | None:
+        """A live comment; deleted and unknown ones are None."""
+        raw = await self._r.hgetall(self.keys.comment(comment_id))
+        return _comment(comment_id, raw)
+
+    async def comments(
+        self, post_id: int, limit: int, after: Position | None
+    ) -> tuple[list[CommentView], Position | None]:
+        """A page of a post's comments, oldest first, strictly after `after`."""
+        args: list[str | int] = (
+            ["-inf", "", limit + 1] if after is None else [after.at_ms, str(after.id), limit + 1]
+        )
+        flat = await self._after([self.keys.comments(post_id)], args)
+        ids = [int(flat[i]) for i in range(0, len(flat), 2)]
+        more = len(ids) > limit
+        async with self._r.pipeline(transaction=False) as pipe:
+            for cid in ids[:limit]:
+                pipe.hgetall(self.keys.comment(cid))
+            bodies = await pipe.execute()
+        found = (_comment(cid, raw) for cid, raw in zip(ids[:limit], bodies, strict=True))
+        views = [v for v in found if v is not None]
+        nxt = Position(views[-1].created_ms, views[-1].comment_id) if more and views else None
+        return views, nxt
+
+    async def notifications(
+        self, user_id: int, limit: int, after: tuple[int, str] | None
+    ) -> NoticePage:
+        """The user's notifications, newest activity first, strictly after `after`."""
+        k = self.keys
+        args: list[str | int] = ["+inf", "", limit + 1] if after is None else [*after, limit + 1]
+        flat = await self._before([k.inbox(user_id)], args)
+        rows = [(text(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        page = rows[:limit]
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hget(k.inbox_meta(user_id), "read")
+            for group, _ in page:
+                pipe.hmget(k.inbox_meta(user_id), [f"{group}|n", f"{group}|id"])
+                pipe.zrevrange(k.group_prefix(user_id) + group, 0, SHOWN_ACTORS - 1)
+            replies = await pipe.execute()
+        read_up_to = int(replies[0] or 0)
+        items = []
+        for i, (group, ms) in enumerate(page):
+            (count, newest), actors = replies[1 + 2 * i], replies[2 + 2 * i]
+            newest_id = int(newest or 0)
+            items.append(
+                Notice(group, newest_id, ms, [int(a) for a in actors], int(count or 0),
+                       newest_id <= read_up_to)
+            )  # fmt: skip
+        nxt = (page[-1][1], page[-1][0]) if len(rows) > limit and page else None
+        return NoticePage(items, nxt)
+
+
+def _comment(comment_id: int, raw: Mapping[Any, Any]) -> CommentView | None:
+    h = {text(k): text(v) for k, v in raw.items()}
+    if not h or h.get("deleted") == "1" or "text" not in h:
+        return None
+    return CommentView(
+        comment_id, int(h["post_id"]), int(h["commenter_id"]), h["text"], int(h["created_ms"])
+    )

@@ -1,0 +1,204 @@
+"""Lua scripts of the engagement group: each applies a batch of likes, comments, follow notices,
+reads or post deletions atomically, notification included (see redis_engagement.py).
+
+Versions are zero-padded event ids compared as strings (Lua numbers are doubles). ARGV[1] and
+ARGV[2] of every script are the caps: notification groups per recipient, actors kept per group.
+A group's actor zset is `<group prefix><group>`, in the recipient's hash slot.
+"""
+
+from __future__ import annotations
+
+_NOTICES = """
+local CAP_GROUPS, CAP_ACTORS = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+local function drop_group(inbox, meta, gprefix, group)
+  redis.call('ZREM', inbox, group)
+  redis.call('DEL', gprefix .. group)
+  redis.call('HDEL', meta, group .. '|n', group .. '|id')
+end
+
+-- actor joins group: count +1, newest id, inbox score = newest activity, oldest groups trimmed
+local function notice_add(inbox, meta, gprefix, group, actor, ms, version)
+  local gkey = gprefix .. group
+  redis.call('ZADD', gkey, ms, actor)
+  redis.call('ZREMRANGEBYRANK', gkey, 0, -(CAP_ACTORS + 1))
+  redis.call('HINCRBY', meta, group .. '|n', 1)
+  local newest = redis.call('HGET', meta, group .. '|id')
+  if not newest or newest < version then
+    redis.call('HSET', meta, group .. '|id', version)
+  end
+  local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', inbox, top[2], group)
+  local excess = redis.call('ZCARD', inbox) - CAP_GROUPS
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', inbox, 0, excess - 1)) do
+      drop_group(inbox, meta, gprefix, old)
+    end
+  end
+end
+
+-- actor leaves group (a retraction): the group disappears with its last actor
+local function notice_remove(inbox, meta, gprefix, group, actor)
+  if not redis.call('ZSCORE', inbox, group) then return end  -- trimmed, purged or never shown
+  local gkey = gprefix .. group
+  redis.call('ZREM', gkey, actor)
+  if redis.call('HINCRBY', meta, group .. '|n', -1) <= 0 then
+    drop_group(inbox, meta, gprefix, group)
+  else
+    local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
+    if #top > 0 then redis.call('ZADD', inbox, top[2], group) end
+  end
+end
+"""
+
+# KEYS per entry: liker's liked hash, post hash, author's inbox, author's inbox meta.
+# ARGV per entry: post id, version, '1' liked / '0' not, ms, group, liker, '1' notify, group prefix.
+# The count changes exactly when the membership flips, in the same atomic step.
+SET_LIKES = (
+    _NOTICES
+    + """
+local applied, a = 0, 3
+for k = 1, #KEYS, 4 do
+  local liked, post, inbox, meta = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local post_id, version, flag, ms, group, actor, notify, gprefix = unpack(ARGV, a, a + 7)
+  a = a + 8
+  local current = redis.call('HGET', liked, post_id)
+  if not current or string.sub(current, 2) < version then
+    redis.call('HSET', liked, post_id, flag .. version)
+    local was = (current and string.sub(current, 1, 1) == '1') or false
+    local now = flag == '1'
+    if was ~= now then
+      redis.call('HINCRBY', post, 'likes', now and 1 or -1)
+      if notify == '1' and not now then
+        notice_remove(inbox, meta, gprefix, group, actor)
+      elseif notify == '1' and redis.call('HEXISTS', post, 'deleted') == 0 then
+        notice_add(inbox, meta, gprefix, group, actor, ms, version)
+      end
+    end
+    applied = applied + 1
+  end
+end
+return applied
+"""
+)
+
+# KEYS per entry: comment hash, post's comments zset, its version hash, post hash, author's inbox,
+# inbox meta. ARGV per entry: comment id, version, '1' present / '0' deleted, ms, post id,
+# commenter, text, group, '1' notify, group prefix. A deleted comment keeps no text.
+SET_COMMENTS = (
+    _NOTICES
+    + """
+local applied, a = 0, 3
+for k = 1, #KEYS, 6 do
+  local body, comments, versions, post = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local inbox, meta = KEYS[k + 4], KEYS[k + 5]
+  local comment, version, flag, ms, post_id, commenter, text, group, notify, gprefix =
+    unpack(ARGV, a, a + 9)
+  a = a + 10
+  local current = redis.call('HGET', versions, comment)
+  if not current or current < version then
+    redis.call('HSET', versions, comment, version)
+    local was = redis.call('ZSCORE', comments, comment) ~= false
+    local now = flag == '1'
+    if now then
+      redis.call('ZADD', comments, ms, comment)
+      redis.call('HSET', body, 'post_id', post_id, 'commenter_id', commenter, 'text', text,
+                 'created_ms', ms)
+    else
+      redis.call('ZREM', comments, comment)
+      redis.call('HSET', body, 'post_id', post_id, 'commenter_id', commenter, 'deleted', '1')
+      redis.call('HDEL', body, 'text')
+    end
+    if notify == '1' and was ~= now then
+      if not now then
+        notice_remove(inbox, meta, gprefix, group, commenter)
+      elseif redis.call('HEXISTS', post, 'deleted') == 0 then
+        notice_add(inbox, meta, gprefix, group, commenter, ms, version)
+      end
+    end
+    applied = applied + 1
+  end
+end
+return applied
+"""
+)
+
+# KEYS per entry: followee's follow-notice hash, inbox, inbox meta. ARGV per entry: follower,
+# version, '1' follows / '0' not, ms, group (the day of a new follow), group prefix. The hash
+# value is flag .. version .. '|' .. group, so an unfollow finds the group its follow joined.
+SET_FOLLOW_NOTICES = (
+    _NOTICES
+    + """
+local applied, a = 0, 3
+for k = 1, #KEYS, 3 do
+  local notices, inbox, meta = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local follower, version, flag, ms, group, gprefix = unpack(ARGV, a, a + 5)
+  a = a + 6
+  local current = redis.call('HGET', notices, follower)
+  if not current or string.sub(current, 2, 20) < version then
+    local was = (current and string.sub(current, 1, 1) == '1') or false
+    local joined = group
+    if was then joined = string.sub(current, 22) end  -- still following: same notification
+    redis.call('HSET', notices, follower, flag .. version .. '|' .. joined)
+    if flag == '1' and not was then
+      notice_add(inbox, meta, gprefix, group, follower, ms, version)
+    elseif flag == '0' and was then
+      notice_remove(inbox, meta, gprefix, joined, follower)
+    end
+    applied = applied + 1
+  end
+end
+return applied
+"""
+)
+
+# KEYS per entry: post hash, post's comments zset, author's inbox, inbox meta. ARGV per entry:
+# the post's like group, the prefix of its comment groups, group prefix.
+POST_GONE = (
+    _NOTICES
+    + """
+local a = 3
+for k = 1, #KEYS, 4 do
+  local post, comments, inbox, meta = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local like_group, comment_prefix, gprefix = unpack(ARGV, a, a + 2)
+  a = a + 3
+  redis.call('HSET', post, 'deleted', '1')
+  drop_group(inbox, meta, gprefix, like_group)
+  for _, c in ipairs(redis.call('ZRANGE', comments, 0, -1)) do
+    drop_group(inbox, meta, gprefix, comment_prefix .. c)
+  end
+end
+return #KEYS / 4
+"""
+)
+
+# KEYS per entry: inbox meta; ARGV per entry: up-to id (zero-padded). The mark only moves forward.
+READ_UP_TO = """
+for k = 1, #KEYS do
+  local current = redis.call('HGET', KEYS[k], 'read')
+  if not current or current < ARGV[k] then redis.call('HSET', KEYS[k], 'read', ARGV[k]) end
+end
+return #KEYS
+"""
+
+# Oldest-first page of a zset by (score, member) position, ties as Redis orders them (members
+# ascending as bytes). KEYS[1] zset; ARGV[1] min score or '-inf'; ARGV[2] member of the last row
+# shown ('' for the first page); ARGV[3] page size. Returns member, score pairs.
+PAGE_AFTER = """
+local min, after, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out, offset, batch = {}, 0, limit + 8
+while #out < 2 * limit do
+  local rows = redis.call('ZRANGE', KEYS[1], min, '+inf', 'BYSCORE',
+                          'LIMIT', offset, batch, 'WITHSCORES')
+  if #rows == 0 then break end
+  for i = 1, #rows, 2 do
+    local skip = after ~= '' and rows[i + 1] == min and rows[i] <= after
+    if not skip and #out < 2 * limit then
+      out[#out + 1] = rows[i]
+      out[#out + 1] = rows[i + 1]
+    end
+  end
+  offset = offset + batch
+end
+return out
+"""
