@@ -37,8 +37,10 @@ def unliked(actor: int, second: float = 0, post: int = POST) -> ev.PostUnliked:
 
 
 def commented(actor: int, comment: int, second: float = 0, text: str = "nice") -> ev.CommentAdded:
-    return ev.CommentAdded(event_id=next(_ids), occurred_at=at(second), actor_id=actor,
-                           comment_id=comment, post_id=POST, author_id=AUTHOR, text=text)  # fmt: skip
+    return ev.CommentAdded(
+        event_id=next(_ids), occurred_at=at(second), actor_id=actor, comment_id=comment,
+        post_id=POST, author_id=AUTHOR, text=text,
+    )  # fmt: skip
 
 
 def uncommented(actor: int, commenter: int, comment: int) -> ev.CommentDeleted:
