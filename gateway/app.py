@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import routes_accounts as accounts
+from gateway import routes_engagement as engagement
+from gateway import routes_notifications as notifications
 from gateway import routes_photos as photos
 from gateway import routes_posts as posts
 from gateway.asgi import Dispatcher, Lifespan, Route
@@ -50,6 +52,29 @@ API: list[tuple[str, str, Any, Op]] = [
     ("DELETE", "/posts/{post_id}", posts.delete_post, Op(
         "Delete a post (author only)", {204: "deleted", 403: "not the author",
         404: "unknown"}, auth=True)),
+    ("POST", "/likes/{post_id}", engagement.like, Op(
+        "Like a post (idempotent)", {204: "liked", 401: "anonymous", 404: "unknown or deleted "
+        "post"}, auth=True)),
+    ("DELETE", "/likes/{post_id}", engagement.unlike, Op(
+        "Unlike a post (idempotent)", {204: "not liked", 401: "anonymous", 404: "unknown or "
+        "deleted post"}, auth=True)),
+    ("POST", "/posts/{post_id}/comments", engagement.add_comment, Op(
+        "Comment on a post", {201: "#Comment: created", 401: "anonymous", 404: "unknown or "
+        "deleted post", 422: "empty or over-long text"}, auth=True, body="CommentBody")),
+    ("GET", "/posts/{post_id}/comments", engagement.list_comments, Op(
+        "A post's comments, oldest first", {200: "#CommentPage: a page", 400: "bad cursor",
+        404: "unknown or deleted post"}, params=["limit", "cursor"])),
+    ("DELETE", "/comments/{comment_id}", engagement.delete_comment, Op(
+        "Delete a comment (its author or the post's author)", {204: "deleted", 401: "anonymous",
+        403: "someone else's comment on someone else's post", 404: "unknown comment"},
+        auth=True)),
+    ("GET", "/notifications", notifications.list_notifications, Op(
+        "The viewer's notifications, grouped, newest activity first", {200: "#NotificationPage: "
+        "a page", 400: "bad cursor", 401: "anonymous"}, auth=True, params=["limit", "cursor"])),
+    ("POST", "/notifications/read", notifications.mark_read, Op(
+        "Mark notifications read up to a notification_id (all when the body is empty)",
+        {204: "marked", 401: "anonymous", 422: "bad up_to_id"}, auth=True, body="ReadMark",
+        body_optional=True)),
     ("POST", "/photos", photos.create_photo, Op(
         "Start an upload (JSON: presigned PUT or S3 multipart) or upload directly (multipart/"
         "form-data, small files)", {200: "presigned upload", 202: "direct upload accepted",

@@ -1,4 +1,8 @@
-"""Opaque page cursors: base64url of a Position, stable while new rows arrive above it."""
+"""Opaque page cursors: base64url of where the last row sat, stable while new rows arrive above it.
+
+Two shapes: a Position (ms, numeric id) for posts, users and comments, and (ms, text key) for
+notification groups.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,41 @@ from projections.ports import Position
 
 
 def encode_cursor(position: Position | None) -> str | None:
-    if position is None:
-        return None
-    raw = f"{position.at_ms}.{position.id}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return None if position is None else _pack(position.at_ms, str(position.id))
 
 
 def decode_cursor(cursor: str | None) -> Position | None:
     """The position a cursor names; 400 for anything this gateway did not hand out."""
     if not cursor:
         return None
+    at_ms, ident = _unpack(cursor)
+    if not ident.isdigit():
+        raise _invalid()
+    return Position(at_ms, int(ident))
+
+
+def encode_key_cursor(position: tuple[int, str] | None) -> str | None:
+    return None if position is None else _pack(*position)
+
+
+def decode_key_cursor(cursor: str | None) -> tuple[int, str] | None:
+    return _unpack(cursor) if cursor else None
+
+
+def _pack(at_ms: int, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{at_ms}.{key}".encode()).rstrip(b"=").decode()
+
+
+def _unpack(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        at_ms, ident = raw.split(".")
-        if at_ms.isdigit() and ident.isdigit():
-            return Position(int(at_ms), int(ident))
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ApiError(400, "invalid_cursor", "cursor is not one this API handed out")
+        raise _invalid() from None
+    at_ms, _, key = raw.partition(".")
+    if not (at_ms.isdigit() and key and key.isprintable() and " " not in key):
+        raise _invalid()
+    return int(at_ms), key
+
+
+def _invalid() -> ApiError:
+    return ApiError(400, "invalid_cursor", "cursor is not one this API handed out")

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -17,6 +18,7 @@ from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
 from infra.settings import Settings
 from projections.ports import GraphReader, UserReader, VersionRegistry
+from projections.redis_engagement import RedisEngagement
 from projections.redis_feeds import RedisFeeds
 from projections.redis_photos import RedisPhotos
 from schemas.events import Event
@@ -57,6 +59,7 @@ class GatewayDeps:
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
     photos_at: Callable[[int], RedisPhotos]
     feeds_at: Callable[[int], RedisFeeds]
+    engagement_at: Callable[[int], RedisEngagement]
     uploads: UploadStore
     store: S3Store
     upload_limit: RateLimiter
@@ -64,6 +67,10 @@ class GatewayDeps:
     ready: Callable[[], Awaitable[bool]] = _always_ready
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def now(self) -> datetime:
+        """The time a command's event occurred at."""
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
 
     def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` after the response; failures are logged, never raised to a request."""
@@ -78,6 +85,10 @@ class GatewayDeps:
     async def feeds(self) -> RedisFeeds:
         """The reader of the active feeds version (posts, timelines, home feeds)."""
         return self.feeds_at(await self._active_version("feeds"))
+
+    async def engagement(self) -> RedisEngagement:
+        """The reader of the active engagement version (likes, comments, notifications)."""
+        return self.engagement_at(await self._active_version("engagement"))
 
     async def photos(self) -> RedisPhotos:
         """The reader of the active photos version."""

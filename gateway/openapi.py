@@ -92,10 +92,56 @@ POST_PAGE = {
         "has_more": {"type": "boolean"},
     },
 }
+COMMENT = {
+    "type": "object",
+    "properties": {
+        "comment_id": ID, "post_id": ID, "user": {"$ref": "#/components/schemas/User"},
+        "text": {"type": "string"}, "created_at": {"type": "string"},
+    },
+}  # fmt: skip
+COMMENT_PAGE = {
+    "type": "object",
+    "properties": {
+        "comments": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}},
+        "next_cursor": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}
+COMMENT_BODY = {
+    "type": "object",
+    "required": ["text"],
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2200}},
+}
+NOTIFICATION = {
+    "type": "object",
+    "properties": {
+        "notification_id": {**ID, "description": "event id of the newest activity; moves on"},
+        "type": {"type": "string", "enum": ["like", "comment", "follow"]},
+        "actors": {"type": "array", "items": {"$ref": "#/components/schemas/User"},
+                   "description": "newest first, at most 3"},
+        "actor_count": {"type": "integer", "description": "all actors: 'ana and N-1 others'"},
+        "post_id": ID, "thumbnail_url": {"type": ["string", "null"]},
+        "comment_id": ID, "text": {"type": ["string", "null"]},
+        "created_at": {"type": "string"}, "read": {"type": "boolean"},
+    },
+}  # fmt: skip
+NOTIFICATION_PAGE = {
+    "type": "object",
+    "properties": {
+        "notifications": {
+            "type": "array", "items": {"$ref": "#/components/schemas/Notification"}},
+        "next_cursor": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}  # fmt: skip
+READ_MARK = {"type": "object", "properties": {"up_to_id": ID}}
 COMPONENTS = {
     "schemas": {
         "Error": ERROR, "User": USER, "Profile": PROFILE, "Credentials": CREDENTIALS,
         "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD, "Post": POST, "PostPage": POST_PAGE,
+        "Comment": COMMENT, "CommentPage": COMMENT_PAGE, "CommentBody": COMMENT_BODY,
+        "Notification": NOTIFICATION, "NotificationPage": NOTIFICATION_PAGE,
+        "ReadMark": READ_MARK,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip
@@ -107,6 +153,7 @@ class Op:
     answers: dict[int, str]  # status -> description, or "#Schema: description" for a JSON body
     auth: bool = False
     body: str | None = None  # component schema of the JSON body
+    body_optional: bool = False
     params: list[str] = field(default_factory=list)  # query parameters
 
     def document(self, path: str) -> dict[str, Any]:
@@ -119,7 +166,7 @@ class Op:
             doc["security"] = [{"bearer": []}]
         if self.body:
             doc["requestBody"] = {
-                "required": True,
+                "required": not self.body_optional,
                 "content": {"application/json": {"schema": _ref(self.body)}},
             }
         for status, text in self.answers.items():

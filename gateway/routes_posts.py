@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -17,8 +17,19 @@ from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
 from projections.feed_query import read_feed, rebuild_feed
 from projections.ports import Position
+from projections.redis_engagement import PostStats
 from projections.redis_feeds import PostView
 from schemas import events as ev
+
+NO_ENGAGEMENT = PostStats(0, 0, False)
+
+
+async def live_post(deps: GatewayDeps, post_id: int) -> PostView:
+    """The post, or 404 when it is unknown or deleted."""
+    post = (await (await deps.feeds()).posts([post_id])).get(post_id)
+    if post is None:
+        raise not_found("post")
+    return post
 
 
 async def home_feed(request: Request) -> Response:
@@ -54,29 +65,23 @@ async def profile_grid(request: Request) -> Response:
 
 async def get_post(request: Request) -> Response:
     deps = deps_of(request)
-    post_id = path_id(request, "post_id", "post")
-    post = (await (await deps.feeds()).posts([post_id])).get(post_id)
-    if post is None:
-        raise not_found("post")
+    post = await live_post(deps, path_id(request, "post_id", "post"))
     return json_response((await hydrate(deps, [post], viewer(request)))[0])
 
 
 async def delete_post(request: Request) -> Response:
     deps = deps_of(request)
     me = require_user(request)
-    post_id = path_id(request, "post_id", "post")
-    post = (await (await deps.feeds()).posts([post_id])).get(post_id)
-    if post is None:
-        raise not_found("post")
+    post = await live_post(deps, path_id(request, "post_id", "post"))
     if post.author_id != me:
         raise ApiError(403, "forbidden", "only the author can delete a post")
     await append_or_503(
         deps,
         ev.PostDeleted(
             event_id=deps.ids.next_id(),
-            occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
+            occurred_at=deps.now(),
             actor_id=me,
-            post_id=post_id,
+            post_id=post.post_id,
         ),
     )
     return no_content()
@@ -92,11 +97,17 @@ async def _posts_page(
 
 
 async def hydrate(deps: GatewayDeps, posts: list[PostView], me: int | None) -> list[dict[str, Any]]:
-    """Post objects for a page: authors fetched in one pipelined round trip."""
-    authors = await (await deps.graph()).users(sorted({p.author_id for p in posts}))
+    """Post objects for a page: authors, and counts with the viewer's likes, fetched
+    concurrently in one pipelined round trip each."""
+    graph, engagement = await deps.graph(), await deps.engagement()
+    authors, stats = await asyncio.gather(
+        graph.users(sorted({p.author_id for p in posts})),
+        engagement.stats([p.post_id for p in posts], me),
+    )
     out = []
     for p in posts:
         author = authors.get(p.author_id)
+        counts = stats.get(p.post_id, NO_ENGAGEMENT)
         out.append(
             {
                 "post_id": str(p.post_id),
@@ -108,9 +119,9 @@ async def hydrate(deps: GatewayDeps, posts: list[PostView], me: int | None) -> l
                 "height": p.height,
                 "blurhash": p.blurhash,
                 "alt_text": p.alt_text,
-                "like_count": 0,  # engagement counters arrive with the likes issue
-                "comment_count": 0,
-                "liked_by_viewer": False,
+                "like_count": counts.likes,
+                "comment_count": counts.comments,
+                "liked_by_viewer": counts.liked_by_viewer,
                 "created_at": rfc3339(p.published_ms),
             }
         )

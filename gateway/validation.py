@@ -76,6 +76,21 @@ MAX_TAGS = 30
 MAX_CAPTION = 2200  # Instagram's caption limit
 
 
+MAX_COMMENT = 2200  # Instagram's comment limit
+
+
+def comment_text(body: dict[str, Any]) -> str:
+    """A comment's text: 1..MAX_COMMENT characters once surrounding whitespace is dropped."""
+    value = string_field(body, "text").strip()
+    if not value:
+        raise invalid("text", "must not be empty")
+    if len(value) > MAX_COMMENT:
+        raise invalid("text", f"must be at most {MAX_COMMENT} characters, not {len(value)}")
+    if "\x00" in value:
+        raise invalid("text", "must not contain NUL characters")
+    return value
+
+
 def tags_value(raw: Any, name: str = "tags") -> tuple[str, ...]:
     """Tags as a JSON array of strings (a leading '#' is dropped); lower-cased, unique, in order."""
     if raw is None:

@@ -34,7 +34,8 @@ from projections.ports import ProjectionWriter
 from projections.redis_admin import RedisVersionAdmin
 from projections.redis_feeds import RedisFeeds
 from projections.redis_graph import RedisGraph
-from projections.redis_keys import FeedKeys, GraphKeys, PhotoKeys
+from projections.redis_engagement import RedisEngagement
+from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
 from projections.writes import Write
@@ -83,6 +84,7 @@ def writer_factory(redis: Redis, group: str) -> Callable[[int], ProjectionWriter
         "graph": lambda v: RedisGraph(redis, v),
         "photos": lambda v: RedisPhotos(redis, v),
         "feeds": lambda v: RedisFeeds(redis, v),
+        "engagement": lambda v: RedisEngagement(redis, v),
     }
     return factories[group]
 
@@ -94,6 +96,7 @@ def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
         "graph": lambda v: GraphKeys(v).prefix,
         "photos": lambda v: PhotoKeys(v).prefix,
         "feeds": lambda v: FeedKeys(v).prefix,
+        "engagement": lambda v: EngagementKeys(v).prefix,
     }
     return RedisVersionAdmin(redis, prefixes[group])
 
@@ -231,6 +234,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             graph_at=lambda v: RedisGraph(redis, v),
             photos_at=lambda v: RedisPhotos(redis, v),
             feeds_at=lambda v: RedisFeeds(redis, v),
+            engagement_at=lambda v: RedisEngagement(redis, v),
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),

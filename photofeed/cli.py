@@ -206,6 +206,7 @@ REPLAY_GROUPS = {
     "graph": "users, followers, following and their counts",
     "photos": "photo upload status and the content-addressed media index",
     "feeds": "posts, author timelines and every home feed (fan-out against the current graph)",
+    "engagement": "likes, comments, their counts and every user's notifications",
 }
 
 

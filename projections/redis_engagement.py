@@ -177,8 +177,16 @@ class RedisEngagement:
 
     async def comment(self, comment_id: int) -> CommentView | None:
         """A live comment; deleted and unknown ones are None."""
-        raw = await self._r.hgetall(self.keys.comment(comment_id))
-        return _comment(comment_id, raw)
+        return (await self.comments_by_id([comment_id])).get(comment_id)
+
+    async def comments_by_id(self, ids: Sequence[int]) -> dict[int, CommentView]:
+        """Live comments by id, in one round trip; deleted and unknown ids are absent."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hgetall(self.keys.comment(cid))
+            bodies = await pipe.execute()
+        found = (_comment(cid, raw) for cid, raw in zip(ids, bodies, strict=True))
+        return {v.comment_id: v for v in found if v is not None}
 
     async def comments(
         self, post_id: int, limit: int, after: Position | None
@@ -190,12 +198,8 @@ class RedisEngagement:
         flat = await self._after([self.keys.comments(post_id)], args)
         ids = [int(flat[i]) for i in range(0, len(flat), 2)]
         more = len(ids) > limit
-        async with self._r.pipeline(transaction=False) as pipe:
-            for cid in ids[:limit]:
-                pipe.hgetall(self.keys.comment(cid))
-            bodies = await pipe.execute()
-        found = (_comment(cid, raw) for cid, raw in zip(ids[:limit], bodies, strict=True))
-        views = [v for v in found if v is not None]
+        bodies = await self.comments_by_id(ids[:limit])
+        views = [bodies[cid] for cid in ids[:limit] if cid in bodies]
         nxt = Position(views[-1].created_ms, views[-1].comment_id) if more and views else None
         return views, nxt
 

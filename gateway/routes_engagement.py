@@ -1,0 +1,108 @@
+"""Likes and comments: commands validated against the projections, then appended as events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.auth import deps_of, require_user
+from gateway.cursors import decode_cursor, encode_cursor
+from gateway.deps import GatewayDeps
+from gateway.errors import ApiError, not_found
+from gateway.responses import json_response, no_content, rfc3339
+from gateway.routes_accounts import append_or_503, user_json
+from gateway.routes_posts import live_post
+from gateway.validation import comment_text, json_object, limit_param, path_id
+from projections.redis_engagement import CommentView
+from schemas import events as ev
+
+
+async def like(request: Request) -> Response:
+    return await _set_like(request, ev.PostLiked)
+
+
+async def unlike(request: Request) -> Response:
+    return await _set_like(request, ev.PostUnliked)
+
+
+async def _set_like(request: Request, kind: type[ev.PostLiked | ev.PostUnliked]) -> Response:
+    """Always appended, never skipped on the projection's word: a lagging projection must not
+    swallow an unlike. Likes are set memberships, so a repeated like changes nothing."""
+    deps = deps_of(request)
+    me = require_user(request)
+    post = await live_post(deps, path_id(request, "post_id", "post"))
+    await append_or_503(
+        deps,
+        kind(event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me,
+             post_id=post.post_id, author_id=post.author_id),
+    )  # fmt: skip
+    return no_content()
+
+
+async def add_comment(request: Request) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    post_id = path_id(request, "post_id", "post")
+    text = comment_text(await json_object(request))
+    post = await live_post(deps, post_id)
+    event = ev.CommentAdded(
+        event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me,
+        comment_id=deps.ids.next_id(), post_id=post.post_id, author_id=post.author_id, text=text,
+    )  # fmt: skip
+    await append_or_503(deps, event)
+    view = CommentView(event.comment_id, post_id, me, text, int(deps.clock() * 1000))
+    return json_response((await comments_json(deps, [view]))[0], 201)
+
+
+async def list_comments(request: Request) -> Response:
+    deps = deps_of(request)
+    post_id = path_id(request, "post_id", "post")
+    limit = limit_param(request)
+    after = decode_cursor(request.query_params.get("cursor"))
+    await live_post(deps, post_id)
+    page, nxt = await (await deps.engagement()).comments(post_id, limit, after)
+    return json_response(
+        {"comments": await comments_json(deps, page), "next_cursor": encode_cursor(nxt),
+         "has_more": nxt is not None}
+    )  # fmt: skip
+
+
+async def delete_comment(request: Request) -> Response:
+    """By the comment's author or the post's author; anyone else gets 403."""
+    deps = deps_of(request)
+    me = require_user(request)
+    comment_id = path_id(request, "comment_id", "comment")
+    comment = await (await deps.engagement()).comment(comment_id)
+    if comment is None:
+        raise not_found("comment")
+    post = await live_post(deps, comment.post_id)
+    if me not in (comment.commenter_id, post.author_id):
+        raise ApiError(403, "forbidden", "only the comment's or the post's author can delete it")
+    await append_or_503(
+        deps,
+        ev.CommentDeleted(
+            event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me,
+            comment_id=comment_id, post_id=post.post_id, author_id=post.author_id,
+            commenter_id=comment.commenter_id,
+        ),
+    )  # fmt: skip
+    return no_content()
+
+
+async def comments_json(deps: GatewayDeps, comments: list[CommentView]) -> list[dict[str, Any]]:
+    """Comment objects, commenters fetched in one round trip."""
+    users = await (await deps.graph()).users(sorted({c.commenter_id for c in comments}))
+    return [
+        {
+            "comment_id": str(c.comment_id),
+            "post_id": str(c.post_id),
+            "user": user_json(users[c.commenter_id])
+            if c.commenter_id in users
+            else {"user_id": str(c.commenter_id)},
+            "text": c.text,
+            "created_at": rfc3339(c.created_ms),
+        }
+        for c in comments
+    ]

@@ -1,0 +1,88 @@
+"""The viewer's notifications: grouped, newest activity first, and a mark-as-read command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.auth import deps_of, require_user
+from gateway.cursors import decode_key_cursor, encode_key_cursor
+from gateway.deps import GatewayDeps
+from gateway.errors import invalid
+from gateway.responses import json_response, no_content, rfc3339
+from gateway.routes_accounts import append_or_503, user_json
+from gateway.validation import json_object, limit_param
+from projections.engagement import parse_group
+from projections.redis_engagement import Notice
+from schemas import events as ev
+from schemas.ids import parse_id
+
+
+async def list_notifications(request: Request) -> Response:
+    deps = deps_of(request)
+    me = require_user(request)
+    limit = limit_param(request)
+    after = decode_key_cursor(request.query_params.get("cursor"))
+    page = await (await deps.engagement()).notifications(me, limit, after)
+    return json_response(
+        {"notifications": await _hydrate(deps, page.items), "next_cursor":
+         encode_key_cursor(page.next), "has_more": page.next is not None}
+    )  # fmt: skip
+
+
+async def mark_read(request: Request) -> Response:
+    """Marks read every notification up to `up_to_id` (a notification_id), or all of them."""
+    deps = deps_of(request)
+    me = require_user(request)
+    up_to = deps.ids.next_id()  # everything that happened before now
+    if request.headers.get("content-length", "0") != "0":
+        raw = (await json_object(request)).get("up_to_id")
+        if raw is not None:
+            parsed = parse_id(raw) if isinstance(raw, str) else None
+            if parsed is None:
+                raise invalid("up_to_id", "must be a notification_id (a decimal string)")
+            up_to = parsed
+    await append_or_503(
+        deps,
+        ev.NotificationsRead(
+            event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me, up_to_id=up_to
+        ),
+    )
+    return no_content()
+
+
+async def _hydrate(deps: GatewayDeps, notices: list[Notice]) -> list[dict[str, Any]]:
+    """Actors, posts and comment texts for a page, fetched concurrently, one round trip each.
+    A notification about a post deleted a moment ago is dropped here before its purge lands."""
+    parsed = [parse_group(n.group) for n in notices]
+    post_ids = sorted({p for _, p, _ in parsed if p is not None})
+    comment_ids = [c for _, _, c in parsed if c is not None]
+    actor_ids = sorted({a for n in notices for a in n.actors})
+    graph, feeds, engagement = await deps.graph(), await deps.feeds(), await deps.engagement()
+    users, posts, comments = await asyncio.gather(
+        graph.users(actor_ids), feeds.posts(post_ids), engagement.comments_by_id(comment_ids)
+    )
+    out = []
+    for n, (kind, post_id, comment_id) in zip(notices, parsed, strict=True):
+        if post_id is not None and post_id not in posts:
+            continue
+        item: dict[str, Any] = {
+            "notification_id": str(n.newest_id),
+            "type": kind,
+            "actors": [user_json(users[a]) for a in n.actors if a in users],
+            "actor_count": n.actor_count,
+            "created_at": rfc3339(n.at_ms),
+            "read": n.read,
+        }
+        if post_id is not None:
+            item["post_id"] = str(post_id)
+            thumbnail = posts[post_id].variants.get("thumbnail")
+            item["thumbnail_url"] = deps.store.public_url(thumbnail) if thumbnail else None
+        if comment_id is not None:
+            item["comment_id"] = str(comment_id)
+            item["text"] = comments[comment_id].text if comment_id in comments else None
+        out.append(item)
+    return out
