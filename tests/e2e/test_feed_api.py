@@ -17,19 +17,10 @@ from projections.redis_versions import RedisVersions
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 from tests.fixtures import bearer, eventually, register
+from tests.integration.helpers import published
 
 pytestmark = pytest.mark.stack
 IDS = SnowflakeGenerator(1022)
-
-
-def published(author: str, caption: str) -> ev.PostPublished:
-    post = IDS.next_id()
-    return ev.PostPublished(
-        event_id=IDS.next_id(), occurred_at=datetime.now(tz=UTC), actor_id=int(author),
-        post_id=post, photo_id=post, caption=caption, tags=("t",),
-        variants=ev.Variants(f"v/{post}/t.jpg", f"v/{post}/f.jpg", f"v/{post}/u.jpg"),
-        width=1080, height=810, blurhash="LEHV6nWB2yk8",
-    )  # fmt: skip
 
 
 async def feed(api: httpx.AsyncClient, token: str, **params: Any) -> dict[str, Any]:

@@ -30,3 +30,16 @@ def unfollowed(follower: int, followee: int) -> ev.UserUnfollowed:
     return ev.UserUnfollowed(
         event_id=IDS.next_id(), occurred_at=now(), actor_id=follower, followee_id=followee
     )
+
+
+def published(
+    author: int | str, caption: str = "", tags: tuple[str, ...] = ("t",)
+) -> ev.PostPublished:
+    """A post as the media agent publishes it (variants named after the post; no real image)."""
+    post = IDS.next_id()
+    return ev.PostPublished(
+        event_id=IDS.next_id(), occurred_at=now(), actor_id=int(author), post_id=post,
+        photo_id=post, caption=caption, tags=tags,
+        variants=ev.Variants(f"v/{post}/t.jpg", f"v/{post}/f.jpg", f"v/{post}/u.jpg"),
+        width=1080, height=810, blurhash="LEHV6nWB2yk8",
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from projections.engagement import MAX_GROUP_ACTORS, SHOWN_ACTORS, like_group
 from projections.handlers import writes_for
 from projections.ports import Position
+from projections.redis_batch import text
 from projections.redis_engagement import RedisEngagement
 from schemas import events as ev
 
@@ -125,7 +126,7 @@ async def test_comments_page_oldest_first_and_deletion_retracts(
     assert len((await eng.notifications(AUTHOR, 100, None)).items) == 7
     await apply(eng, uncommented(30, 30, 800), uncommented(AUTHOR, 31, 801))
     assert await eng.comment(800) is None
-    fields = {f.decode() for f in await redis.hkeys(eng.keys.comment(800))}
+    fields = {text(f) for f in await redis.hkeys(eng.keys.comment(800))}
     assert "deleted" in fields
     assert "text" not in fields  # a deleted comment keeps no text
     assert (await eng.stats([POST], None))[POST].comments == 5
