@@ -32,9 +32,9 @@ from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events
 from projections.ports import ProjectionWriter
 from projections.redis_admin import RedisVersionAdmin
+from projections.redis_engagement import RedisEngagement
 from projections.redis_feeds import RedisFeeds
 from projections.redis_graph import RedisGraph
-from projections.redis_engagement import RedisEngagement
 from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions

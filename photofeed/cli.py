@@ -1,4 +1,4 @@
-"""The `photofeed` command: stack, topics, worker, gateway, up/down, replay."""
+"""The `photofeed` command: stack, topics, worker, gateway, up/down, replay, audit."""
 
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ topics_app = typer.Typer(help="The topic catalogue.")
 replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
 blocklist_app = typer.Typer(help="Perceptual-hash blocklist: matching uploads are rejected.")
 uploads_app = typer.Typer(help="Upload housekeeping.")
+audit_app = typer.Typer(help="Consistency checks of the projections.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(replay_app, name="replay")
 app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(uploads_app, name="uploads")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
 
@@ -233,6 +235,17 @@ def _replay_command(group: str, what: str) -> None:
 
 for _group, _what in REPLAY_GROUPS.items():
     _replay_command(_group, _what)
+
+
+@audit_app.command("counters")
+def audit_counters(
+    repair: bool = typer.Option(False, help="Fix every drifted counter from its source sets."),
+) -> None:
+    """Recompute like, follower and following counts from the sets they derive from (two
+    passes, so live writes cannot fake a drift); report drift, and repair it with --repair."""
+    from photofeed.audit_cli import run_audit
+
+    raise typer.Exit(run_audit(_settings(), repair, console))
 
 
 @blocklist_app.command("add")

@@ -82,6 +82,7 @@ class NoticePage:
 class RedisEngagement:
     def __init__(self, redis: Redis, version: int) -> None:
         self._r = redis
+        self.version = version
         self.keys = EngagementKeys(version)
         self._likes = redis.register_script(lua.SET_LIKES)
         self._comments = redis.register_script(lua.SET_COMMENTS)

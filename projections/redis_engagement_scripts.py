@@ -11,24 +11,40 @@ from __future__ import annotations
 _NOTICES = """
 local CAP_GROUPS, CAP_ACTORS = tonumber(ARGV[1]), tonumber(ARGV[2])
 
+-- meta fields of a group: <group>|n actor count, <group>|id the newest remaining actor's event
+-- id (the notification's id), <group>|<actor> each kept actor's event id
+
 local function drop_group(inbox, meta, gprefix, group)
+  local gkey = gprefix .. group
+  for _, actor in ipairs(redis.call('ZRANGE', gkey, 0, -1)) do
+    redis.call('HDEL', meta, group .. '|' .. actor)
+  end
   redis.call('ZREM', inbox, group)
-  redis.call('DEL', gprefix .. group)
+  redis.call('DEL', gkey)
   redis.call('HDEL', meta, group .. '|n', group .. '|id')
 end
 
--- actor joins group: count +1, newest id, inbox score = newest activity, oldest groups trimmed
+-- the group's time and id become its newest remaining actor's: a function of who is in it, not
+-- of the order events arrived in, so a replay rebuilds exactly what live agents built
+local function refresh(inbox, meta, gkey, group)
+  local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
+  if #top > 0 then
+    redis.call('ZADD', inbox, top[2], group)
+    redis.call('HSET', meta, group .. '|id', redis.call('HGET', meta, group .. '|' .. top[1]))
+  end
+end
+
+-- actor joins group: count +1, newest CAP_ACTORS actors kept, oldest groups trimmed
 local function notice_add(inbox, meta, gprefix, group, actor, ms, version)
   local gkey = gprefix .. group
   redis.call('ZADD', gkey, ms, actor)
+  redis.call('HSET', meta, group .. '|' .. actor, version)
+  for _, old in ipairs(redis.call('ZRANGE', gkey, 0, -(CAP_ACTORS + 1))) do
+    redis.call('HDEL', meta, group .. '|' .. old)
+  end
   redis.call('ZREMRANGEBYRANK', gkey, 0, -(CAP_ACTORS + 1))
   redis.call('HINCRBY', meta, group .. '|n', 1)
-  local newest = redis.call('HGET', meta, group .. '|id')
-  if not newest or newest < version then
-    redis.call('HSET', meta, group .. '|id', version)
-  end
-  local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
-  redis.call('ZADD', inbox, top[2], group)
+  refresh(inbox, meta, gkey, group)
   local excess = redis.call('ZCARD', inbox) - CAP_GROUPS
   if excess > 0 then
     for _, old in ipairs(redis.call('ZRANGE', inbox, 0, excess - 1)) do
@@ -42,11 +58,11 @@ local function notice_remove(inbox, meta, gprefix, group, actor)
   if not redis.call('ZSCORE', inbox, group) then return end  -- trimmed, purged or never shown
   local gkey = gprefix .. group
   redis.call('ZREM', gkey, actor)
+  redis.call('HDEL', meta, group .. '|' .. actor)
   if redis.call('HINCRBY', meta, group .. '|n', -1) <= 0 then
     drop_group(inbox, meta, gprefix, group)
   else
-    local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
-    if #top > 0 then redis.call('ZADD', inbox, top[2], group) end
+    refresh(inbox, meta, gkey, group)
   end
 end
 """

@@ -4,16 +4,21 @@ counts and notifications are idempotent, order-safe and retractable."""
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from projections.engagement import MAX_GROUP_ACTORS, SHOWN_ACTORS, like_group
 from projections.handlers import writes_for
 from projections.ports import Position
+from projections.redis_admin import RedisVersionAdmin
 from projections.redis_batch import text
 from projections.redis_engagement import RedisEngagement
+from projections.redis_keys import EngagementKeys
 from schemas import events as ev
 
 pytestmark = pytest.mark.stack
@@ -194,3 +199,123 @@ async def test_comment_cursor_positions(eng: RedisEngagement) -> None:
     assert after == Position(int(at(1).timestamp() * 1000), 700)
     page, _ = await eng.comments(POST, 5, after)
     assert [c.comment_id for c in page] == [701, 702]
+
+
+def _interleave(streams: list[list[ev.Event]], rng: random.Random) -> list[ev.Event]:
+    """One arbitrary merge of the streams, each stream's own order kept (as partitions are)."""
+    queues = [list(s) for s in streams if s]
+    out: list[ev.Event] = []
+    while queues:
+        q = rng.choice(queues)
+        out.append(q.pop(0))
+        queues = [q for q in queues if q]
+    return out
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    actions=st.lists(
+        st.tuples(st.sampled_from(["like", "unlike", "comment", "uncomment", "follow",
+                                   "unfollow", "delete", "read"]),
+                  st.integers(1, 5), st.integers(0, 2), st.integers(0, 1)),
+        max_size=40,
+    ),
+    seed=st.integers(0, 2**32),
+)  # fmt: skip
+async def test_any_partition_interleaving_builds_the_same_projection(
+    redis: Redis, actions: list[tuple[str, int, int, int]], seed: int
+) -> None:
+    """Live agents and a replay see each partition in order but partitions interleaved
+    differently: the projection must not depend on the interleaving."""
+    posts = [POST + i for i in range(3)]
+    by_post: dict[int, list[ev.Event]] = {p: [] for p in posts}
+    by_user: dict[int, list[ev.Event]] = {}
+    comments: dict[int, list[tuple[int, int]]] = {p: [] for p in posts}
+    for second, (kind, user, p, day) in enumerate(actions):
+        post, t = posts[p], second + day * 86_400
+        if kind in {"like", "unlike"}:
+            by_post[post].append((liked if kind == "like" else unliked)(user, t, post=post))
+        elif kind == "comment":
+            cid = next(_ids)
+            comments[post].append((cid, user))
+            by_post[post].append(
+                ev.CommentAdded(
+                    event_id=next(_ids),
+                    occurred_at=at(t),
+                    actor_id=user,
+                    comment_id=cid,
+                    post_id=post,
+                    author_id=AUTHOR,
+                    text="hi",
+                )
+            )
+        elif kind == "uncomment" and comments[post]:
+            cid, commenter = comments[post][0]
+            by_post[post].append(
+                ev.CommentDeleted(
+                    event_id=next(_ids),
+                    occurred_at=at(t),
+                    actor_id=commenter,
+                    comment_id=cid,
+                    post_id=post,
+                    author_id=AUTHOR,
+                    commenter_id=commenter,
+                )
+            )
+        elif kind in {"follow", "unfollow"}:
+            event = ev.UserFollowed if kind == "follow" else ev.UserUnfollowed
+            by_user.setdefault(user, []).append(
+                event(event_id=next(_ids), occurred_at=at(t), actor_id=user, followee_id=AUTHOR)
+            )
+        elif kind == "delete":
+            by_user.setdefault(AUTHOR, []).append(
+                ev.PostDeleted(
+                    event_id=next(_ids), occurred_at=at(t), actor_id=AUTHOR, post_id=post
+                )
+            )
+        elif kind == "read":
+            by_user.setdefault(AUTHOR, []).append(
+                ev.NotificationsRead(
+                    event_id=next(_ids), occurred_at=at(t), actor_id=AUTHOR, up_to_id=next(_ids)
+                )
+            )
+    streams = [*by_post.values(), *by_user.values()]  # fmt: skip
+    rng = random.Random(seed)
+    built = []
+    for _ in range(2):
+        version = next(_versions)
+        order = _interleave(streams, rng)
+        cut = rng.randint(0, len(order))
+        await apply(RedisEngagement(redis, version), *order[:cut])
+        await apply(RedisEngagement(redis, version), *order[cut // 2 :])  # a redelivered tail
+        built.append(version)
+    admin = RedisVersionAdmin(redis, lambda v: EngagementKeys(v).prefix)
+    count, sample = await admin.diff(*built)
+    assert count == 0, sample
+    for version in built:
+        await admin.drop(version)
+
+
+async def test_a_retracted_newest_actor_gives_the_same_notification_in_any_order(
+    redis: Redis,
+) -> None:
+    x_follows = ev.UserFollowed(event_id=next(_ids), occurred_at=at(1), actor_id=60,
+                                followee_id=AUTHOR)  # fmt: skip
+    y_follows = ev.UserFollowed(event_id=next(_ids), occurred_at=at(2), actor_id=61,
+                                followee_id=AUTHOR)  # fmt: skip
+    y_leaves = ev.UserUnfollowed(event_id=next(_ids), occurred_at=at(3), actor_id=61,
+                                 followee_id=AUTHOR)  # fmt: skip
+    live, replayed = (
+        RedisEngagement(redis, next(_versions)),
+        RedisEngagement(redis, next(_versions)),
+    )
+    await apply(live, x_follows, y_follows, y_leaves)
+    await apply(replayed, y_follows, y_leaves, x_follows)  # other partition interleaving
+    [a] = (await live.notifications(AUTHOR, 10, None)).items
+    [b] = (await replayed.notifications(AUTHOR, 10, None)).items
+    assert a == b
+    assert a.newest_id == x_follows.event_id  # the newest REMAINING actor's event
+    admin = RedisVersionAdmin(redis, lambda v: EngagementKeys(v).prefix)
+    assert (await admin.diff(live.version, replayed.version))[0] == 0
