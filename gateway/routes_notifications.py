@@ -16,7 +16,7 @@ from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import json_object, limit_param
 from projections.engagement import parse_group
-from projections.redis_engagement import Notice
+from projections.ports import Notice
 from schemas import events as ev
 from schemas.ids import parse_id
 

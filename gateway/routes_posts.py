@@ -16,9 +16,7 @@ from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
 from projections.feed_query import read_feed, rebuild_feed
-from projections.ports import Position
-from projections.redis_engagement import PostStats
-from projections.redis_feeds import PostView
+from projections.ports import Position, PostStats, PostView
 from schemas import events as ev
 
 NO_ENGAGEMENT = PostStats(0, 0, False)

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from projections.ports import Position
-from projections.redis_feeds import FeedState, PostView
+from projections.ports import Position, PostView
+from projections.redis_feeds import FeedState
 
 Row = tuple[int, int]  # (post id, published ms)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from projections.engagement import ENGAGEMENT_HANDLERS
 from projections.event_time import event_ms
+from projections.search import SEARCH_HANDLERS
 from projections.writes import PutContent, PutUser, SetAvatar, SetFollow, SetPhoto, Write
 from schemas import events as ev
 
@@ -83,6 +84,7 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.PostPublished: on_post_published,
     },
     "engagement": ENGAGEMENT_HANDLERS,  # likes, comments, notifications: projections.engagement
+    "search": SEARCH_HANDLERS,  # captions, tags, usernames: projections.search
 }
 
 

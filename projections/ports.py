@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from projections.search import SearchCursor, SearchHit, SearchQuery
 from projections.writes import Write
 
 T = TypeVar("T")
@@ -49,6 +50,52 @@ class GraphCounts:
     following: int
 
 
+@dataclass(frozen=True, slots=True)
+class PostView:
+    post_id: int
+    author_id: int
+    caption: str
+    tags: tuple[str, ...]
+    variants: dict[str, str]
+    width: int
+    height: int
+    blurhash: str
+    alt_text: str | None
+    published_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostStats:
+    likes: int
+    comments: int
+    liked_by_viewer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    comment_id: int
+    post_id: int
+    commenter_id: int
+    text: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    group: str  # like:<post> | comment:<post>:<comment> | follow:<day>
+    newest_id: int  # the event id of the newest activity: the notification's id
+    at_ms: int  # when the newest remaining actor acted
+    actors: list[int]  # newest first, at most SHOWN_ACTORS
+    actor_count: int
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePage:
+    items: list[Notice]
+    next: tuple[int, str] | None  # (ms, group) of the last row when more remain
+
+
 class ProjectionWriter(Protocol):
     """Performs a batch of writes in order; a write older than the stored version is skipped."""
 
@@ -83,3 +130,54 @@ class VersionRegistry(Protocol):
     async def begin_build(self, group: str) -> int: ...
 
     async def finish_build(self, group: str, version: int, swap: bool) -> int | None: ...
+
+
+class SearchIndex(Protocol):
+    """One version of the search index. `apply` is idempotent and order-safe (version-guarded,
+    deletions are tombstones); `posts` pages hits of live posts by (rank, newest); `users` pages
+    user ids by username for a prefix, after the username `after`."""
+
+    async def apply(self, writes: Sequence[Write]) -> None: ...
+
+    async def posts(
+        self, query: SearchQuery, limit: int, after: SearchCursor | None
+    ) -> list[SearchHit]: ...
+
+    async def users(self, prefix: str, limit: int, after: str | None) -> list[tuple[int, str]]: ...
+
+
+class PostReader(Protocol):
+    """Live posts by id (deleted and unknown ids absent); author timelines newest first, paged
+    by (ms, id), as (post id, ms) rows; their sizes."""
+
+    async def posts(self, ids: Sequence[int]) -> dict[int, PostView]: ...
+
+    async def timeline_page(
+        self, author_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]: ...
+
+    async def timeline_pages(
+        self, authors: Sequence[int], limit: int, after: Position | None
+    ) -> dict[int, list[tuple[int, int]]]: ...
+
+    async def post_counts(self, authors: Sequence[int]) -> dict[int, int]: ...
+
+
+class CommentReader(Protocol):
+    """Live comments by id, and a post's comments oldest first paged by (ms, id)."""
+
+    async def comments_by_id(self, ids: Sequence[int]) -> dict[int, CommentView]: ...
+
+    async def comment(self, comment_id: int) -> CommentView | None: ...
+
+    async def comments(
+        self, post_id: int, limit: int, after: Position | None
+    ) -> tuple[list[CommentView], Position | None]: ...
+
+
+class NotificationReader(Protocol):
+    """A user's notification groups, newest activity first, paged by (ms, group)."""
+
+    async def notifications(
+        self, user_id: int, limit: int, after: tuple[int, str] | None
+    ) -> NoticePage: ...

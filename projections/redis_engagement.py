@@ -17,7 +17,6 @@ shard, or moves it to the Cassandra adapters.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -32,7 +31,7 @@ from projections.engagement import (
     follow_group,
     like_group,
 )
-from projections.ports import Position
+from projections.ports import CommentView, Notice, NoticePage, Position, PostStats
 from projections.redis_batch import ScriptBatch, text
 from projections.redis_keys import EngagementKeys
 from projections.redis_scripts import PAGE_BEFORE
@@ -45,38 +44,6 @@ from projections.writes import (
     Write,
     version_key,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PostStats:
-    likes: int
-    comments: int
-    liked_by_viewer: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CommentView:
-    comment_id: int
-    post_id: int
-    commenter_id: int
-    text: str
-    created_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    group: str  # like:<post> | comment:<post>:<comment> | follow:<day>
-    newest_id: int  # the event id of the newest activity: the notification's id
-    at_ms: int  # when the newest remaining actor acted
-    actors: list[int]  # newest first, at most SHOWN_ACTORS
-    actor_count: int
-    read: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NoticePage:
-    items: list[Notice]
-    next: tuple[int, str] | None  # (ms, group) of the last row when more remain
 
 
 class RedisEngagement:

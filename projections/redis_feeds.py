@@ -11,7 +11,7 @@ from redis.crc import key_slot
 
 from projections import redis_scripts as lua
 from projections.feeds import MAX_FEED
-from projections.ports import Position
+from projections.ports import Position, PostView
 from projections.redis_batch import ScriptBatch, page_args, page_rows, text
 from projections.redis_graph import page_before
 from projections.redis_keys import FeedKeys
@@ -30,20 +30,6 @@ from projections.writes import (
 class FeedState:
     exists: bool
     trimmed: bool  # older entries were dropped at the cap: history continues in timelines
-
-
-@dataclass(frozen=True, slots=True)
-class PostView:
-    post_id: int
-    author_id: int
-    caption: str
-    tags: tuple[str, ...]
-    variants: dict[str, str]
-    width: int
-    height: int
-    blurhash: str
-    alt_text: str | None
-    published_ms: int
 
 
 class RedisFeeds:

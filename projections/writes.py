@@ -165,6 +165,35 @@ class PostGone:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class IndexPost:
+    """The post is searchable by its caption and tags, as of `version`."""
+
+    post_id: int
+    author_id: int
+    caption: str
+    tags: tuple[str, ...]
+    at_ms: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnindexPost:
+    """The post is no longer searchable (a tombstone: an older IndexPost cannot revive it)."""
+
+    post_id: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUser:
+    """The user is findable by username prefix."""
+
+    user_id: int
+    username: str
+    version: int
+
+
 Write = (
     PutUser
     | SetAvatar
@@ -181,4 +210,7 @@ Write = (
     | SetFollowNotice
     | ReadNotifications
     | PostGone
+    | IndexPost
+    | UnindexPost
+    | IndexUser
 )
