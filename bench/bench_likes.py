@@ -36,7 +36,7 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import worker_joined
 from infra.settings import Settings
-from photofeed.bootstrap import writer_factory
+from photofeed.bootstrap import make_stores, writer_factory
 from projections.redis_engagement import RedisEngagement
 from projections.redis_versions import RedisVersions
 from projections.writes import version_key
@@ -167,8 +167,9 @@ def _liked(events: Sequence[ev.Event], post: int, user: int) -> bool:
 
 async def through_pipeline(settings: Settings, work: Workload) -> float:
     """Events/s of decode + ProjectionSink.apply in this process, on a fresh store."""
-    redis = make_redis(settings)
-    sink = ProjectionSink("engagement", RedisVersions(redis), writer_factory(redis, "engagement"))
+    stores = make_stores(settings)  # as the worker builds them; likes touch only Valkey
+    redis = stores.redis
+    sink = ProjectionSink("engagement", RedisVersions(redis), writer_factory(stores, "engagement"))
     await apply_all(sink, work.messages[:WARMUP_EVENTS])  # warm-up: script cache, connections
     await redis.flushdb()
     started = time.perf_counter()
@@ -219,8 +220,12 @@ def through_worker(settings: Settings, work: Workload) -> float:
                        settings.to_env())  # fmt: skip
     worker = ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
     pid = worker.start()
+
+    def joined_or_dead() -> bool:
+        return worker_joined(settings, pid) or worker.pid() is None
+
     try:
-        if not wait_until(lambda: worker_joined(settings, pid), JOIN_TIMEOUT_S, 0.01):
+        if not wait_until(joined_or_dead, JOIN_TIMEOUT_S, 0.01) or worker.pid() is None:
             raise RuntimeError("worker did not join its group:\n" + worker.log_tail())
         started = time.perf_counter()
         try:

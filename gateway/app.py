@@ -12,6 +12,7 @@ from gateway import routes_engagement as engagement
 from gateway import routes_notifications as notifications
 from gateway import routes_photos as photos
 from gateway import routes_posts as posts
+from gateway import routes_search as search
 from gateway.asgi import Dispatcher, Lifespan, Route
 from gateway.deps import GatewayDeps
 from gateway.metrics import metrics_endpoint
@@ -68,6 +69,11 @@ API: list[tuple[str, str, Any, Op]] = [
         "Delete a comment (its author or the post's author)", {204: "deleted", 401: "anonymous",
         403: "someone else's comment on someone else's post", 404: "unknown comment"},
         auth=True)),
+    ("GET", "/search", search.search, Op(
+        "Search: caption words (stemmed, ranked by relevance then recency), #tags (exact), "
+        "@name (username prefix; alone, it returns users)", {200: "#SearchPage: a page",
+        400: "bad cursor", 422: "empty, too long or too many terms"},
+        params=["q", "limit", "cursor"])),
     ("GET", "/notifications", notifications.list_notifications, Op(
         "The viewer's notifications, grouped, newest activity first", {200: "#NotificationPage: "
         "a page", 400: "bad cursor", 401: "anonymous"}, auth=True, params=["limit", "cursor"])),

@@ -11,6 +11,7 @@ import binascii
 
 from gateway.errors import ApiError
 from projections.ports import Position
+from projections.search import SearchCursor
 
 
 def encode_cursor(position: Position | None) -> str | None:
@@ -52,3 +53,24 @@ def _unpack(cursor: str) -> tuple[int, str]:
 
 def _invalid() -> ApiError:
     return ApiError(400, "invalid_cursor", "cursor is not one this API handed out")
+
+
+def encode_search_cursor(cursor: SearchCursor | None) -> str | None:
+    """A search page's end: relevance (its exact float text), time and post id."""
+    if cursor is None:
+        return None
+    return _pack(cursor.at_ms, f"{cursor.rank!r}/{cursor.post_id}")
+
+
+def decode_search_cursor(cursor: str | None) -> SearchCursor | None:
+    if not cursor:
+        return None
+    at_ms, key = _unpack(cursor)
+    rank, _, post_id = key.partition("/")
+    try:
+        value = float(rank)
+    except ValueError:
+        raise _invalid() from None
+    if not post_id.isdigit() or value != value:  # NaN never comes from an index
+        raise _invalid()
+    return SearchCursor(value, at_ms, int(post_id))

@@ -17,7 +17,7 @@ from gateway.tokens import TokenSigner
 from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
 from infra.settings import Settings
-from projections.ports import GraphReader, UserReader, VersionRegistry
+from projections.ports import GraphReader, SearchIndex, UserReader, VersionRegistry
 from projections.redis_engagement import RedisEngagement
 from projections.redis_feeds import RedisFeeds
 from projections.redis_photos import RedisPhotos
@@ -60,6 +60,7 @@ class GatewayDeps:
     photos_at: Callable[[int], RedisPhotos]
     feeds_at: Callable[[int], RedisFeeds]
     engagement_at: Callable[[int], RedisEngagement]
+    search_at: Callable[[int], SearchIndex]
     uploads: UploadStore
     store: S3Store
     upload_limit: RateLimiter
@@ -89,6 +90,10 @@ class GatewayDeps:
     async def engagement(self) -> RedisEngagement:
         """The reader of the active engagement version (likes, comments, notifications)."""
         return self.engagement_at(await self._active_version("engagement"))
+
+    async def search(self) -> SearchIndex:
+        """The active version of the search index."""
+        return self.search_at(await self._active_version("search"))
 
     async def photos(self) -> RedisPhotos:
         """The reader of the active photos version."""

@@ -134,6 +134,16 @@ NOTIFICATION_PAGE = {
         "has_more": {"type": "boolean"},
     },
 }  # fmt: skip
+SEARCH_PAGE = {
+    "type": "object",
+    "properties": {
+        "posts": {"type": "array", "items": {"$ref": "#/components/schemas/Post"}},
+        "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"},
+                  "description": "filled instead of posts when the query is only @name"},
+        "next_cursor": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}  # fmt: skip
 READ_MARK = {"type": "object", "properties": {"up_to_id": ID}}
 COMPONENTS = {
     "schemas": {
@@ -141,7 +151,7 @@ COMPONENTS = {
         "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD, "Post": POST, "PostPage": POST_PAGE,
         "Comment": COMMENT, "CommentPage": COMMENT_PAGE, "CommentBody": COMMENT_BODY,
         "Notification": NOTIFICATION, "NotificationPage": NOTIFICATION_PAGE,
-        "ReadMark": READ_MARK,
+        "ReadMark": READ_MARK, "SearchPage": SEARCH_PAGE,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip

@@ -130,13 +130,13 @@ async def _edge_list(request: Request, which: str) -> Response:
     page: Page[Edge] = await (graph.followers if which == "followers" else graph.following)(
         user_id, limit, after
     )
-    users = await _user_list(graph, [e.user_id for e in page.items], me)
+    users = await user_list(graph, [e.user_id for e in page.items], me)
     return json_response(
         {"users": users, "next_cursor": encode_cursor(page.next), "has_more": page.next is not None}
     )
 
 
-async def _user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
+async def user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
     views = await graph.users(ids)
     mine = await graph.follows(me, ids) if me is not None else set()
     return [{**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views]

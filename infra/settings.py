@@ -48,6 +48,9 @@ class Settings:
     topic_partitions: int = 6
     worker_group: str = "photofeed-worker"
     celebrity_threshold: int = 10_000
+    elasticsearch_url: str = ""  # set: search runs on Elasticsearch; empty: embedded SQLite FTS5
+    cassandra_hosts: str = ""  # comma-separated; set: durable projections run on Cassandra
+    cassandra_replication: int = 1  # replication factor of the keyspaces photofeed creates
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)

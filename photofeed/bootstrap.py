@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 
 import faust
 import structlog
@@ -30,7 +31,7 @@ from infra.settings import Settings
 from infra.topics import FOLLOWS
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events
-from projections.ports import ProjectionWriter
+from projections.ports import ProjectionWriter, SearchVersions
 from projections.redis_admin import RedisVersionAdmin
 from projections.redis_engagement import RedisEngagement
 from projections.redis_feeds import RedisFeeds
@@ -38,7 +39,9 @@ from projections.redis_graph import RedisGraph
 from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
+from projections.sqlite_search import SqliteSearchVersions
 from projections.writes import Write
+from replay.rebuild import VersionAdmin
 from schemas.codec import default_codec
 from schemas.events import Event
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
@@ -78,24 +81,49 @@ def s3_store(settings: Settings) -> S3Store:
     )  # fmt: skip
 
 
-def writer_factory(redis: Redis, group: str) -> Callable[[int], ProjectionWriter]:
+@dataclass(frozen=True)
+class Stores:
+    """The projection stores of one process: Valkey, and the search index's versions."""
+
+    redis: Redis
+    search: SearchVersions
+
+
+def make_stores(settings: Settings) -> Stores:
+    return Stores(make_redis(settings), search_versions(settings))
+
+
+def search_versions(settings: Settings) -> SearchVersions:
+    """Elasticsearch when PHOTOFEED_ELASTICSEARCH_URL is set, else SQLite FTS5 under data_dir."""
+    if settings.elasticsearch_url:
+        from projections.es_search import ElasticsearchVersions
+
+        return ElasticsearchVersions.connect(settings.elasticsearch_url, refresh=False)
+    return SqliteSearchVersions(settings.data_dir)
+
+
+def writer_factory(stores: Stores, group: str) -> Callable[[int], ProjectionWriter]:
     """version -> the writer of that version of `group`."""
+    redis = stores.redis
     factories: dict[str, Callable[[int], ProjectionWriter]] = {
         "graph": lambda v: RedisGraph(redis, v),
         "photos": lambda v: RedisPhotos(redis, v),
         "feeds": lambda v: RedisFeeds(redis, v),
         "engagement": lambda v: RedisEngagement(redis, v),
+        "search": stores.search.at,
     }
     return factories[group]
 
 
-def version_admin(redis: Redis, group: str) -> RedisVersionAdmin:
+def version_admin(stores: Stores, group: str) -> VersionAdmin:
+    redis = stores.redis
+    if group == "search":
+        return stores.search
     if group == "feeds":  # home feeds are a cache of timelines; the property test proves reads
         return RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, (":feed",))
     prefixes: dict[str, Callable[[int], str]] = {
         "graph": lambda v: GraphKeys(v).prefix,
         "photos": lambda v: PhotoKeys(v).prefix,
-        "feeds": lambda v: FeedKeys(v).prefix,
         "engagement": lambda v: EngagementKeys(v).prefix,
     }
     return RedisVersionAdmin(redis, prefixes[group])
@@ -131,10 +159,10 @@ async def all_followers(graph: RedisGraph, author: int) -> list[int]:
         after = page.next
 
 
-def sinks(redis: Redis) -> list[ProjectionSink]:
-    versions = RedisVersions(redis)
+def sinks(stores: Stores) -> list[ProjectionSink]:
+    versions = RedisVersions(stores.redis)
     return [
-        ProjectionSink(g, versions, writer_factory(redis, g), planner(redis, g))
+        ProjectionSink(g, versions, writer_factory(stores, g), planner(stores.redis, g))
         for g in group_events()
     ]
 
@@ -177,7 +205,8 @@ async def cleanup_uploads(
 
 def build_worker(settings: Settings) -> faust.App:
     configure_libvips(concurrency=1)  # one libvips thread per process: scale with processes
-    redis = make_redis(settings)
+    stores = make_stores(settings)
+    redis = stores.redis
     pid = os.getpid()
 
     async def announce(partitions: int) -> None:
@@ -200,7 +229,7 @@ def build_worker(settings: Settings) -> faust.App:
     ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process
     watcher = CelebrityWatcher(graph, claim, log_, ids, settings.celebrity_threshold)
     deps = WorkerDeps(
-        codec=default_codec(), sinks=sinks(redis), on_assigned=announce,
+        codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
         media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
         after_batch={FOLLOWS.name: watcher.after_follows},
     )  # fmt: skip
@@ -220,7 +249,8 @@ def build_gateway(settings: Settings) -> Dispatcher:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Dispatcher) -> AsyncIterator[None]:
-        redis = make_redis(settings)
+        stores = make_stores(settings)
+        redis = stores.redis
         log = KafkaEventLog(settings.bootstrap, default_codec())
         store = s3_store(settings)
         await asyncio.to_thread(store.ensure_bucket)
@@ -235,6 +265,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             photos_at=lambda v: RedisPhotos(redis, v),
             feeds_at=lambda v: RedisFeeds(redis, v),
             engagement_at=lambda v: RedisEngagement(redis, v),
+            search_at=stores.search.at,
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),

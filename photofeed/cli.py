@@ -209,6 +209,7 @@ REPLAY_GROUPS = {
     "photos": "photo upload status and the content-addressed media index",
     "feeds": "posts, author timelines and every home feed (fan-out against the current graph)",
     "engagement": "likes, comments, their counts and every user's notifications",
+    "search": "the search index of captions, tags and usernames",
 }
 
 

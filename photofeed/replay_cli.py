@@ -17,9 +17,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from infra.clients import make_redis
 from infra.settings import Settings
-from photofeed.bootstrap import planner, version_admin, writer_factory
+from photofeed.bootstrap import make_stores, planner, version_admin, writer_factory
 from projections.redis_versions import RedisVersions
 from replay.reader import LogReader
 from replay.rebuild import ReplayResult, rebuild, topics_for
@@ -40,7 +39,8 @@ async def replay_group(
     keep_old: bool = False,
     progress: Progress | None = None,
 ) -> ReplayResult:
-    redis = make_redis(settings)
+    stores = make_stores(settings)
+    redis = stores.redis
     task = progress.add_task(f"replay {group}", total=None) if progress else None
 
     def on_progress(done: int, total: int | None) -> None:
@@ -53,8 +53,8 @@ async def replay_group(
             LogReader(settings.bootstrap, topics_for(group)),
             default_codec(),
             RedisVersions(redis),
-            writer_factory(redis, group),
-            version_admin(redis, group),
+            writer_factory(stores, group),
+            version_admin(stores, group),
             planner(redis, group),
             swap=swap,
             force=force,

@@ -55,6 +55,9 @@ class RedisVersionAdmin:
         differing = sorted(k for k in da.keys() | db.keys() if da.get(k) != db.get(k))
         return len(differing), differing[:limit]
 
+    async def activate(self, version: int) -> None:
+        """Nothing to do: readers follow the active-version pointer."""
+
     async def drop(self, version: int) -> int:
         """Unlink every key of `version`; return how many."""
         dropped = 0

@@ -212,6 +212,9 @@ class SqliteSearchVersions:
             differing += [f"{table}:{row[0]}" for row in sorted(rows_a ^ rows_b, key=repr)]
         return len(differing), differing[:limit]
 
+    async def activate(self, version: int) -> None:
+        """Nothing to do: readers follow the active-version pointer."""
+
     async def drop(self, version: int) -> int:
         """Close and delete the version's files; returns how many files were removed."""
         return await asyncio.to_thread(self._drop, version)

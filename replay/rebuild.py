@@ -35,6 +35,9 @@ class VersionAdmin(Protocol):
 
     async def drop(self, version: int) -> int: ...
 
+    async def activate(self, version: int) -> None:
+        """Called after `version` became the active one (e.g. an Elasticsearch alias swap)."""
+
 
 @dataclass(frozen=True)
 class ReplayResult:
@@ -100,6 +103,8 @@ async def rebuild(
     count, sample = await _verify(admin, live, version)
     do_swap = swap and (count == 0 or force)
     retired = await versions.finish_build(group, version, swap=do_swap)
+    if do_swap:
+        await admin.activate(version)
     dropped = None
     if retired is not None and not keep_old:
         await admin.drop(retired)
