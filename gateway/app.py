@@ -90,7 +90,7 @@ API: list[tuple[str, str, Any, Op]] = [
         "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload",
         409: "nothing uploaded yet / parts missing"}, auth=True)),
     ("GET", "/photos/{photo_id}/status", photos.photo_status, Op(
-        "Processing status (owner only)", {200: "processing, published (urls) or rejected "
+        "Processing status (owner only)", {200: "processing, published (urls), deleted or rejected "
         "(reason)", 404: "unknown photo"}, auth=True)),
     ("GET", "/photos/{photo_id}", photos.photo_variant, Op(
         "Redirect to a variant's immutable URL", {302: "Location: the variant",

@@ -268,6 +268,8 @@ async def photo_variant(request: Request) -> Response:
     if size not in VARIANTS:
         raise invalid("size", f"must be one of {', '.join(VARIANTS)}")
     view = await (await deps.photos()).photo(photo_id)
+    if view is not None and view.status == "deleted":
+        raise ApiError(410, "gone", "the photo was deleted")
     if view is None or view.status != "published" or size not in view.variants:
         raise not_found("photo")
     return RedirectResponse(

@@ -28,7 +28,7 @@ from infra.kafka import KafkaEventLog
 from infra.objectstore import S3Store
 from infra.readiness import worker_ready_key
 from infra.settings import Settings
-from infra.topics import FOLLOWS
+from infra.topics import FOLLOWS, POSTS
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events
 from projections.ports import ProjectionWriter, SearchVersions
@@ -51,6 +51,7 @@ from streams.blocklist import RedisBlocklist
 from streams.celebrity import CelebrityWatcher
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
+from streams.media_janitor import MediaJanitor
 from streams.sink import Planner, ProjectionSink, pure_planner
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
@@ -226,12 +227,16 @@ def build_worker(settings: Settings) -> faust.App:
     async def claim(user: int) -> bool:
         return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
 
+    async def photos() -> RedisPhotos:
+        return RedisPhotos(redis, await versions.active("photos"))
+
+    janitor = MediaJanitor(s3_store(settings), photos)
     ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process
     watcher = CelebrityWatcher(graph, claim, log_, ids, settings.celebrity_threshold)
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
         media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
-        after_batch={FOLLOWS.name: watcher.after_follows},
+        after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts},
     )  # fmt: skip
     return create_faust_app(settings, deps)
 

@@ -12,8 +12,17 @@ from typing import Any
 from projections.engagement import ENGAGEMENT_HANDLERS
 from projections.event_time import event_ms
 from projections.search import SEARCH_HANDLERS
-from projections.writes import PutContent, PutUser, SetAvatar, SetFollow, SetPhoto, Write
+from projections.writes import (
+    PutContent,
+    PutUser,
+    ReleasePhoto,
+    SetAvatar,
+    SetFollow,
+    SetPhoto,
+    Write,
+)
 from schemas import events as ev
+from schemas.media import content_of
 
 
 def on_user_registered(e: ev.UserRegistered) -> list[Write]:
@@ -48,7 +57,7 @@ def on_photo_processed(e: ev.PhotoProcessed) -> list[Write]:
     image = [("width", str(e.width)), ("height", str(e.height)), ("blurhash", e.blurhash)]
     return [
         SetPhoto(e.photo_id, e.actor_id, "processing", e.event_id,
-                 (*_variant_fields(e.variants), *image)),
+                 (*_variant_fields(e.variants), *image, ("sha256", e.content_sha256))),
         PutContent(e.content_sha256, e.photo_id,
                    (*_variant_fields(e.variants), *image, ("phash", str(e.phash))), e.event_id),
     ]  # fmt: skip
@@ -63,8 +72,13 @@ def on_post_published(e: ev.PostPublished) -> list[Write]:
     fields = (
         *_variant_fields(e.variants), ("width", str(e.width)), ("height", str(e.height)),
         ("blurhash", e.blurhash), ("post_id", str(e.post_id)), ("published_ms", str(event_ms(e))),
+        *((("sha256", sha),) if (sha := content_of(e.variants.feed)) else ()),
     )  # fmt: skip
     return [SetPhoto(e.photo_id, e.actor_id, "published", e.event_id, fields)]
+
+
+def on_post_deleted(e: ev.PostDeleted) -> list[Write]:
+    return [ReleasePhoto(e.post_id, e.event_id)]  # post id = photo id
 
 
 Handler = Callable[[Any], list[Write]]
@@ -82,6 +96,7 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.PhotoProcessed: on_photo_processed,
         ev.PhotoRejected: on_photo_rejected,
         ev.PostPublished: on_post_published,
+        ev.PostDeleted: on_post_deleted,
     },
     "engagement": ENGAGEMENT_HANDLERS,  # likes, comments, notifications: projections.engagement
     "search": SEARCH_HANDLERS,  # captions, tags, usernames: projections.search

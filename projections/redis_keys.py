@@ -51,7 +51,10 @@ class PhotoKeys:
         return f"{self.prefix}:c:{{{sha256}}}"  # hash: variants, width, height, blurhash, phash
 
     def content_refs(self, sha256: str) -> str:
-        return f"{self.prefix}:c:{{{sha256}}}:refs"  # set of photo ids using these variants
+        return f"{self.content_prefix()}{{{sha256}}}:refs"  # set of photo ids using the variants
+
+    def content_prefix(self) -> str:
+        return f"{self.prefix}:c:"  # RELEASE_PHOTOS appends {sha256}:refs
 
 
 class FeedKeys:

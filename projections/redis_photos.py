@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from projections import redis_scripts as lua
 from projections.redis_batch import ScriptBatch, text
 from projections.redis_keys import PhotoKeys
-from projections.writes import PutContent, SetPhoto, Write, version_key
+from projections.writes import PutContent, ReleasePhoto, SetPhoto, Write, version_key
 
 VARIANT_NAMES = ("thumbnail", "feed", "full")
 
@@ -28,6 +28,7 @@ class PhotoView:
     reason: str | None
     post_id: int | None
     published_ms: int | None
+    sha256: str | None = None  # the content it references, once processed
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +48,39 @@ class RedisPhotos:
         self._cluster = cluster
         self.keys = PhotoKeys(version)
         self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
+        self._add_content = redis.register_script(lua.ADD_CONTENT)
+        self._release = redis.register_script(lua.RELEASE_PHOTOS)
+        self._forget = redis.register_script(lua.FORGET_CONTENT)
 
     async def apply(self, writes: Sequence[Write]) -> None:
-        photos = ScriptBatch()
-        async with self._r.pipeline(transaction=False) as pipe:
-            for w in writes:
-                if isinstance(w, SetPhoto):
-                    fields = [("owner_id", str(w.owner_id)), ("status", w.status), *w.fields]
-                    flat = [x for pair in fields for x in pair]
-                    photos.add(
-                        [self.keys.photo(w.photo_id)],
-                        ["_v", version_key(w.version), len(fields), *flat],
-                    )
-                elif isinstance(w, PutContent):
-                    pipe.hset(self.keys.content(w.sha256), mapping=dict(w.fields))
-                    pipe.sadd(self.keys.content_refs(w.sha256), w.photo_id)
-            await pipe.execute()
-        for keys, args in photos.groups(self._cluster):
-            await self._set_fields(keys, args)
+        """Photo states first (a deletion must be seen by a reference added in the same batch),
+        then content references, then releases."""
+        photos, contents, releases = ScriptBatch(), ScriptBatch(), ScriptBatch()
+        k = self.keys
+        for w in writes:
+            if isinstance(w, SetPhoto):
+                fields = [("owner_id", str(w.owner_id)), ("status", w.status), *w.fields]
+                flat = [x for pair in fields for x in pair]
+                photos.add(
+                    [k.photo(w.photo_id)], ["_v", version_key(w.version), len(fields), *flat]
+                )
+            elif isinstance(w, PutContent):
+                flat = [x for pair in w.fields for x in pair]
+                contents.add([k.content(w.sha256), k.content_refs(w.sha256), k.photo(w.photo_id)],
+                             [w.photo_id, len(w.fields), *flat])  # fmt: skip
+            elif isinstance(w, ReleasePhoto):
+                releases.add([k.photo(w.photo_id)],
+                             [version_key(w.version), w.photo_id, k.content_prefix()])  # fmt: skip
+        for script, batch in ((self._set_fields, photos), (self._add_content, contents),
+                              (self._release, releases)):  # fmt: skip
+            for keys, args in batch.groups(self._cluster):
+                await script(keys, args)
+
+    async def forget_content(self, sha256: str) -> bool:
+        """Drop the content's index entry if no photo references it (then its variants may be
+        deleted: a new upload of the same bytes is processed afresh). True when dropped."""
+        keys = [self.keys.content(sha256), self.keys.content_refs(sha256)]
+        return bool(await self._forget(keys, []))
 
     async def photo(self, photo_id: int) -> PhotoView | None:
         h = _decoded(await self._r.hgetall(self.keys.photo(photo_id)))
@@ -82,6 +98,7 @@ class RedisPhotos:
             reason=h.get("reason"),
             post_id=_int(h.get("post_id")),
             published_ms=_int(h.get("published_ms")),
+            sha256=h.get("sha256"),
         )
 
     async def content(self, sha256: str) -> ContentView | None:

@@ -66,6 +66,14 @@ class PutContent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleasePhoto:
+    """The photo's post was deleted: it no longer references its content (a tombstone)."""
+
+    photo_id: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class PutPost:
     """A post's metadata (or its tombstone: fields ("deleted", "1")) as of `version`."""
 
@@ -200,6 +208,7 @@ Write = (
     | SetFollow
     | SetPhoto
     | PutContent
+    | ReleasePhoto
     | PutPost
     | SetTimeline
     | FeedAdd

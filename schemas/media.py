@@ -23,3 +23,11 @@ def original_key(owner_id: int, photo_id: int) -> str:
 def variant_key(sha256: str, variant: str) -> str:
     """Content-addressed, immutable key of a variant (public-read prefix `v/`)."""
     return f"v/{sha256[:2]}/{sha256}/{variant}.jpg"
+
+
+def content_of(key: str) -> str | None:
+    """The sha256 a variant key is addressed by (None for any other key)."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[0] == "v" and parts[2].startswith(parts[1]):
+        return parts[2]
+    return None

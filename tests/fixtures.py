@@ -50,7 +50,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings_on_free_ports(
         tmp_path_factory.mktemp("photofeed"),
         tansu_storage="memory",
-        celebrity_threshold=3,  # small, so tests can cross it
+        celebrity_threshold=1_200,  # > the 1,000 followers of the deletion test's pushed post
         topic_partitions=3,
         token_secret="test-secret-" + "x" * 40,
         log_json=True,
