@@ -16,6 +16,7 @@ from gateway.errors import ApiError, invalid, not_found
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
 from infra.kafka import AppendError
+from infra.keystore import ErasedUser
 from projections.ports import Edge, Page, UserView
 from schemas import events as ev
 
@@ -29,6 +30,8 @@ async def append_or_503(deps: GatewayDeps, *events: ev.Event) -> None:
         await deps.log.append(*events)
     except AppendError as exc:
         raise ApiError(503, "log_unavailable", str(exc), {"Retry-After": "1"}) from None
+    except ErasedUser:
+        raise ApiError(401, "account_erased", "this account was erased") from None
 
 
 async def register(request: Request) -> Response:

@@ -25,6 +25,8 @@ from gateway.tokens import TokenSigner
 from gateway.uploads import RedisUploadStore
 from infra.clients import make_minio, make_redis
 from infra.kafka import KafkaEventLog
+from infra.keystore import RedisKeyStore
+from infra.sealed_log import SealingLog
 from infra.objectstore import S3Store
 from infra.readiness import worker_ready_key
 from infra.settings import Settings
@@ -52,6 +54,7 @@ from streams.celebrity import CelebrityWatcher
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.media_janitor import MediaJanitor
+from streams.opener import Opener
 from streams.sink import Planner, ProjectionSink, pure_planner
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
@@ -237,6 +240,7 @@ def build_worker(settings: Settings) -> faust.App:
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
         media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
         after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts},
+        open_events=Opener(RedisKeyStore(redis)).open,
     )  # fmt: skip
     return create_faust_app(settings, deps)
 
@@ -261,7 +265,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
         await asyncio.to_thread(store.ensure_bucket)
         app.state.deps = GatewayDeps(
             settings=settings,
-            log=log,
+            log=SealingLog(log, RedisKeyStore(redis)),
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),

@@ -17,12 +17,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from infra.keystore import RedisKeyStore
 from infra.settings import Settings
 from photofeed.bootstrap import make_stores, planner, version_admin, writer_factory
 from projections.redis_versions import RedisVersions
 from replay.reader import LogReader
 from replay.rebuild import ReplayResult, rebuild, topics_for
 from schemas.codec import default_codec
+from streams.opener import Opener
 
 
 class RateColumn(ProgressColumn):
@@ -60,6 +62,7 @@ async def replay_group(
             force=force,
             keep_old=keep_old,
             on_progress=on_progress,
+            open_events=Opener(RedisKeyStore(redis)).open,
         )
     finally:
         await redis.aclose()

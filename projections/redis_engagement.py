@@ -62,12 +62,14 @@ class RedisEngagement:
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
         """One script call per kind of write, in a batch; kinds touch disjoint state except the
-        inbox, whose operations commute (counts, max ids, scores of remaining actors)."""
-        batches = {name: ScriptBatch() for name in ("likes", "comments", "follows", "gone")}
+        inbox, whose operations commute (counts, and the newest remaining actors)."""
+        batches = {name: ScriptBatch() for name in ("comments", "follows", "gone")}
+        likes: list[str | int] = []
         reads = ScriptBatch()
         for w in writes:
             if isinstance(w, SetLike):
-                batches["likes"].add(*self._like_entry(w))
+                likes += [w.post_id, w.author_id, w.liker_id, version_key(w.version),
+                          "1" if w.liked else "0", w.at_ms, "1" if w.notify else "0"]  # fmt: skip
             elif isinstance(w, SetComment):
                 batches["comments"].add(*self._comment_entry(w))
             elif isinstance(w, SetFollowNotice):
@@ -77,24 +79,14 @@ class RedisEngagement:
             elif isinstance(w, PostGone):
                 batches["gone"].add(*self._gone_entry(w))
         caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_GROUP_ACTORS]
-        scripts = {"likes": self._likes, "comments": self._comments, "follows": self._follows,
-                   "gone": self._gone}  # fmt: skip
+        if likes:
+            await self._likes([], [*caps, self.keys.prefix, *likes])
+        scripts = {"comments": self._comments, "follows": self._follows, "gone": self._gone}
         for name, batch in batches.items():
             for keys, args in batch.groups(False):
                 await scripts[name](keys, [*caps, *args])
         for keys, args in reads.groups(False):
             await self._read(keys, args)
-
-    def _like_entry(self, w: SetLike) -> tuple[list[str], list[str | int]]:
-        k = self.keys
-        keys = [k.liked(w.liker_id), k.post(w.post_id), k.inbox(w.author_id),
-                k.inbox_meta(w.author_id)]  # fmt: skip
-        args: list[str | int] = [
-            w.post_id, version_key(w.version), "1" if w.liked else "0", w.at_ms,
-            like_group(w.post_id), w.liker_id, "1" if w.notify else "0",
-            k.group_prefix(w.author_id),
-        ]  # fmt: skip
-        return keys, args
 
     def _comment_entry(self, w: SetComment) -> tuple[list[str], list[str | int]]:
         k = self.keys

@@ -34,6 +34,16 @@ local function refresh(inbox, meta, gkey, group)
   end
 end
 
+-- the inbox keeps its CAP_GROUPS newest groups
+local function trim_inbox(inbox, meta, gprefix)
+  local excess = redis.call('ZCARD', inbox) - CAP_GROUPS
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', inbox, 0, excess - 1)) do
+      drop_group(inbox, meta, gprefix, old)
+    end
+  end
+end
+
 -- actor joins group: count +1, newest CAP_ACTORS actors kept, oldest groups trimmed
 local function notice_add(inbox, meta, gprefix, group, actor, ms, version)
   local gkey = gprefix .. group
@@ -45,12 +55,7 @@ local function notice_add(inbox, meta, gprefix, group, actor, ms, version)
   redis.call('ZREMRANGEBYRANK', gkey, 0, -(CAP_ACTORS + 1))
   redis.call('HINCRBY', meta, group .. '|n', 1)
   refresh(inbox, meta, gkey, group)
-  local excess = redis.call('ZCARD', inbox) - CAP_GROUPS
-  if excess > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', inbox, 0, excess - 1)) do
-      drop_group(inbox, meta, gprefix, old)
-    end
-  end
+  trim_inbox(inbox, meta, gprefix)
 end
 
 -- actor leaves group (a retraction): the group disappears with its last actor
@@ -67,31 +72,87 @@ local function notice_remove(inbox, meta, gprefix, group, actor)
 end
 """
 
-# KEYS per entry: liker's liked hash, post hash, author's inbox, author's inbox meta.
-# ARGV per entry: post id, version, '1' liked / '0' not, ms, group, liker, '1' notify, group prefix.
+# Likes, with their notifications aggregated per group for the whole batch (a hot post's likes
+# in one batch cost one group update, not one each). No KEYS: key names are built from ARGV[3],
+# the group's prefix, exactly as EngagementKeys builds them (tests read through EngagementKeys).
+# ARGV per entry: post id, author id, liker, version, '1' liked / '0' not, ms, '1' notify.
+# The liker's hash holds flag .. version .. '|' .. author (the author: to retract on erasure).
 # The count changes exactly when the membership flips, in the same atomic step.
 SET_LIKES = (
     _NOTICES
     + """
-local applied, a = 0, 3
-for k = 1, #KEYS, 4 do
-  local liked, post, inbox, meta = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local post_id, version, flag, ms, group, actor, notify, gprefix = unpack(ARGV, a, a + 7)
-  a = a + 8
+local prefix = ARGV[3]
+local pending, order = {}, {}
+
+local function note(author, group, actor, op)
+  local k = author .. ' ' .. group
+  local p = pending[k]
+  if not p then
+    p = {author = author, group = group, delta = 0, ops = {}, actors = {}}
+    pending[k] = p
+    order[#order + 1] = k
+  end
+  if p.ops[actor] == nil then p.actors[#p.actors + 1] = actor end
+  p.ops[actor] = op
+  p.delta = p.delta + (op and 1 or -1)
+end
+
+local applied = 0
+for a = 4, #ARGV, 7 do
+  local post_id, author, actor, version, flag, ms, notify = unpack(ARGV, a, a + 6)
+  local liked = prefix .. ':u:{' .. actor .. '}:liked'
+  local post = prefix .. ':p:{' .. post_id .. '}'
   local current = redis.call('HGET', liked, post_id)
-  if not current or string.sub(current, 2) < version then
-    redis.call('HSET', liked, post_id, flag .. version)
+  if not current or string.sub(current, 2, 20) < version then
+    redis.call('HSET', liked, post_id, flag .. version .. '|' .. author)
     local was = (current and string.sub(current, 1, 1) == '1') or false
     local now = flag == '1'
     if was ~= now then
       redis.call('HINCRBY', post, 'likes', now and 1 or -1)
       if notify == '1' and not now then
-        notice_remove(inbox, meta, gprefix, group, actor)
+        note(author, 'like:' .. post_id, actor, false)
       elseif notify == '1' and redis.call('HEXISTS', post, 'deleted') == 0 then
-        notice_add(inbox, meta, gprefix, group, actor, ms, version)
+        note(author, 'like:' .. post_id, actor, {ms, version})
       end
     end
     applied = applied + 1
+  end
+end
+
+for _, k in ipairs(order) do
+  local p = pending[k]
+  local user = prefix .. ':u:{' .. p.author .. '}'
+  local inbox, meta, gprefix = user .. ':inbox', user .. ':inbox:meta', user .. ':g:'
+  local group, gkey = p.group, gprefix .. p.group
+  local exists = redis.call('ZSCORE', inbox, group)
+  local added = 0
+  for _, actor in ipairs(p.actors) do
+    local op = p.ops[actor]
+    if op then
+      redis.call('ZADD', gkey, op[1], actor)
+      redis.call('HSET', meta, group .. '|' .. actor, op[2])
+      added = added + 1
+    elseif exists then
+      redis.call('ZREM', gkey, actor)
+      redis.call('HDEL', meta, group .. '|' .. actor)
+    end
+  end
+  local n = 0
+  if exists then
+    n = redis.call('HINCRBY', meta, group .. '|n', p.delta)
+  elseif added > 0 then
+    n = added  -- an absent group holds exactly the actors added now
+    redis.call('HSET', meta, group .. '|n', n)
+  end
+  if n <= 0 then
+    drop_group(inbox, meta, gprefix, group)
+  else
+    for _, old in ipairs(redis.call('ZRANGE', gkey, 0, -(CAP_ACTORS + 1))) do
+      redis.call('HDEL', meta, group .. '|' .. old)
+    end
+    redis.call('ZREMRANGEBYRANK', gkey, 0, -(CAP_ACTORS + 1))
+    refresh(inbox, meta, gkey, group)
+    trim_inbox(inbox, meta, gprefix)
   end
 end
 return applied

@@ -76,7 +76,10 @@ async def rebuild(
     force: bool = False,
     keep_old: bool = False,
     on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+    open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None = None,
 ) -> ReplayResult:
+    """`open_events` is the live agents' decoded-batch step (sealed fields opened, erased users
+    dropped): a rebuild must see exactly what they saw."""
     live = await versions.active(group)
     version = await versions.begin_build(group)
     started = time.perf_counter()
@@ -90,6 +93,8 @@ async def rebuild(
                     decoded.append(codec.decode(record.value))
                 except DecodeError:
                     undecodable += 1  # the live agent dead-lettered it too
+            if open_events is not None:
+                decoded = await open_events(decoded)
             planned = await plan(decoded)
             await writer.apply(planned)
             events += len(batch)

@@ -13,7 +13,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -144,33 +144,40 @@ def _plain(value: Any) -> Any:
 
 def from_record(cls: type[T], record: Mapping[str, Any]) -> T:
     """Build `cls` from a decoded record, rebuilding nested dataclasses and tuples."""
-    hints = _hints(cls)
-    kwargs = {name: _typed(hints[name], record[name]) for name in hints if name in record}
+    kwargs = {}
+    for name, convert in _converters(cls):
+        if name in record:
+            value = record[name]
+            kwargs[name] = value if convert is None or value is None else convert(value)
     return cls(**kwargs)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Converter = Callable[[Any], Any]
+_CONVERTERS: dict[type, list[tuple[str, Converter | None]]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    cached = _HINTS.get(cls)
-    if cached is not None:
-        return cached
-    hints = typing.get_type_hints(cls)
-    _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-    return _HINTS[cls]
+def _converters(cls: type) -> list[tuple[str, Converter | None]]:
+    """(field, converter or None for 'as decoded') per field of `cls`, worked out once per class:
+    decoding then costs one dict lookup per field instead of type introspection."""
+    cached = _CONVERTERS.get(cls)
+    if cached is None:
+        hints = typing.get_type_hints(cls)
+        cached = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+        _CONVERTERS[cls] = cached
+    return cached
 
 
-def _typed(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _converter(hint: Any) -> Converter | None:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _typed(inner[0], value)
+        return _converter(inner[0])  # None values never reach a converter
     if origin is tuple:
-        (item,) = typing.get_args(hint)[:1]
-        return tuple(_typed(item, v) for v in value)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-        return from_record(hint, value)
-    return value
+        item = _converter(typing.get_args(hint)[0])
+        if item is None:
+            return tuple
+        return lambda values: tuple(item(v) for v in values)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        nested: type = hint
+        return lambda v: from_record(nested, v) if isinstance(v, Mapping) else v
+    return None

@@ -70,6 +70,7 @@ class PhotoUploaded(Event):
     tags: tuple[str, ...]
     location: Location | None = None
     alt_text: str | None = None
+    sealed_location: str | None = None  # v2: the location, sealed (then `location` is None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +103,7 @@ class PostPublished(Event):
     blurhash: str
     alt_text: str | None = None
     location: Location | None = None
+    sealed_location: str | None = None  # v2: the location, sealed (then `location` is None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -52,6 +52,8 @@ class WorkerDeps:
     after_batch: Mapping[str, Callable[[Sequence[Event]], Awaitable[None]]] = field(
         default_factory=dict
     )
+    # decoded batch -> what projections may see (personal data opened, erased users gone)
+    open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None = None
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -87,7 +89,7 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
     for spec in CATALOGUE:
         targets = sinks_for(spec, deps.sinks)
         if targets:
-            _add_agent(app, spec, targets, deps.codec, dead_letter, deps.after_batch.get(spec.name))
+            _add_agent(app, spec, targets, deps, dead_letter)
     if deps.media is not None and deps.log is not None:
         _add_media_agent(app, deps.media, deps.log, deps.codec, dead_letter)
     if deps.housekeeping is not None:
@@ -106,16 +108,20 @@ def _add_agent(
     app: faust.App,
     spec: TopicSpec,
     sinks: list[ProjectionSink],
-    codec: Codec,
+    deps: WorkerDeps,
     dead_letter: faust.TopicT,
-    after: Callable[[Sequence[Event]], Awaitable[None]] | None = None,
 ) -> None:
     topic = app.topic(spec.name, value_type=bytes, key_type=bytes)
+    after, open_events = deps.after_batch.get(spec.name), deps.open_events
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
         async for batch in batches:
-            events = await decode_batch(codec, batch, dead_letter)
+            events = await decode_batch(deps.codec, batch, dead_letter)
+            if open_events is not None:
+                events = await _retrying_value(
+                    "open events", functools.partial(open_events, events)
+                )
             for sink in sinks:
                 await apply_with_retry(sink, events)
             if after is not None:
@@ -165,6 +171,17 @@ async def _retrying(what: str, step: Callable[[], Awaitable[None]]) -> None:
             log.warning("step_failed", what=what, error=repr(exc), retry_s=delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, RETRY_MAX_S)
+
+
+async def _retrying_value(what: str, step: Callable[[], Awaitable[list[Event]]]) -> list[Event]:
+    """`_retrying` for a step with a result."""
+    box: list[list[Event]] = []
+
+    async def run() -> None:
+        box.append(await step())
+
+    await _retrying(what, run)
+    return box[-1]
 
 
 async def decode_batch(codec: Codec, batch: Sequence[Any], dead_letter: Any) -> list[Event]:

@@ -131,6 +131,7 @@ class MediaAgent:
             photo_id=upload.photo_id, caption=upload.caption, tags=upload.tags,
             variants=variants, width=image.width, height=image.height, blurhash=image.blurhash,
             alt_text=upload.alt_text, location=upload.location,
+            sealed_location=upload.sealed_location,
         )  # fmt: skip
         return [processed, post]
 
