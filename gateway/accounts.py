@@ -38,6 +38,8 @@ class AccountStore(Protocol):
 
     async def exists(self, user_id: int) -> bool: ...
 
+    async def forget(self, user_id: int) -> None: ...
+
 
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(HASHER.hash, password)
@@ -97,3 +99,11 @@ class RedisAccountStore:
 
     async def exists(self, user_id: int) -> bool:
         return bool(await self._r.exists(self._id_key(user_id)))
+
+    async def forget(self, user_id: int) -> None:
+        """Delete the account (an erasure): credentials gone, the username free again."""
+        name = await self._r.hget(self._id_key(user_id), "username")
+        keys = [self._id_key(user_id)]
+        if name is not None:
+            keys.append(self._name_key(name.decode() if isinstance(name, bytes) else name))
+        await self._r.delete(*keys)

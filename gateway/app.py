@@ -28,6 +28,10 @@ API: list[tuple[str, str, Any, Op]] = [
     ("POST", "/sessions", accounts.create_session, Op(
         "Log in: a bearer token", {200: "token, user_id, expires_at", 401: "wrong credentials"},
         body="Credentials")),
+    ("DELETE", "/users/me", accounts.erase_me, Op(
+        "Erase my account everywhere (log included: my data key is destroyed)",
+        {202: "erasing; `photofeed erasure status <id>` shows the receipts", 401: "anonymous"},
+        auth=True)),
     ("GET", "/users/{user_id}", accounts.get_user, Op(
         "A profile with counts", {200: "#Profile: the profile", 404: "unknown user"})),
     ("GET", "/users/{user_id}/followers", accounts.followers, Op(

@@ -147,3 +147,16 @@ async def user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[d
 
 def user_json(user: UserView) -> dict[str, Any]:
     return {"user_id": str(user.user_id), "username": user.username, "avatar_url": user.avatar_url}
+
+
+async def erase_me(request: Request) -> Response:
+    """Erase the caller's account everywhere: the request is appended (the worker's erasure
+    workflow does the rest, with receipts), and the credentials go at once."""
+    deps = deps_of(request)
+    me = require_user(request)
+    await append_or_503(
+        deps, ev.AccountErasureRequested(event_id=deps.ids.next_id(), occurred_at=_now(deps),
+                                         actor_id=me),
+    )  # fmt: skip
+    await deps.accounts.forget(me)
+    return json_response({"user_id": str(me), "status": "erasing"}, 202)

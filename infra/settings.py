@@ -51,6 +51,7 @@ class Settings:
     elasticsearch_url: str = ""  # set: search runs on Elasticsearch; empty: embedded SQLite FTS5
     cassandra_hosts: str = ""  # comma-separated; set: durable projections run on Cassandra
     cassandra_replication: int = 1  # replication factor of the keyspaces photofeed creates
+    erasure_step_pause_s: float = 0.0  # a pause between erasure steps; for crash tests only
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)
@@ -126,6 +127,8 @@ def _convert(kind: Any, raw: str, key: str) -> Any:
     try:
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
                 raise ValueError(raw)

@@ -26,13 +26,14 @@ from gateway.uploads import RedisUploadStore
 from infra.clients import make_minio, make_redis
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
-from infra.sealed_log import SealingLog
 from infra.objectstore import S3Store
 from infra.readiness import worker_ready_key
+from infra.sealed_log import SealingLog
 from infra.settings import Settings
-from infra.topics import FOLLOWS, POSTS
+from infra.topics import FOLLOWS, POSTS, USERS
+from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
-from projections.handlers import group_events
+from projections.handlers import group_events, writes_for
 from projections.ports import ProjectionWriter, SearchVersions
 from projections.redis_admin import RedisVersionAdmin
 from projections.redis_engagement import RedisEngagement
@@ -42,7 +43,7 @@ from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKey
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
 from projections.sqlite_search import SqliteSearchVersions
-from projections.writes import Write
+from projections.writes import SetComment, SetLike, Write
 from replay.rebuild import VersionAdmin
 from schemas.codec import default_codec
 from schemas.events import Event
@@ -51,6 +52,7 @@ from streams.app import WorkerDeps
 from streams.app import create_app as create_faust_app
 from streams.blocklist import RedisBlocklist
 from streams.celebrity import CelebrityWatcher
+from streams.erasure import ErasureWorkflow
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.media_janitor import MediaJanitor
@@ -134,7 +136,17 @@ def version_admin(stores: Stores, group: str) -> VersionAdmin:
 
 
 def planner(redis: Redis, group: str) -> Planner:
-    """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic."""
+    """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic;
+    engagement also learns which recipients were erased."""
+    if group == "engagement":
+        keys = RedisKeyStore(redis)
+
+        async def plan_engagement(events: Sequence[Event]) -> list[Write]:
+            writes = writes_for(group, events)
+            recipients = {w.author_id for w in writes if isinstance(w, SetLike | SetComment)}
+            return without_notices_to(await keys.erased(recipients), writes)
+
+        return plan_engagement
     if group != "feeds":
         return pure_planner(group)
     versions = RedisVersions(redis)
@@ -207,6 +219,14 @@ async def cleanup_uploads(
     return await clean_abandoned_uploads(s3_store(settings), known, ttl)
 
 
+def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
+    redis = stores.redis
+    return ErasureWorkflow(
+        redis, RedisVersions(redis), RedisKeyStore(redis), RedisAccountStore(redis),
+        stores.search, s3_store(settings), pause_s=settings.erasure_step_pause_s,
+    )  # fmt: skip
+
+
 def build_worker(settings: Settings) -> faust.App:
     configure_libvips(concurrency=1)  # one libvips thread per process: scale with processes
     stores = make_stores(settings)
@@ -239,7 +259,8 @@ def build_worker(settings: Settings) -> faust.App:
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
         media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
-        after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts},
+        after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
+                     USERS.name: erasure_workflow(settings, stores).after_users},
         open_events=Opener(RedisKeyStore(redis)).open,
     )  # fmt: skip
     return create_faust_app(settings, deps)

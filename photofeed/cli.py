@@ -28,12 +28,14 @@ replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
 blocklist_app = typer.Typer(help="Perceptual-hash blocklist: matching uploads are rejected.")
 uploads_app = typer.Typer(help="Upload housekeeping.")
 audit_app = typer.Typer(help="Consistency checks of the projections.")
+erasure_app = typer.Typer(help="Account erasures (DELETE /users/me) and their receipts.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(replay_app, name="replay")
 app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(audit_app, name="audit")
+app.add_typer(erasure_app, name="erasure")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
 
@@ -247,6 +249,33 @@ def audit_counters(
     from photofeed.audit_cli import run_audit
 
     raise typer.Exit(run_audit(_settings(), repair, console))
+
+
+@erasure_app.command("status")
+def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id")) -> None:
+    """Show each store's receipt for a user's erasure (exit 1 while steps are pending)."""
+    import asyncio
+
+    from photofeed.bootstrap import erasure_workflow, make_stores
+    from streams.erasure import STEPS
+
+    async def read() -> Any:
+        settings = _settings()
+        stores = make_stores(settings)
+        try:
+            return await erasure_workflow(settings, stores).status(user_id)
+        finally:
+            await stores.redis.aclose()
+
+    status = asyncio.run(read())
+    if status.requested is None:
+        console.print(f"no erasure was requested for user {user_id}")
+        raise typer.Exit(1)
+    table = Table("store", "receipt", title=f"erasure of {user_id}, requested {status.requested}")
+    for step in STEPS:
+        table.add_row(step, status.receipts.get(step, "[yellow]pending[/]"))
+    console.print(table)
+    raise typer.Exit(0 if status.complete else 1)
 
 
 @blocklist_app.command("add")

@@ -14,6 +14,7 @@ retract what they had caused.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -121,3 +122,14 @@ ENGAGEMENT_HANDLERS: dict[type[ev.Event], Callable[[Any], list[Write]]] = {
     ev.NotificationsRead: on_notifications_read,
     ev.PostDeleted: on_post_deleted,
 }
+
+
+def without_notices_to(erased: set[int], writes: list[Write]) -> list[Write]:
+    """The writes, with no notification for an erased recipient: their inbox is gone, and a
+    replay (which skips their events) never builds one."""
+    return [
+        dataclasses.replace(w, notify=False)
+        if isinstance(w, SetLike | SetComment) and w.notify and w.author_id in erased
+        else w
+        for w in writes
+    ]

@@ -373,6 +373,16 @@ class ElasticsearchSearch:
         body = users_query(prefix.lower(), limit, after)
         return users_from(await _search(self.es, self.names.users, body))
 
+    async def erase(self, user_id: int, post_ids: Sequence[int]) -> None:
+        """Delete the user's document and every document of their posts (tombstones included);
+        a missing document is fine (a resumed erasure)."""
+        operations = [{"delete": {"_index": self.names.posts, "_id": str(p)}} for p in post_ids]
+        operations.append({"delete": {"_index": self.names.users, "_id": str(user_id)}})
+        response = await self.es.bulk(operations=operations, refresh=self.refresh or None)
+        failures = [f for f in bulk_failures(response.body) if "not_found" not in str(f)]
+        if failures:
+            raise SearchWriteError(f"{len(failures)} erasures refused, first: {failures[0]}")
+
 
 class ElasticsearchVersions:
     """Every version of the search index on one cluster: opened, compared, dropped, activated."""

@@ -145,6 +145,10 @@ class SearchIndex(Protocol):
 
     async def users(self, prefix: str, limit: int, after: str | None) -> list[tuple[int, str]]: ...
 
+    async def erase(self, user_id: int, post_ids: Sequence[int]) -> None:
+        """Forget the user and their posts entirely, tombstones included (an erasure)."""
+        ...
+
 
 class PostReader(Protocol):
     """Live posts by id (deleted and unknown ids absent); author timelines newest first, paged

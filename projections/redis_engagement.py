@@ -91,11 +91,12 @@ class RedisEngagement:
     def _comment_entry(self, w: SetComment) -> tuple[list[str], list[str | int]]:
         k = self.keys
         keys = [k.comment(w.comment_id), k.comments(w.post_id), k.comments_versions(w.post_id),
-                k.post(w.post_id), k.inbox(w.author_id), k.inbox_meta(w.author_id)]  # fmt: skip
+                k.post(w.post_id), k.inbox(w.author_id), k.inbox_meta(w.author_id),
+                k.written(w.commenter_id)]  # fmt: skip
         args: list[str | int] = [
             w.comment_id, version_key(w.version), "1" if w.present else "0", w.at_ms, w.post_id,
             w.commenter_id, w.text, comment_group(w.post_id, w.comment_id),
-            "1" if w.notify else "0", k.group_prefix(w.author_id),
+            "1" if w.notify else "0", k.group_prefix(w.author_id), w.author_id,
         ]  # fmt: skip
         return keys, args
 

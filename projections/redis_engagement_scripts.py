@@ -108,7 +108,9 @@ for a = 4, #ARGV, 7 do
     local was = (current and string.sub(current, 1, 1) == '1') or false
     local now = flag == '1'
     if was ~= now then
-      redis.call('HINCRBY', post, 'likes', now and 1 or -1)
+      if redis.call('HINCRBY', post, 'likes', now and 1 or -1) == 0 then
+        redis.call('HDEL', post, 'likes')  -- no likes: no field, however it came about
+      end
       if notify == '1' and not now then
         note(author, 'like:' .. post_id, actor, false)
       elseif notify == '1' and redis.call('HEXISTS', post, 'deleted') == 0 then
@@ -160,18 +162,21 @@ return applied
 )
 
 # KEYS per entry: comment hash, post's comments zset, its version hash, post hash, author's inbox,
-# inbox meta. ARGV per entry: comment id, version, '1' present / '0' deleted, ms, post id,
-# commenter, text, group, '1' notify, group prefix. A deleted comment keeps no text.
+# inbox meta, the commenter's comment index. ARGV per entry: comment id, version, '1' present /
+# '0' deleted, ms, post id, commenter, text, group, '1' notify, group prefix, post author.
+# A deleted comment keeps no text; the index (comment -> post|author) keeps every comment the
+# commenter ever wrote, so their erasure finds each one.
 SET_COMMENTS = (
     _NOTICES
     + """
 local applied, a = 0, 3
-for k = 1, #KEYS, 6 do
+for k = 1, #KEYS, 7 do
   local body, comments, versions, post = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local inbox, meta = KEYS[k + 4], KEYS[k + 5]
-  local comment, version, flag, ms, post_id, commenter, text, group, notify, gprefix =
-    unpack(ARGV, a, a + 9)
-  a = a + 10
+  local inbox, meta, written = KEYS[k + 4], KEYS[k + 5], KEYS[k + 6]
+  local comment, version, flag, ms, post_id, commenter, text, group, notify, gprefix, author =
+    unpack(ARGV, a, a + 10)
+  a = a + 11
+  redis.call('HSET', written, comment, post_id .. '|' .. author)
   local current = redis.call('HGET', versions, comment)
   if not current or current < version then
     redis.call('HSET', versions, comment, version)
@@ -279,3 +284,67 @@ while #out < 2 * limit do
 end
 return out
 """
+
+# Erase one user from the engagement group (see redis_erasure.py). No KEYS: names are built from
+# ARGV[3], the prefix. ARGV: caps, prefix, user, n, then n users the user followed (their follow
+# notices), then the user's own post ids.
+ERASE_USER = (
+    _NOTICES
+    + """
+local prefix, user, n = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local function inbox_of(id)
+  local u = prefix .. ':u:{' .. id .. '}'
+  return u .. ':inbox', u .. ':inbox:meta', u .. ':g:'
+end
+local u = prefix .. ':u:{' .. user .. '}'
+
+local liked = redis.call('HGETALL', u .. ':liked')  -- post -> flag .. version .. '|' .. author
+for i = 1, #liked, 2 do
+  local post, value = liked[i], liked[i + 1]
+  if string.sub(value, 1, 1) == '1' then
+    local p = prefix .. ':p:{' .. post .. '}'
+    if redis.call('HINCRBY', p, 'likes', -1) == 0 then redis.call('HDEL', p, 'likes') end
+    local author = string.sub(value, 22)
+    if author ~= user then
+      local inbox, meta, gprefix = inbox_of(author)
+      notice_remove(inbox, meta, gprefix, 'like:' .. post, user)
+    end
+  end
+end
+
+local written = redis.call('HGETALL', u .. ':comments')  -- comment -> post .. '|' .. author
+for i = 1, #written, 2 do
+  local comment = written[i]
+  local post, author = string.match(written[i + 1], '^(%d+)|(%d+)$')
+  local p = prefix .. ':p:{' .. post .. '}'
+  redis.call('ZREM', p .. ':comments', comment)
+  redis.call('HDEL', p .. ':comments:v', comment)
+  redis.call('DEL', prefix .. ':c:{' .. comment .. '}')
+  local inbox, meta, gprefix = inbox_of(author)
+  drop_group(inbox, meta, gprefix, 'comment:' .. post .. ':' .. comment)
+end
+
+for i = 6, 5 + n do
+  local notices = prefix .. ':u:{' .. ARGV[i] .. '}:follows:v'
+  local value = redis.call('HGET', notices, user)
+  if value then
+    if string.sub(value, 1, 1) == '1' then
+      local inbox, meta, gprefix = inbox_of(ARGV[i])
+      notice_remove(inbox, meta, gprefix, string.sub(value, 22), user)
+    end
+    redis.call('HDEL', notices, user)
+  end
+end
+
+for i = 6 + n, #ARGV do
+  redis.call('HDEL', prefix .. ':p:{' .. ARGV[i] .. '}', 'deleted')
+end
+
+local inbox, meta, gprefix = inbox_of(user)
+for _, group in ipairs(redis.call('ZRANGE', inbox, 0, -1)) do
+  redis.call('DEL', gprefix .. group)
+end
+redis.call('DEL', u .. ':liked', u .. ':comments', u .. ':follows:v', inbox, meta)
+return 1
+"""
+)

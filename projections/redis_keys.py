@@ -53,6 +53,9 @@ class PhotoKeys:
     def content_refs(self, sha256: str) -> str:
         return f"{self.content_prefix()}{{{sha256}}}:refs"  # set of photo ids using the variants
 
+    def owned(self, owner_id: int) -> str:
+        return f"{self.prefix}:u:{{{owner_id}}}:photos"  # set of the owner's photo ids
+
     def content_prefix(self) -> str:
         return f"{self.prefix}:c:"  # RELEASE_PHOTOS appends {sha256}:refs
 
@@ -115,6 +118,9 @@ class EngagementKeys:
 
     def group_prefix(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:g:"  # + group: zset actor -> ms, newest few
+
+    def written(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:comments"  # hash comment_id -> post_id|author_id
 
     def follow_notices(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:follows:v"  # hash follower -> flag+version|group

@@ -56,6 +56,7 @@ class RedisPhotos:
         """Photo states first (a deletion must be seen by a reference added in the same batch),
         then content references, then releases."""
         photos, contents, releases = ScriptBatch(), ScriptBatch(), ScriptBatch()
+        owners: list[tuple[int, int]] = []
         k = self.keys
         for w in writes:
             if isinstance(w, SetPhoto):
@@ -64,6 +65,7 @@ class RedisPhotos:
                 photos.add(
                     [k.photo(w.photo_id)], ["_v", version_key(w.version), len(fields), *flat]
                 )
+                owners.append((w.owner_id, w.photo_id))
             elif isinstance(w, PutContent):
                 flat = [x for pair in w.fields for x in pair]
                 contents.add([k.content(w.sha256), k.content_refs(w.sha256), k.photo(w.photo_id)],
@@ -75,6 +77,11 @@ class RedisPhotos:
                               (self._release, releases)):  # fmt: skip
             for keys, args in batch.groups(self._cluster):
                 await script(keys, args)
+        if owners:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for owner, photo in owners:
+                    pipe.sadd(k.owned(owner), photo)
+                await pipe.execute()
 
     async def forget_content(self, sha256: str) -> bool:
         """Drop the content's index entry if no photo references it (then its variants may be

@@ -83,6 +83,16 @@ class SqliteSearch:
                 else:
                     _tombstone(db, w)
 
+    async def erase(self, user_id: int, post_ids: Sequence[int]) -> None:
+        await asyncio.to_thread(self._erase, user_id, list(post_ids))
+
+    def _erase(self, user_id: int, post_ids: list[int]) -> None:
+        with self._locked() as db, db:
+            for post in post_ids:
+                _unindex(db, post)
+                db.execute("DELETE FROM docs WHERE post_id = ?", (post,))
+            db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+
     # --- reads ---------------------------------------------------------------------------------
     async def posts(
         self, query: SearchQuery, limit: int, after: SearchCursor | None

@@ -54,6 +54,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         topic_partitions=3,
         token_secret="test-secret-" + "x" * 40,
         log_json=True,
+        erasure_step_pause_s=0.3,  # so the erasure test can kill the worker mid-way
     )
 
 

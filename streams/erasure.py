@@ -1,0 +1,169 @@
+"""The account-erasure workflow: durable, resumable, with a receipt per store.
+
+Driven by `AccountErasureRequested` (after the users topic's projections applied the batch). The
+steps run in order; each records a receipt (`done <time>` or `skipped: <why>`) in the user's
+erasure record, and a step with a receipt is never run again. A worker killed mid-way leaves the
+request unacknowledged: the redelivered request resumes at the first step without a receipt, and
+every step is idempotent, so one cut short is simply run again.
+
+1. facts       — what the erasure must reach, read before anything is removed (kept in the record)
+2. keys        — destroy the data key, mark the user erased: their sealed data in the log is noise
+                 from now on, and every consumer (live agents, replays) drops their events
+3. account     — credentials and username (the command side)
+4. graph, feeds, engagement, photos, search — every projection version being served or built
+5. media       — originals and no-longer-referenced variants on S3
+6. cassandra   — the durable projections on Cassandra, when configured
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import structlog
+from redis.asyncio import Redis
+
+from projections import redis_erasure as erase
+from projections.ports import SearchVersions, VersionRegistry
+from projections.redis_erasure import ErasureFacts
+from projections.redis_keys import PhotoKeys
+from schemas import events as ev
+from schemas.media import VARIANTS, variant_key
+
+log = structlog.get_logger("photofeed.erasure")
+STEPS = ("keys", "account", "graph", "feeds", "engagement", "photos", "search", "media",
+         "cassandra")  # fmt: skip
+
+
+def record_key(user_id: int) -> str:
+    return f"erasure:{{{user_id}}}"  # hash: requested, facts, <step> -> receipt
+
+
+class KeyShredder(Protocol):
+    async def erase(self, user_id: int) -> None: ...
+
+
+class Accounts(Protocol):
+    async def forget(self, user_id: int) -> None: ...
+
+
+class ObjectStore(Protocol):
+    async def delete(self, key: str) -> None: ...
+
+    async def list_older(self, prefix: str, before: datetime) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ErasureStatus:
+    user_id: int
+    requested: str | None
+    receipts: dict[str, str]  # step -> receipt, in step order; missing steps are pending
+
+    @property
+    def complete(self) -> bool:
+        return all(step in self.receipts for step in STEPS)
+
+
+class ErasureWorkflow:
+    def __init__(
+        self,
+        redis: Redis,
+        versions: VersionRegistry,
+        keys: KeyShredder,
+        accounts: Accounts,
+        search: SearchVersions,
+        store: ObjectStore,
+        cassandra: Callable[[int, ErasureFacts], Awaitable[None]] | None = None,
+        pause_s: float = 0.0,
+    ) -> None:
+        """`cassandra` erases the user from the Cassandra projections when they are configured;
+        `pause_s` waits between steps (only for tests that kill a worker mid-erasure)."""
+        self._r = redis
+        self._versions = versions
+        self._keys = keys
+        self._accounts = accounts
+        self._search = search
+        self._store = store
+        self._cassandra = cassandra
+        self._pause_s = pause_s
+
+    async def after_users(self, events: Sequence[ev.Event]) -> None:
+        for e in events:
+            if isinstance(e, ev.AccountErasureRequested):
+                await self.run(e.actor_id)
+
+    async def status(self, user_id: int) -> ErasureStatus:
+        raw = {_text(k): _text(v) for k, v in (await self._r.hgetall(record_key(user_id))).items()}
+        receipts = {s: raw[s] for s in STEPS if s in raw}
+        return ErasureStatus(user_id, raw.get("requested"), receipts)
+
+    async def run(self, user_id: int) -> ErasureStatus:
+        """Run (or resume) the erasure to the end; return its receipts."""
+        key = record_key(user_id)
+        await self._r.hsetnx(key, "requested", _now())
+        facts = await self._facts(user_id)
+        done = await self.status(user_id)
+        for step in STEPS:
+            if step in done.receipts:
+                continue
+            receipt = await self._step(step, user_id, facts)
+            await self._r.hset(key, step, receipt)
+            log.info("erasure_step", user_id=user_id, step=step, receipt=receipt)
+            if self._pause_s:
+                await asyncio.sleep(self._pause_s)
+        return await self.status(user_id)
+
+    async def _facts(self, user_id: int) -> ErasureFacts:
+        key = record_key(user_id)
+        stored = await self._r.hget(key, "facts")
+        if stored is not None:
+            return ErasureFacts(**json.loads(stored))
+        v = self._versions
+        facts = await erase.gather_facts(
+            self._r, user_id, await v.active("graph"), await v.active("feeds"),
+            await v.active("photos"),
+        )  # fmt: skip
+        await self._r.hsetnx(key, "facts", json.dumps(asdict(facts)))
+        return await self._facts(user_id)  # whichever worker stored them first
+
+    async def _step(self, step: str, user: int, facts: ErasureFacts) -> str:
+        if step == "keys":
+            await self._keys.erase(user)
+        elif step == "account":
+            await self._accounts.forget(user)
+        elif step in erase.ERASERS:
+            for version in await self._versions.targets(step):
+                await erase.ERASERS[step](self._r, version, user, facts)
+        elif step == "search":
+            for version in await self._versions.targets("search"):
+                await self._search.at(version).erase(user, facts.posts)
+        elif step == "media":
+            return await self._media(user, facts)
+        elif step == "cassandra":
+            if self._cassandra is None:
+                return "skipped: Cassandra is not configured"
+            await self._cassandra(user, facts)
+        return f"done {_now()}"
+
+    async def _media(self, user: int, facts: ErasureFacts) -> str:
+        """Originals under the user's prefix; variants of content no photo references now."""
+        later = datetime.now(tz=UTC) + timedelta(days=1)
+        keys = await self._store.list_older(f"o/{user}/", later)
+        photos = PhotoKeys(await self._versions.active("photos"))
+        for sha in facts.contents:
+            if await self._r.scard(photos.content_refs(sha)) == 0:
+                keys += [variant_key(sha, name) for name in VARIANTS]
+        await asyncio.gather(*(self._store.delete(k) for k in keys))
+        return f"done {_now()}: {len(keys)} objects deleted"
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
