@@ -96,7 +96,7 @@ class TableSchema:
         return (*self.partition, *(c for c, _ in self.clustering))
 
 
-_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+) \((.*)\)(?: WITH (.*))?$", re.I)
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+) \((.*?)\)(?: WITH (.*))?$", re.I)
 _PRIMARY = re.compile(r"PRIMARY KEY \(\((.*?)\)(?:, (.*))?\)$", re.I)
 
 
@@ -186,10 +186,10 @@ class Membership:
 
 def moves(before: Membership, after: Membership) -> tuple[int | None, int | None]:
     """(time of the row to delete, time of the row to insert) in the sorted table when a write
-    takes the state from `before` to `after`; both are done at the write's timestamp, which is
-    newer than the write that inserted the old row. An unchanged state (an older or redelivered
-    write) moves nothing. The deletion comes first and the state is written last, so a write
-    interrupted half way is redone whole by its redelivery."""
+    takes the state from `before` to `after`; both at the write's timestamp, which is newer than
+    that of the write that inserted the old row. An unchanged state (an older or redelivered
+    write) moves nothing. The two rows differ, so they may change in any order, but before the
+    state is written: a write interrupted half way is redone whole by its redelivery."""
     if after == before:
         return None, None
     old, new = before.row, after.row
@@ -282,7 +282,11 @@ class CassandraStore:
     @classmethod
     async def connect(cls, hosts: str, port: int | None = None) -> CassandraStore:
         cluster = new_cluster(hosts, port)
-        session = await asyncio.to_thread(cluster.connect)
+        try:
+            session = await asyncio.to_thread(cluster.connect)
+        except BaseException:
+            await asyncio.to_thread(cluster.shutdown)  # its threads would outlive the failure
+            raise
         return cls(cluster, session)
 
     async def close(self) -> None:
@@ -290,12 +294,11 @@ class CassandraStore:
 
     async def prepared(self, cql: str) -> Any:
         """The prepared statement of `cql`, prepared once per store (on every node)."""
-        stmt = self._prepared.get(cql)
-        if stmt is None:
+        if cql not in self._prepared:
             stmt = await asyncio.to_thread(self.session.prepare, cql)
             stmt.is_idempotent = True  # every statement here may be retried as is
             self._prepared[cql] = stmt
-        return stmt
+        return self._prepared[cql]
 
     async def pages(self, cql: str, params: Sequence[Any] = ()) -> AsyncIterator[list[Row]]:
         """The rows of a prepared statement, page by page (the driver's fetch size)."""
@@ -394,7 +397,9 @@ class CassandraVersions:
         async for page in self._store.pages(cql):
             for row in page:
                 key = repr(tuple(row[c] for c in table.key))
-                out[key] = hashlib.blake2b(repr(sorted(row.items())).encode(), digest_size=16).hexdigest()
+                out[key] = hashlib.blake2b(
+                    repr(sorted(row.items())).encode(), digest_size=16
+                ).hexdigest()
         return out
 
     async def diff(self, a: int, b: int, limit: int = 20) -> tuple[int, list[str]]:

@@ -103,6 +103,7 @@ def _settings_strategy() -> st.SearchStrategy[Settings]:
     by_type: dict[Any, st.SearchStrategy[Any]] = {
         int: st.integers(-(2**63), 2**63),
         bool: st.booleans(),
+        float: st.floats(allow_nan=False, allow_infinity=False),
         str: st.text(),
         Path: st.text().map(Path),
     }
