@@ -43,6 +43,13 @@ def test_other_variables_are_ignored() -> None:
     )
 
 
+@pytest.mark.parametrize("name", fields_of(float))
+@pytest.mark.parametrize("raw", ["abc", "", "1.5s"])
+def test_a_bad_float_names_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ValueError, match=env_name(name)):
+        load_settings({env_name(name): raw})
+
+
 @pytest.mark.parametrize("name", fields_of(int))
 def test_int_variables_become_ints(name: str) -> None:
     settings = load_settings({env_name(name): "12345"})
@@ -73,8 +80,9 @@ def test_str_variables_stay_verbatim(name: str) -> None:
 
 
 def test_every_field_has_a_converted_type() -> None:
-    assert {HINTS[f.name] for f in FIELDS} <= {int, bool, str, Path}
+    assert {HINTS[f.name] for f in FIELDS} <= {int, bool, str, Path, float}
     assert fields_of(int)
+    assert fields_of(float)
     assert fields_of(bool)
     assert fields_of(Path)
 
