@@ -36,7 +36,7 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import worker_joined
 from infra.settings import Settings
-from photofeed.bootstrap import make_stores, writer_factory
+from photofeed.stores import make_stores, writer_factory
 from projections.redis_engagement import RedisEngagement
 from projections.redis_versions import RedisVersions
 from projections.writes import version_key

@@ -17,9 +17,14 @@ from gateway.tokens import TokenSigner
 from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
 from infra.settings import Settings
-from projections.ports import GraphReader, SearchIndex, UserReader, VersionRegistry
-from projections.redis_engagement import RedisEngagement
-from projections.redis_feeds import RedisFeeds
+from projections.ports import (
+    EngagementStore,
+    FeedStore,
+    GraphReader,
+    SearchIndex,
+    UserReader,
+    VersionRegistry,
+)
 from projections.redis_photos import RedisPhotos
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
@@ -58,8 +63,8 @@ class GatewayDeps:
     versions: VersionRegistry
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
     photos_at: Callable[[int], RedisPhotos]
-    feeds_at: Callable[[int], RedisFeeds]
-    engagement_at: Callable[[int], RedisEngagement]
+    feeds_at: Callable[[int], FeedStore]
+    engagement_at: Callable[[int], EngagementStore]
     search_at: Callable[[int], SearchIndex]
     uploads: UploadStore
     store: S3Store
@@ -83,11 +88,11 @@ class GatewayDeps:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
         return self.graph_at(await self._active_version("graph"))
 
-    async def feeds(self) -> RedisFeeds:
+    async def feeds(self) -> FeedStore:
         """The reader of the active feeds version (posts, timelines, home feeds)."""
         return self.feeds_at(await self._active_version("feeds"))
 
-    async def engagement(self) -> RedisEngagement:
+    async def engagement(self) -> EngagementStore:
         """The reader of the active engagement version (likes, comments, notifications)."""
         return self.engagement_at(await self._active_version("engagement"))
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 
 import faust
 import structlog
@@ -23,7 +22,7 @@ from gateway.deps import GatewayDeps
 from gateway.ratelimit import RateLimiter
 from gateway.tokens import TokenSigner
 from gateway.uploads import RedisUploadStore
-from infra.clients import make_minio, make_redis
+from infra.clients import make_minio
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
 from infra.objectstore import S3Store
@@ -31,20 +30,14 @@ from infra.readiness import worker_ready_key
 from infra.sealed_log import SealingLog
 from infra.settings import Settings
 from infra.topics import FOLLOWS, POSTS, USERS
+from photofeed.stores import Stores, make_stores, writer_factory
 from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events, writes_for
-from projections.ports import ProjectionWriter, SearchVersions
-from projections.redis_admin import RedisVersionAdmin
-from projections.redis_engagement import RedisEngagement
-from projections.redis_feeds import RedisFeeds
-from projections.redis_graph import RedisGraph
-from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
+from projections.ports import GraphReader
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
-from projections.sqlite_search import SqliteSearchVersions
 from projections.writes import SetComment, SetLike, Write
-from replay.rebuild import VersionAdmin
 from schemas.codec import default_codec
 from schemas.events import Event
 from schemas.ids import MAX_WORKER, SnowflakeGenerator
@@ -87,57 +80,10 @@ def s3_store(settings: Settings) -> S3Store:
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Stores:
-    """The projection stores of one process: Valkey, and the search index's versions."""
-
-    redis: Redis
-    search: SearchVersions
-
-
-def make_stores(settings: Settings) -> Stores:
-    return Stores(make_redis(settings), search_versions(settings))
-
-
-def search_versions(settings: Settings) -> SearchVersions:
-    """Elasticsearch when PHOTOFEED_ELASTICSEARCH_URL is set, else SQLite FTS5 under data_dir."""
-    if settings.elasticsearch_url:
-        from projections.es_search import ElasticsearchVersions
-
-        return ElasticsearchVersions.connect(settings.elasticsearch_url, refresh=False)
-    return SqliteSearchVersions(settings.data_dir)
-
-
-def writer_factory(stores: Stores, group: str) -> Callable[[int], ProjectionWriter]:
-    """version -> the writer of that version of `group`."""
-    redis = stores.redis
-    factories: dict[str, Callable[[int], ProjectionWriter]] = {
-        "graph": lambda v: RedisGraph(redis, v),
-        "photos": lambda v: RedisPhotos(redis, v),
-        "feeds": lambda v: RedisFeeds(redis, v),
-        "engagement": lambda v: RedisEngagement(redis, v),
-        "search": stores.search.at,
-    }
-    return factories[group]
-
-
-def version_admin(stores: Stores, group: str) -> VersionAdmin:
-    redis = stores.redis
-    if group == "search":
-        return stores.search
-    if group == "feeds":  # home feeds are a cache of timelines; the property test proves reads
-        return RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, (":feed",))
-    prefixes: dict[str, Callable[[int], str]] = {
-        "graph": lambda v: GraphKeys(v).prefix,
-        "photos": lambda v: PhotoKeys(v).prefix,
-        "engagement": lambda v: EngagementKeys(v).prefix,
-    }
-    return RedisVersionAdmin(redis, prefixes[group])
-
-
-def planner(redis: Redis, group: str) -> Planner:
+def planner(stores: Stores, group: str) -> Planner:
     """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic;
     engagement also learns which recipients were erased."""
+    redis = stores.redis
     if group == "engagement":
         keys = RedisKeyStore(redis)
 
@@ -153,8 +99,8 @@ def planner(redis: Redis, group: str) -> Planner:
 
     async def plan(events: Sequence[Event]) -> list[Write]:
         need = facts_needed(events)
-        graph = RedisGraph(redis, await versions.active("graph"))
-        feeds = RedisFeeds(redis, await versions.active("feeds"))
+        graph = stores.graph_at(await versions.active("graph"))
+        feeds = stores.feeds_at(await versions.active("feeds"))
         followers = {a: await all_followers(graph, a) for a in need.followers_of}
         timelines = {a: await feeds.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
         facts = FeedFacts(followers, frozenset(await feeds.celebrities()), timelines)
@@ -163,7 +109,7 @@ def planner(redis: Redis, group: str) -> Planner:
     return plan
 
 
-async def all_followers(graph: RedisGraph, author: int) -> list[int]:
+async def all_followers(graph: GraphReader, author: int) -> list[int]:
     """Every follower of `author`, paged through the graph projection."""
     out: list[int] = []
     after = None
@@ -178,7 +124,7 @@ async def all_followers(graph: RedisGraph, author: int) -> list[int]:
 def sinks(stores: Stores) -> list[ProjectionSink]:
     versions = RedisVersions(stores.redis)
     return [
-        ProjectionSink(g, versions, writer_factory(stores, g), planner(stores.redis, g))
+        ProjectionSink(g, versions, writer_factory(stores, g), planner(stores, g))
         for g in group_events()
     ]
 
@@ -244,8 +190,9 @@ def build_worker(settings: Settings) -> faust.App:
 
     versions = RedisVersions(redis)
 
-    async def graph() -> RedisGraph:
-        return RedisGraph(redis, await versions.active("graph"))
+    async def graph() -> GraphReader:
+        reader: GraphReader = stores.graph_at(await versions.active("graph"))
+        return reader
 
     async def claim(user: int) -> bool:
         return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
@@ -291,10 +238,10 @@ def build_gateway(settings: Settings) -> Dispatcher:
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
             versions=RedisVersions(redis),
-            graph_at=lambda v: RedisGraph(redis, v),
+            graph_at=stores.graph_at,
             photos_at=lambda v: RedisPhotos(redis, v),
-            feeds_at=lambda v: RedisFeeds(redis, v),
-            engagement_at=lambda v: RedisEngagement(redis, v),
+            feeds_at=stores.feeds_at,
+            engagement_at=stores.engagement_at,
             search_at=stores.search.at,
             uploads=RedisUploadStore(redis),
             store=store,

@@ -256,7 +256,8 @@ def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id
     """Show each store's receipt for a user's erasure (exit 1 while steps are pending)."""
     import asyncio
 
-    from photofeed.bootstrap import erasure_workflow, make_stores
+    from photofeed.bootstrap import erasure_workflow
+    from photofeed.stores import make_stores
     from streams.erasure import STEPS
 
     async def read() -> Any:

@@ -19,7 +19,8 @@ from rich.text import Text
 
 from infra.keystore import RedisKeyStore
 from infra.settings import Settings
-from photofeed.bootstrap import make_stores, planner, version_admin, writer_factory
+from photofeed.bootstrap import planner
+from photofeed.stores import make_stores, version_admin, writer_factory
 from projections.redis_versions import RedisVersions
 from replay.reader import LogReader
 from replay.rebuild import ReplayResult, rebuild, topics_for
@@ -57,7 +58,7 @@ async def replay_group(
             RedisVersions(redis),
             writer_factory(stores, group),
             version_admin(stores, group),
-            planner(redis, group),
+            planner(stores, group),
             swap=swap,
             force=force,
             keep_old=keep_old,

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from projections.ports import Position, PostView
-from projections.redis_feeds import FeedState
+from projections.ports import FeedState, Position, PostView
 
 Row = tuple[int, int]  # (post id, published ms)
 

@@ -65,6 +65,12 @@ class PostView:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedState:
+    exists: bool
+    trimmed: bool  # older entries were dropped at the cap: history continues in timelines
+
+
+@dataclass(frozen=True, slots=True)
 class PostStats:
     likes: int
     comments: int
@@ -197,3 +203,26 @@ class SearchVersions(Protocol):
     async def drop(self, version: int) -> int: ...
 
     async def activate(self, version: int) -> None: ...
+
+
+class FeedStore(PostReader, Protocol):
+    """What the feed read path and the gateway use of the feeds group: posts and timelines, and
+    the home feeds with the celebrity set."""
+
+    max_feed: int
+
+    async def celebrities(self) -> set[int]: ...
+
+    async def feed_state(self, user_id: int) -> FeedState: ...
+
+    async def feed_page(
+        self, user_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]: ...
+
+    async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None: ...
+
+
+class EngagementStore(CommentReader, NotificationReader, Protocol):
+    """Counts and the viewer's likes for a page of posts, comments and notifications."""
+
+    async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]: ...

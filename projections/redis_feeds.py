@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,7 +10,7 @@ from redis.crc import key_slot
 
 from projections import redis_scripts as lua
 from projections.feeds import MAX_FEED
-from projections.ports import Position, PostView
+from projections.ports import FeedState, Position, PostView
 from projections.redis_batch import ScriptBatch, page_args, page_rows, text
 from projections.redis_graph import page_before
 from projections.redis_keys import FeedKeys
@@ -24,12 +23,6 @@ from projections.writes import (
     Write,
     version_key,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    exists: bool
-    trimmed: bool  # older entries were dropped at the cap: history continues in timelines
 
 
 class RedisFeeds:

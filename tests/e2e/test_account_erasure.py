@@ -22,8 +22,9 @@ from infra.processes import ManagedProcess
 from infra.sealed_log import SealingLog
 from infra.settings import Settings
 from infra.topics import POSTS, USERS
-from photofeed.bootstrap import erasure_workflow, make_stores, s3_store
+from photofeed.bootstrap import erasure_workflow, s3_store
 from photofeed.replay_cli import replay_group
+from photofeed.stores import make_stores
 from replay.reader import LogReader
 from schemas.codec import default_codec
 from schemas.media import original_key

@@ -1,0 +1,163 @@
+"""Which store serves each projection group, chosen by settings (part of the composition root).
+
+Embedded default: every group in Valkey, search in SQLite FTS5. `PHOTOFEED_ELASTICSEARCH_URL`
+moves search to Elasticsearch; `PHOTOFEED_CASSANDRA_HOSTS` moves the durable projections — users
+and the follow graph, posts and author timelines, comments and notifications — to Cassandra,
+while home feeds, the celebrity set and engagement counters stay in Valkey (projections/composite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from infra.clients import make_redis
+from infra.settings import Settings
+from projections.composite import (
+    CombinedAdmin,
+    EngagementViews,
+    FeedViews,
+    PreparedWriter,
+    SplitWriter,
+    VersionAdmin,
+)
+from projections.ports import EngagementStore, FeedStore, ProjectionWriter, SearchVersions
+from projections.redis_admin import RedisVersionAdmin
+from projections.redis_engagement import RedisEngagement
+from projections.redis_feeds import RedisFeeds
+from projections.redis_graph import RedisGraph
+from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
+from projections.redis_photos import RedisPhotos
+from projections.sqlite_search import SqliteSearchVersions
+from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline
+
+
+@dataclass(frozen=True)
+class Cassandra:
+    """The Cassandra session and the keyspace versions of the groups it serves."""
+
+    store: Any  # projections.cassandra_base.CassandraStore
+    graph: Any  # CassandraVersions of each group
+    posts: Any
+    engagement: Any
+
+    def graph_at(self, version: int) -> Any:
+        from projections.cassandra_graph import CassandraGraph
+
+        return CassandraGraph(self.store, self.graph.keyspace(version))
+
+    def posts_at(self, version: int) -> Any:
+        from projections.cassandra_posts import CassandraPosts
+
+        return CassandraPosts(self.store, self.posts.keyspace(version))
+
+    def engagement_at(self, version: int) -> Any:
+        from projections.cassandra_engagement import CassandraEngagement
+
+        return CassandraEngagement(self.store, self.engagement.keyspace(version))
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The projection stores of one process: Valkey, the search index's versions, and
+    Cassandra when configured."""
+
+    redis: Redis
+    search: SearchVersions
+    cassandra: Cassandra | None = None
+
+    def graph_at(self, version: int) -> Any:
+        """The users/graph reader of a version (UserReader + GraphReader)."""
+        if self.cassandra is not None:
+            return self.cassandra.graph_at(version)
+        return RedisGraph(self.redis, version)
+
+    def feeds_at(self, version: int) -> FeedStore:
+        if self.cassandra is not None:
+            return FeedViews(RedisFeeds(self.redis, version), self.cassandra.posts_at(version))
+        return RedisFeeds(self.redis, version)
+
+    def engagement_at(self, version: int) -> EngagementStore:
+        hot = RedisEngagement(self.redis, version)
+        if self.cassandra is not None:
+            return EngagementViews(hot, self.cassandra.engagement_at(version))
+        return hot
+
+
+def make_stores(settings: Settings) -> Stores:
+    return Stores(make_redis(settings), search_versions(settings), cassandra(settings))
+
+
+def search_versions(settings: Settings) -> SearchVersions:
+    """Elasticsearch when PHOTOFEED_ELASTICSEARCH_URL is set, else SQLite FTS5 under data_dir."""
+    if settings.elasticsearch_url:
+        from projections.es_search import ElasticsearchVersions
+
+        versions: SearchVersions = ElasticsearchVersions.connect(
+            settings.elasticsearch_url, refresh=False
+        )
+        return versions
+    return SqliteSearchVersions(settings.data_dir)
+
+
+def cassandra(settings: Settings) -> Cassandra | None:
+    """A session on PHOTOFEED_CASSANDRA_HOSTS (connected now: once per process), or None."""
+    if not settings.cassandra_hosts:
+        return None
+    from projections import cassandra_engagement, cassandra_graph, cassandra_posts
+    from projections.cassandra_base import CassandraStore, new_cluster
+
+    cluster = new_cluster(settings.cassandra_hosts)
+    store = CassandraStore(cluster, cluster.connect())
+    rf = settings.cassandra_replication
+    return Cassandra(
+        store, cassandra_graph.versions(store, rf), cassandra_posts.versions(store, rf),
+        cassandra_engagement.versions(store, rf),
+    )  # fmt: skip
+
+
+def writer_factory(stores: Stores, group: str) -> Callable[[int], ProjectionWriter]:
+    """version -> the writer of that version of `group`."""
+    redis, cass = stores.redis, stores.cassandra
+    factories: dict[str, Callable[[int], ProjectionWriter]] = {
+        "graph": lambda v: RedisGraph(redis, v),
+        "photos": lambda v: RedisPhotos(redis, v),
+        "feeds": lambda v: RedisFeeds(redis, v),
+        "engagement": lambda v: RedisEngagement(redis, v),
+        "search": stores.search.at,
+    }
+    if cass is not None:
+        factories["graph"] = lambda v: PreparedWriter(cass.graph, v, cass.graph_at(v))
+        factories["feeds"] = lambda v: SplitWriter([
+            ((PutPost, SetTimeline), PreparedWriter(cass.posts, v, cass.posts_at(v))),
+            ((FeedAdd, FeedRemove, MarkCelebrity), RedisFeeds(redis, v)),
+        ])  # fmt: skip
+        factories["engagement"] = lambda v: SplitWriter([  # counters in Valkey, the rest in both
+            (None, RedisEngagement(redis, v)),
+            (None, PreparedWriter(cass.engagement, v, cass.engagement_at(v))),
+        ])  # fmt: skip
+    return factories[group]
+
+
+def version_admin(stores: Stores, group: str) -> VersionAdmin:
+    redis, cass = stores.redis, stores.cassandra
+    if group == "search":
+        return stores.search
+    if group == "feeds":  # home feeds are a cache of timelines; the property test proves reads
+        feeds = RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, (":feed",))
+        return feeds if cass is None else CombinedAdmin(feeds, cass.posts)
+    if group == "graph" and cass is not None:
+        admin: VersionAdmin = cass.graph
+        return admin
+    prefixes: dict[str, Callable[[int], str]] = {
+        "graph": lambda v: GraphKeys(v).prefix,
+        "photos": lambda v: PhotoKeys(v).prefix,
+        "engagement": lambda v: EngagementKeys(v).prefix,
+    }
+    redis_admin = RedisVersionAdmin(redis, prefixes[group])
+    if group == "engagement" and cass is not None:
+        return CombinedAdmin(redis_admin, cass.engagement)
+    return redis_admin
