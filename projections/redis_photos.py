@@ -91,8 +91,8 @@ class RedisPhotos:
 
     async def photo(self, photo_id: int) -> PhotoView | None:
         h = _decoded(await self._r.hgetall(self.keys.photo(photo_id)))
-        if not h:
-            return None
+        if "owner_id" not in h:
+            return None  # unknown, or only the tombstone of a deletion seen before the photo
         return PhotoView(
             photo_id=photo_id,
             owner_id=int(h["owner_id"]),
