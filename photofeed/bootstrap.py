@@ -35,6 +35,7 @@ from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events, writes_for
 from projections.ports import GraphReader
+from projections.redis_erasure import ErasureFacts
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
 from projections.writes import SetComment, SetLike, Write
@@ -167,9 +168,22 @@ async def cleanup_uploads(
 
 def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
     redis = stores.redis
+    versions = RedisVersions(redis)
+    cass = stores.cassandra
+    erase_cassandra = None
+    if cass is not None:
+        from projections.cassandra_erasure import CassandraKeyspaces, erase_user
+
+        async def erase_cassandra(user: int, facts: ErasureFacts) -> None:
+            keyspaces = CassandraKeyspaces.at(
+                await versions.targets("graph"), await versions.targets("feeds"),
+                await versions.targets("engagement"),
+            )  # fmt: skip
+            await erase_user(cass.store, keyspaces, user, facts)
+
     return ErasureWorkflow(
-        redis, RedisVersions(redis), RedisKeyStore(redis), RedisAccountStore(redis),
-        stores.search, s3_store(settings), pause_s=settings.erasure_step_pause_s,
+        redis, versions, RedisKeyStore(redis), RedisAccountStore(redis), stores.search,
+        s3_store(settings), cassandra=erase_cassandra, pause_s=settings.erasure_step_pause_s,
     )  # fmt: skip
 
 

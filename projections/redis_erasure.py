@@ -11,7 +11,7 @@ tombstones that mention them. Every step is idempotent: a crashed erasure is sim
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -31,13 +31,17 @@ class ErasureFacts:
     posts: list[int]  # every post the user published, deleted ones included
     photos: list[int]  # every photo the user uploaded, published or not
     contents: list[str]  # sha256 of what those photos show (variants shared by content)
+    comments: list[list[int]] = field(default_factory=list)  # [comment, post, post author]
 
 
 async def gather_facts(
-    redis: Redis, user: int, graph: int, feeds: int, photos: int
+    redis: Redis, user: int, graph: int, feeds: int, photos: int, engagement: int
 ) -> ErasureFacts:
-    """The facts, read from the given versions of the graph, feeds and photos groups."""
+    """The facts, read from the given versions of the graph, feeds, photos and engagement
+    groups (the comment index stays in Valkey whichever store serves comments)."""
     g, f, p = GraphKeys(graph), FeedKeys(feeds), PhotoKeys(photos)
+    written = await redis.hgetall(EngagementKeys(engagement).written(user))
+    comments = sorted([int(text(c)), *map(int, text(v).split("|"))] for c, v in written.items())
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hkeys(g.followers_versions(user))
         pipe.zrange(g.followers(user), 0, -1)
@@ -54,7 +58,7 @@ async def gather_facts(
         for photo in photo_ids:
             pipe.hget(p.photo(photo), "sha256")
         shas = sorted({text(s) for s in await pipe.execute() if s is not None})
-    return ErasureFacts(ids[0], ids[1], ids[2], photo_ids, shas)
+    return ErasureFacts(ids[0], ids[1], ids[2], photo_ids, shas, comments)
 
 
 async def erase_graph(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:

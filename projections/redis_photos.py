@@ -50,7 +50,6 @@ class RedisPhotos:
         self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
         self._add_content = redis.register_script(lua.ADD_CONTENT)
         self._release = redis.register_script(lua.RELEASE_PHOTOS)
-        self._forget = redis.register_script(lua.FORGET_CONTENT)
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """Photo states first (a deletion must be seen by a reference added in the same batch),
@@ -83,11 +82,9 @@ class RedisPhotos:
                     pipe.sadd(k.owned(owner), photo)
                 await pipe.execute()
 
-    async def forget_content(self, sha256: str) -> bool:
-        """Drop the content's index entry if no photo references it (then its variants may be
-        deleted: a new upload of the same bytes is processed afresh). True when dropped."""
-        keys = [self.keys.content(sha256), self.keys.content_refs(sha256)]
-        return bool(await self._forget(keys, []))
+    async def unreferenced(self, sha256: str) -> bool:
+        """True when no photo references the content (its variants may be deleted)."""
+        return not await self._r.exists(self.keys.content_refs(sha256))
 
     async def photo(self, photo_id: int) -> PhotoView | None:
         h = _decoded(await self._r.hgetall(self.keys.photo(photo_id)))

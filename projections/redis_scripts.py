@@ -90,7 +90,8 @@ return #KEYS / 2
 
 # Photos whose post was deleted. KEYS per entry: the photo hash; ARGV per entry: version, photo
 # id, the prefix of content keys. When newer: status becomes 'deleted' and the photo leaves its
-# content's reference set (the set named after the sha256 the photo hash records).
+# content's reference set (the set named after the sha256 the photo hash records); content no
+# photo references leaves the index (its variants may then be deleted from S3).
 RELEASE_PHOTOS = """
 for k = 1, #KEYS do
   local version, photo, prefix = ARGV[3 * k - 2], ARGV[3 * k - 1], ARGV[3 * k]
@@ -98,30 +99,28 @@ for k = 1, #KEYS do
   if not current or current < version then
     redis.call('HSET', KEYS[k], '_v', version, 'status', 'deleted')
     local sha = redis.call('HGET', KEYS[k], 'sha256')
-    if sha then redis.call('SREM', prefix .. '{' .. sha .. '}:refs', photo) end
+    if sha then
+      local refs = prefix .. '{' .. sha .. '}:refs'
+      redis.call('SREM', refs, photo)
+      if redis.call('SCARD', refs) == 0 then redis.call('DEL', prefix .. '{' .. sha .. '}') end
+    end
   end
 end
 return #KEYS
 """
 
 # Content references. KEYS per entry: the content hash, its reference set, the photo hash; ARGV
-# per entry: photo id, n, then n field/value pairs. A deleted photo references nothing.
+# per entry: photo id, n, then n field/value pairs. A deleted photo references nothing and adds
+# nothing: the index then holds the same whatever order the photos and posts topics were read in.
 ADD_CONTENT = """
 local a = 1
 for k = 1, #KEYS, 3 do
   local photo, n = ARGV[a], tonumber(ARGV[a + 1])
-  for i = a + 2, a + 2 * n, 2 do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end
   if redis.call('HGET', KEYS[k + 2], 'status') ~= 'deleted' then
+    for i = a + 2, a + 2 * n, 2 do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end
     redis.call('SADD', KEYS[k + 1], photo)
   end
   a = a + 2 + 2 * n
 end
 return #KEYS / 3
-"""
-
-# Drop a content index entry nobody references. KEYS: the content hash, its reference set.
-FORGET_CONTENT = """
-if redis.call('SCARD', KEYS[2]) > 0 then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
 """

@@ -125,7 +125,7 @@ class ErasureWorkflow:
         v = self._versions
         facts = await erase.gather_facts(
             self._r, user_id, await v.active("graph"), await v.active("feeds"),
-            await v.active("photos"),
+            await v.active("photos"), await v.active("engagement"),
         )  # fmt: skip
         await self._r.hsetnx(key, "facts", json.dumps(asdict(facts)))
         return await self._facts(user_id)  # whichever worker stored them first

@@ -42,7 +42,7 @@ class MediaJanitor:
         if photo is None or photo.status != "deleted":
             return []  # unknown, or the deletion is not projected yet: nothing is released
         keys = [original_key(photo.owner_id, photo_id)]
-        if photo.sha256 is not None and await photos.forget_content(photo.sha256):
+        if photo.sha256 is not None and await photos.unreferenced(photo.sha256):
             keys += [variant_key(photo.sha256, name) for name in VARIANTS]
         await asyncio.gather(*(self._store.delete(k) for k in keys))
         log.info("media_released", photo_id=photo_id, objects=len(keys))

@@ -27,12 +27,14 @@ class KeyStore(Protocol):
 
 
 def people_of(event: ev.Event) -> set[int]:
-    """The users an event is about, whose erasure removes it."""
+    """The users an event is about, whose erasure removes it. A comment's deletion is about the
+    commenter, whoever deleted it: a post author's deletion of someone else's comment outlives
+    the author's erasure (the comment stays deleted)."""
+    if isinstance(event, ev.CommentDeleted):
+        return {event.commenter_id}
     people = {event.actor_id}
     if isinstance(event, ev.UserFollowed | ev.UserUnfollowed):
         people.add(event.followee_id)
-    elif isinstance(event, ev.CommentDeleted):
-        people.add(event.commenter_id)
     return people
 
 

@@ -86,6 +86,10 @@ async def test_erasure_reaches_every_store_survives_a_crash_and_replays_to_nothi
     await ok(api, "POST", f"/posts/{theirs.post_id}/comments", token, json={"text": f"{word}!"})
     await ok(api, "POST", f"/likes/{mine.post_id}", fan_token)
     await ok(api, "POST", f"/posts/{mine.post_id}/comments", fan_token, json={"text": "nice"})
+    rude = await ok(api, "POST", f"/posts/{mine.post_id}/comments", fan_token, json={"text": "meh"})
+    await eventually(lambda: api.get(f"/posts/{mine.post_id}/comments"),
+                     lambda r: len(r.json()["comments"]) == 2)  # fmt: skip
+    await ok(api, "DELETE", f"/comments/{rude['comment_id']}", token)  # the author removes it
     await ok(api, "POST", "/notifications/read", token)
 
     def counts(r: httpx.Response) -> tuple[int, int]:

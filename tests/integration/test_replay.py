@@ -81,11 +81,13 @@ async def test_replay_photos_rebuilds_status_and_content_index(
 
     from projections.redis_photos import RedisPhotos
     from schemas import events as ev
+    from schemas.media import variant_key
     from tests.integration.helpers import IDS
 
     owner, photo, rejected = IDS.next_id(), IDS.next_id(), IDS.next_id()
     now = datetime.now(tz=UTC).replace(microsecond=0)
-    variants = ev.Variants("v/aa/x/thumbnail.jpg", "v/aa/x/feed.jpg", "v/aa/x/full.jpg")
+    sha = "aa" + "0" * 62
+    variants = ev.Variants(*(variant_key(sha, n) for n in ("thumbnail", "feed", "full")))
 
     # no PhotoUploaded here: the live media agent would act on it (and reject the missing file)
     await event_log.append(
