@@ -347,6 +347,18 @@ async def in_order(chains: Iterable[Sequence[Any]], step: Any) -> None:
 
 
 # --- whole versions -------------------------------------------------------------------------------
+class KeyspaceAdapter:
+    """One version of a projection group in Cassandra: one keyspace. Cheap to build per request;
+    statement templates name their tables `{ks}.table`."""
+
+    def __init__(self, store: CassandraStore, keyspace: str) -> None:
+        self._s = store
+        self.keyspace = keyspace
+
+    def _q(self, template: str) -> str:
+        return template.replace("{ks}", self.keyspace)
+
+
 class CassandraVersions:
     """Versions of one projection group, a keyspace each: create, compare, drop (the shape of
     RedisVersionAdmin)."""

@@ -34,6 +34,7 @@ from projections.cassandra_base import (
     MAX_TIMESTAMP,
     CassandraStore,
     CassandraVersions,
+    KeyspaceAdapter,
     Row,
     in_order,
     membership,
@@ -195,15 +196,8 @@ def comment_view(comment_id: int, row: Row | None) -> CommentView | None:
 
 
 # --- the adapter ---------------------------------------------------------------------------------
-class CassandraEngagement:
-    """One version of comments and notifications: one keyspace. Cheap to build per request."""
-
-    def __init__(self, store: CassandraStore, keyspace: str) -> None:
-        self._s = store
-        self.keyspace = keyspace
-
-    def _q(self, template: str) -> str:
-        return template.replace("{ks}", self.keyspace)
+class CassandraEngagement(KeyspaceAdapter):
+    """One version of comments and notifications."""
 
     # --- writes ----------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:

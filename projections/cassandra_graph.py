@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from projections.cassandra_base import (
     CassandraStore,
     CassandraVersions,
+    KeyspaceAdapter,
     Row,
     in_order,
     membership,
@@ -116,15 +117,8 @@ def edge_page(rows: Sequence[Row], limit: int) -> Page[Edge]:
 
 
 # --- the adapter ---------------------------------------------------------------------------------
-class CassandraGraph:
-    """One version of the graph group: one keyspace. Cheap to build per request."""
-
-    def __init__(self, store: CassandraStore, keyspace: str) -> None:
-        self._s = store
-        self.keyspace = keyspace
-
-    def _q(self, template: str) -> str:
-        return template.replace("{ks}", self.keyspace)
+class CassandraGraph(KeyspaceAdapter):
+    """One version of the graph group."""
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """Profile and avatar cells at once; each edge's writes in order, edges concurrently."""

@@ -19,6 +19,7 @@ from typing import Any
 from projections.cassandra_base import (
     CassandraStore,
     CassandraVersions,
+    KeyspaceAdapter,
     Row,
     in_order,
     membership,
@@ -134,15 +135,8 @@ def timeline_rows(rows: Sequence[Row]) -> list[tuple[int, int]]:
 
 
 # --- the adapter ---------------------------------------------------------------------------------
-class CassandraPosts:
-    """One version of posts and timelines: one keyspace. Cheap to build per request."""
-
-    def __init__(self, store: CassandraStore, keyspace: str) -> None:
-        self._s = store
-        self.keyspace = keyspace
-
-    def _q(self, template: str) -> str:
-        return template.replace("{ks}", self.keyspace)
+class CassandraPosts(KeyspaceAdapter):
+    """One version of posts and timelines."""
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """Post cells concurrently; each timeline entry's writes in order, entries concurrently."""
