@@ -111,9 +111,11 @@ class Codec:
         if writer is None:
             raise DecodeError(f"unknown schema fingerprint {data[2:HEADER_LEN].hex()}")
         reader = self._latest[writer.name]
+        # written with the newest schema (the common case): nothing to resolve
+        resolve = None if reader is writer else reader.schema
         body = io.BytesIO(data[HEADER_LEN:])
         try:
-            record = fastavro.schemaless_reader(body, writer.schema, reader.schema)
+            record = fastavro.schemaless_reader(body, writer.schema, resolve)
         except Exception as exc:  # fastavro raises several types for corrupt bodies
             raise DecodeError(f"corrupt {writer.name} v{writer.version} body: {exc}") from exc
         if body.tell() != len(data) - HEADER_LEN:
