@@ -2,11 +2,11 @@
 
 Where likes live, and why. A post's likers are NOT kept on the post: a viral post would grow one
 key without bound (tens of millions of members, ~80 B each in a hashtable, all on one shard).
-Each like is kept on the liker's side instead (`liked` hash: post -> flag + version), so:
+Each like is kept on the liker's side instead (`liked` hash: post -> flag + version + author), so:
 - a post holds O(1) like state: its count, changed in the same atomic script that flips the
   membership, so the count equals the number of "liked" entries whatever is redelivered;
-- `liked_by_viewer` stays exact for any post, however hot, and a whole page is ONE HMGET on the
-  viewer's hash; every user's hash is small (bounded by what that user liked) and stays listpacked;
+- `liked_by_viewer` stays exact for any post, however hot, and a whole page's counts and likes
+  are one script call; every user's hash is small (bounded by what they liked), listpacked;
 - like notifications keep only the newest MAX_GROUP_ACTORS actors plus an exact count.
 The memory a like costs is ~30 B on its liker; nothing scales with one post's popularity.
 The price: the script touches the liker's, the post's and the author's keys, which one Valkey
@@ -58,6 +58,7 @@ class RedisEngagement:
         self._read = redis.register_script(lua.READ_UP_TO)
         self._after = redis.register_script(lua.PAGE_AFTER)
         self._before = redis.register_script(PAGE_BEFORE)
+        self._stats = redis.register_script(lua.STATS)
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
@@ -117,22 +118,13 @@ class RedisEngagement:
 
     # --- reads ---------------------------------------------------------------------------------
     async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]:
-        """Counts of a page of posts and whether the viewer liked each: one round trip."""
+        """Counts of a page of posts and whether the viewer liked each: one script call."""
         if not post_ids:
             return {}
-        k = self.keys
-        async with self._r.pipeline(transaction=False) as pipe:
-            for post in post_ids:
-                pipe.hget(k.post(post), "likes")
-                pipe.zcard(k.comments(post))
-            if viewer is not None:
-                pipe.hmget(k.liked(viewer), [str(p) for p in post_ids])
-            rows = await pipe.execute()
-        liked = rows[-1] if viewer is not None else [None] * len(post_ids)
+        args: list[str | int] = [self.keys.prefix, "" if viewer is None else viewer, *post_ids]
+        flat = await self._stats([], args)
         return {
-            post: PostStats(
-                int(rows[2 * i] or 0), int(rows[2 * i + 1]), text(liked[i] or b"0")[:1] == "1"
-            )
+            post: PostStats(int(flat[3 * i]), int(flat[3 * i + 1]), bool(flat[3 * i + 2]))
             for i, post in enumerate(post_ids)
         }
 

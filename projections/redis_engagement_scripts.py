@@ -348,3 +348,20 @@ redis.call('DEL', u .. ':liked', u .. ':comments', u .. ':follows:v', inbox, met
 return 1
 """
 )
+
+# Counts and the viewer's likes of a page of posts, in one call. No KEYS: names from ARGV[1], the
+# prefix. ARGV[2] the viewer ('' when anonymous), then the post ids. Returns likes, comments,
+# liked (1/0) per post.
+STATS = """
+local prefix, viewer = ARGV[1], ARGV[2]
+local liked = prefix .. ':u:{' .. viewer .. '}:liked'
+local out = {}
+for i = 3, #ARGV do
+  local post = prefix .. ':p:{' .. ARGV[i] .. '}'
+  out[#out + 1] = tonumber(redis.call('HGET', post, 'likes') or '0')
+  out[#out + 1] = redis.call('ZCARD', post .. ':comments')
+  local mine = viewer ~= '' and redis.call('HGET', liked, ARGV[i])
+  out[#out + 1] = (mine and string.sub(mine, 1, 1) == '1') and 1 or 0
+end
+return out
+"""
