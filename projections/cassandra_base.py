@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
@@ -347,6 +347,9 @@ async def in_order(chains: Iterable[Sequence[Any]], step: Any) -> None:
 
 
 # --- whole versions -------------------------------------------------------------------------------
+Statement = tuple[str, Sequence[Any]]  # CQL text and its parameters
+
+
 class KeyspaceAdapter:
     """One version of a projection group in Cassandra: one keyspace. Cheap to build per request;
     statement templates name their tables `{ks}.table`."""
@@ -357,6 +360,27 @@ class KeyspaceAdapter:
 
     def _q(self, template: str) -> str:
         return template.replace("{ks}", self.keyspace)
+
+    async def _move(
+        self,
+        before: Membership,
+        present: bool,
+        at_ms: int,
+        ts: int,
+        deletes: Callable[[int], list[Statement]],
+        inserts: Callable[[int], list[Statement]],
+    ) -> bool:
+        """Apply one membership write to its time-sorted rows: merge it into `before` as Cassandra
+        will, delete the row at the old time and insert the one at the new time. False (nothing
+        written) for an older or redelivered write. The caller writes the state row last, so an
+        interrupted write is redone whole on redelivery."""
+        after = before.merge(present, at_ms if present else None, ts)
+        if after == before:
+            return False
+        old, new = moves(before, after)
+        rows = (deletes(old) if old is not None else []) + (inserts(new) if new is not None else [])
+        await self._s.run(rows)  # distinct rows (old != new): no order among them
+        return True
 
 
 class CassandraVersions:

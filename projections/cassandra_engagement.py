@@ -38,7 +38,6 @@ from projections.cassandra_base import (
     Row,
     in_order,
     membership,
-    moves,
     write_timestamp,
 )
 from projections.engagement import (
@@ -241,17 +240,13 @@ class CassandraEngagement(KeyspaceAdapter):
     async def _set_comment(self, w: SetComment) -> None:
         ts = write_timestamp(w.version)
         row = await self._s.one(self._q(COMMENT_STATE), (w.comment_id,))
-        before = membership(row, "deleted", "created_ms", negate=True)
-        after = before.merge(w.present, w.at_ms if w.present else None, ts)
-        if after == before:
+        moved = await self._move(
+            membership(row, "deleted", "created_ms", negate=True), w.present, w.at_ms, ts,
+            lambda old: [(self._q(DELETE_BY_POST), (ts, w.post_id, old, w.comment_id))],
+            lambda new: [(self._q(INSERT_BY_POST), (w.post_id, new, w.comment_id, ts))],
+        )  # fmt: skip
+        if not moved:
             return  # an older or redelivered write
-        old, new = moves(before, after)
-        rows: list[tuple[str, Sequence[object]]] = []
-        if old is not None:
-            rows.append((self._q(DELETE_BY_POST), (ts, w.post_id, old, w.comment_id)))
-        if new is not None:
-            rows.append((self._q(INSERT_BY_POST), (w.post_id, new, w.comment_id, ts)))
-        await self._s.run(rows)
         if w.present:  # the state last: an interrupted write is redone whole
             added = (ts, w.post_id, w.commenter_id, w.text, w.at_ms, w.comment_id)
             await self._s.execute(self._q(ADD_COMMENT), added)

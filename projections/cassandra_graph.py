@@ -23,7 +23,6 @@ from projections.cassandra_base import (
     Row,
     in_order,
     membership,
-    moves,
     write_timestamp,
 )
 from projections.ports import Edge, GraphCounts, Page, Position, UserView
@@ -139,20 +138,15 @@ class CassandraGraph(KeyspaceAdapter):
         ts = write_timestamp(w.version)
         a, b = w.follower_id, w.followee_id
         row = await self._s.one(self._q(EDGE_STATE), (a, b))
-        before = membership(row, "active", "followed_ms")
-        after = before.merge(w.active, w.at_ms if w.active else None, ts)
-        if after == before:
-            return  # an older or redelivered write
-        old, new = moves(before, after)
-        rows: list[tuple[str, Sequence[object]]] = []
-        if old is not None:
-            rows += [(self._q(DELETE_FOLLOWER), (ts, b, old, a)),
-                     (self._q(DELETE_FOLLOWING), (ts, a, old, b))]  # fmt: skip
-        if new is not None:
-            rows += [(self._q(INSERT_FOLLOWER), (b, new, a, ts)),
-                     (self._q(INSERT_FOLLOWING), (a, new, b, ts))]  # fmt: skip
-        await self._s.run(rows)  # distinct rows (old != new): no order among them
-        await self._write_edge(w, ts)  # last: an interrupted write is redone whole
+        moved = await self._move(
+            membership(row, "active", "followed_ms"), w.active, w.at_ms, ts,
+            lambda old: [(self._q(DELETE_FOLLOWER), (ts, b, old, a)),
+                         (self._q(DELETE_FOLLOWING), (ts, a, old, b))],
+            lambda new: [(self._q(INSERT_FOLLOWER), (b, new, a, ts)),
+                         (self._q(INSERT_FOLLOWING), (a, new, b, ts))],
+        )  # fmt: skip
+        if moved:
+            await self._write_edge(w, ts)  # last: an interrupted write is redone whole
 
     async def _write_edge(self, w: SetFollow, ts: int) -> None:
         if w.active:

@@ -23,7 +23,6 @@ from projections.cassandra_base import (
     Row,
     in_order,
     membership,
-    moves,
     write_timestamp,
 )
 from projections.ports import Position, PostView
@@ -157,17 +156,13 @@ class CassandraPosts(KeyspaceAdapter):
     async def _set_timeline(self, w: SetTimeline) -> None:
         ts = write_timestamp(w.version)
         row = await self._s.one(self._q(ENTRY_STATE), (w.author_id, w.post_id))
-        before = membership(row, "present", "published_ms")
-        after = before.merge(w.present, w.at_ms if w.present else None, ts)
-        if after == before:
+        moved = await self._move(
+            membership(row, "present", "published_ms"), w.present, w.at_ms, ts,
+            lambda old: [(self._q(DELETE_TIMELINE), (ts, w.author_id, old, w.post_id))],
+            lambda new: [(self._q(INSERT_TIMELINE), (w.author_id, new, w.post_id, ts))],
+        )  # fmt: skip
+        if not moved:
             return  # an older or redelivered write
-        old, new = moves(before, after)
-        rows: list[tuple[str, Sequence[object]]] = []
-        if old is not None:
-            rows.append((self._q(DELETE_TIMELINE), (ts, w.author_id, old, w.post_id)))
-        if new is not None:
-            rows.append((self._q(INSERT_TIMELINE), (w.author_id, new, w.post_id, ts)))
-        await self._s.run(rows)
         if w.present:  # the state last: an interrupted write is redone whole
             await self._s.execute(self._q(ADD_ENTRY), (ts, w.at_ms, w.author_id, w.post_id))
         else:
