@@ -99,27 +99,25 @@ async def erase_engagement(redis: Redis, version: int, user: int, facts: Erasure
     await script([], args)
 
 
-async def erase_photos(redis: Redis, version: int, user: int, facts: ErasureFacts) -> list[str]:
-    """Drop the user's photos from the photos group; return the sha256 of every content no
-    photo references any more (its variants may now be deleted)."""
+async def erase_photos(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
+    """Drop the user's photos from the photos group; content no photo references any more leaves
+    the index, as a replay without the user's uploads would leave it (the media step then deletes
+    its variants)."""
+    if not facts.photos:
+        await redis.delete(PhotoKeys(version).owned(user))
+        return
     k = PhotoKeys(version)
-    shas = facts.contents
     async with redis.pipeline(transaction=False) as pipe:
-        for sha in shas if facts.photos else []:
+        for sha in facts.contents:
             pipe.srem(k.content_refs(sha), *facts.photos)
         pipe.delete(k.owned(user), *(k.photo(photo) for photo in facts.photos))
         await pipe.execute()
-    if not facts.photos:
-        return []
-    orphans = []
-    for sha in shas:
+    for sha in facts.contents:
         if await redis.scard(k.content_refs(sha)) == 0:
             await redis.delete(k.content(sha))
-            orphans.append(sha)
-    return orphans
 
 
-Eraser = Callable[[Redis, int, int, ErasureFacts], Awaitable[object]]
+Eraser = Callable[[Redis, int, int, ErasureFacts], Awaitable[None]]
 ERASERS: dict[str, Eraser] = {
     "graph": erase_graph,
     "feeds": erase_feeds,
