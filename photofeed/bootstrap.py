@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import faust
 import structlog
@@ -34,7 +34,7 @@ from photofeed.stores import Stores, make_stores, writer_factory
 from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events, writes_for
-from projections.ports import GraphReader
+from projections.ports import Edge, GraphReader, Page, Position
 from projections.redis_erasure import ErasureFacts
 from projections.redis_photos import RedisPhotos
 from projections.redis_versions import RedisVersions
@@ -112,10 +112,17 @@ def planner(stores: Stores, group: str) -> Planner:
 
 async def all_followers(graph: GraphReader, author: int) -> list[int]:
     """Every follower of `author`, paged through the graph projection."""
+    return await all_edges(graph.followers, author)
+
+
+async def all_edges(
+    pages: Callable[[int, int, Position | None], Awaitable[Page[Edge]]], user: int
+) -> list[int]:
+    """Every user at the other end of one side of `user`'s edges, page by page."""
     out: list[int] = []
     after = None
     while True:
-        page = await graph.followers(author, FOLLOWER_PAGE, after)
+        page = await pages(user, FOLLOWER_PAGE, after)
         out += [e.user_id for e in page.items]
         if page.next is None:
             return out
@@ -181,9 +188,21 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
             )  # fmt: skip
             await erase_user(cass.store, keyspaces, user, facts)
 
+    durable_facts = None
+    if cass is not None:
+
+        async def durable_facts(user: int) -> tuple[list[int], list[int], list[int]]:
+            """The user's live edges and posts, read through the ports from Cassandra."""
+            graph = stores.graph_at(await versions.active("graph"))
+            feeds = stores.feeds_at(await versions.active("feeds"))
+            following = await all_edges(graph.following, user)
+            posts = [p for p, _ in await feeds.timeline_page(user, 1_000_000, None)]
+            return await all_edges(graph.followers, user), following, posts
+
     return ErasureWorkflow(
         redis, versions, RedisKeyStore(redis), RedisAccountStore(redis), stores.search,
-        s3_store(settings), cassandra=erase_cassandra, pause_s=settings.erasure_step_pause_s,
+        s3_store(settings), cassandra=erase_cassandra, durable_facts=durable_facts,
+        pause_s=settings.erasure_step_pause_s,
     )  # fmt: skip
 
 

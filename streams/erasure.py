@@ -18,6 +18,7 @@ every step is idempotent, so one cut short is simply run again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -57,6 +58,9 @@ class ObjectStore(Protocol):
     async def list_older(self, prefix: str, before: datetime) -> list[str]: ...
 
 
+DurableFacts = tuple[list[int], list[int], list[int]]  # followers, following, posts
+
+
 @dataclass(frozen=True)
 class ErasureStatus:
     user_id: int
@@ -78,9 +82,11 @@ class ErasureWorkflow:
         search: SearchVersions,
         store: ObjectStore,
         cassandra: Callable[[int, ErasureFacts], Awaitable[None]] | None = None,
+        durable_facts: Callable[[int], Awaitable[DurableFacts]] | None = None,
         pause_s: float = 0.0,
     ) -> None:
-        """`cassandra` erases the user from the Cassandra projections when they are configured;
+        """`cassandra` erases the user from the Cassandra projections and `durable_facts` reads
+        their edges and posts there, when Cassandra is configured (Valkey then holds neither);
         `pause_s` waits between steps (only for tests that kill a worker mid-erasure)."""
         self._r = redis
         self._versions = versions
@@ -89,6 +95,7 @@ class ErasureWorkflow:
         self._search = search
         self._store = store
         self._cassandra = cassandra
+        self._durable_facts = durable_facts
         self._pause_s = pause_s
 
     async def after_users(self, events: Sequence[ev.Event]) -> None:
@@ -127,6 +134,13 @@ class ErasureWorkflow:
             self._r, user_id, await v.active("graph"), await v.active("feeds"),
             await v.active("photos"), await v.active("engagement"),
         )  # fmt: skip
+        if self._durable_facts is not None:
+            followers, following, posts = await self._durable_facts(user_id)
+            facts = dataclasses.replace(
+                facts, followers=sorted({*facts.followers, *followers}),
+                following=sorted({*facts.following, *following}),
+                posts=sorted({*facts.posts, *posts}),
+            )  # fmt: skip
         await self._r.hsetnx(key, "facts", json.dumps(asdict(facts)))
         return await self._facts(user_id)  # whichever worker stored them first
 
