@@ -361,6 +361,14 @@ class KeyspaceAdapter:
     def _q(self, template: str) -> str:
         return template.replace("{ks}", self.keyspace)
 
+    async def _by_id(
+        self, template: str, ids: Sequence[int], view: Callable[[int, Row | None], T | None]
+    ) -> dict[int, T]:
+        """Point reads of one row per id, concurrently; ids whose row `view` rejects are absent."""
+        rows = await asyncio.gather(*(self._s.one(self._q(template), (i,)) for i in ids))
+        found = ((i, view(i, row)) for i, row in zip(ids, rows, strict=True))
+        return {i: v for i, v in found if v is not None}
+
     async def _move(
         self,
         before: Membership,

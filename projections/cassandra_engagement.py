@@ -261,9 +261,7 @@ class CassandraEngagement(KeyspaceAdapter):
 
     async def comments_by_id(self, ids: Sequence[int]) -> dict[int, CommentView]:
         """Live comments by id; deleted and unknown ids are absent."""
-        rows = await asyncio.gather(*(self._s.one(self._q(COMMENT), (cid,)) for cid in ids))
-        views = (comment_view(cid, row) for cid, row in zip(ids, rows, strict=True))
-        return {v.comment_id: v for v in views if v is not None}
+        return await self._by_id(COMMENT, ids, comment_view)
 
     async def comments(
         self, post_id: int, limit: int, after: Position | None

@@ -157,9 +157,7 @@ class CassandraGraph(KeyspaceAdapter):
 
     # --- reads -----------------------------------------------------------------------------------
     async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
-        rows = await asyncio.gather(*(self._s.one(self._q(USER), (uid,)) for uid in ids))
-        views = (user_view(uid, row) for uid, row in zip(ids, rows, strict=True))
-        return {v.user_id: v for v in views if v is not None}
+        return await self._by_id(USER, ids, user_view)
 
     async def followers(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
         return await self._edges(FOLLOWERS_FIRST, FOLLOWERS_AFTER, user_id, limit, after)

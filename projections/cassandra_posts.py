@@ -171,9 +171,7 @@ class CassandraPosts(KeyspaceAdapter):
     # --- reads -----------------------------------------------------------------------------------
     async def posts(self, ids: Sequence[int]) -> dict[int, PostView]:
         """Live posts by id; deleted and unknown ids are absent."""
-        rows = await asyncio.gather(*(self._s.one(self._q(POST), (pid,)) for pid in ids))
-        views = (post_view(pid, row) for pid, row in zip(ids, rows, strict=True))
-        return {v.post_id: v for v in views if v is not None}
+        return await self._by_id(POST, ids, post_view)
 
     async def timeline_page(
         self, author_id: int, limit: int, after: Position | None
