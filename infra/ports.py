@@ -10,7 +10,7 @@ from typing import Any
 from infra.settings import Settings
 from infra.stack import SEAWEED_INTERNAL_PORTS
 
-PORTS_NEEDED = SEAWEED_INTERNAL_PORTS + 4  # kafka, redis, gateway, s3 (+ its internals)
+PORTS_NEEDED = SEAWEED_INTERNAL_PORTS + 5  # kafka, redis, gateway, s3 (+ internals), worker
 
 
 def free_port_block(size: int, host: str = "127.0.0.1") -> int:
@@ -36,5 +36,5 @@ def settings_on_free_ports(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a private stack under `data_dir` whose services all get free ports."""
     base = free_port_block(PORTS_NEEDED)
     ports = {"kafka_port": base, "redis_port": base + 1, "gateway_port": base + 2,
-             "s3_port": base + 3}  # fmt: skip
+             "s3_port": base + 3, "worker_port": base + PORTS_NEEDED - 1}  # fmt: skip
     return Settings(data_dir=data_dir, **{**ports, **overrides})

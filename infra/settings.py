@@ -52,6 +52,11 @@ class Settings:
     cassandra_hosts: str = ""  # comma-separated; set: durable projections run on Cassandra
     cassandra_replication: int = 1  # replication factor of the keyspaces photofeed creates
     erasure_step_pause_s: float = 0.0  # a pause between erasure steps; for crash tests only
+    outage_budget_s: float = 180.0  # an event retried this long through an outage is dead-lettered
+    dependency_timeout_s: float = 3.0  # the gateway's bound on one Valkey/broker/S3 call: a
+    # dependency silent this long counts as down (503 + Retry-After); >> their p99 (< 50 ms here)
+    idempotency_ttl_s: int = 24 * 3600  # how long an Idempotency-Key's first answer is kept
+    worker_port: int = 8001  # the worker's /healthz and /metrics (loopback); 0: no endpoint
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)

@@ -26,7 +26,7 @@ from infra.clients import make_minio
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
 from infra.objectstore import S3Store
-from infra.readiness import worker_ready_key
+from infra.readiness import publish_worker_health, worker_ready_key
 from infra.sealed_log import SealingLog
 from infra.settings import Settings
 from infra.topics import FOLLOWS, POSTS, USERS
@@ -241,7 +241,8 @@ def build_worker(settings: Settings) -> faust.App:
         media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
         after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
                      USERS.name: erasure_workflow(settings, stores).after_users},
-        open_events=Opener(RedisKeyStore(redis)).open,
+        open_events=Opener(RedisKeyStore(redis), strict=True).open,
+        publish_health=lambda snapshot: publish_worker_health(redis, pid, snapshot),
     )  # fmt: skip
     return create_faust_app(settings, deps)
 

@@ -103,8 +103,11 @@ class Codec:
         fastavro.schemaless_writer(buf, sv.schema, to_record(event))
         return buf.getvalue()
 
-    def decode(self, data: bytes) -> Event:
-        """Return the event; raise DecodeError for foreign, unknown or corrupt bytes."""
+    def decode(self, data: bytes | None) -> Event:
+        """Return the event; raise DecodeError (and nothing else) for a null or empty value and
+        for foreign, unknown or corrupt bytes."""
+        if not data:
+            raise DecodeError("null value" if data is None else "empty value")
         if len(data) < HEADER_LEN or data[:2] != MAGIC:
             raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
         writer = self._by_fp.get(data[2:HEADER_LEN])
@@ -122,7 +125,10 @@ class Codec:
             raise DecodeError(f"{writer.name} body has trailing bytes")
         if not isinstance(record, dict):
             raise DecodeError(f"{writer.name} body is not a record")
-        return from_record(self._types[writer.name], record)
+        try:
+            return from_record(self._types[writer.name], record)
+        except Exception as exc:  # a value the event type refuses (e.g. out of range)
+            raise DecodeError(f"{writer.name} v{writer.version}: {exc}") from exc
 
 
 @cache

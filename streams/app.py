@@ -1,15 +1,20 @@
 """The Faust app factory and its agents.
 
-Each source topic has one agent: it takes a batch of messages, decodes them (undecodable ones go
-to the dead-letter topic with the error in headers), and hands the events to every projection
-sink interested in them. Offsets are acknowledged only after the batch is written (at-least-once);
-projections are idempotent, so a redelivered batch changes nothing.
+Each source topic has one agent: it takes a batch of messages, decodes them, and runs the batch
+through its steps (open sealed fields, every interested projection sink, the topic's after-batch
+step) under the failure policy (streams/guard.py): a message that cannot be decoded or that makes
+a step fail is dead-lettered with its source and the error, and the partition moves on; an outage
+is retried for a bounded budget, then dead-lettered too. Offsets are acknowledged only after the
+batch was applied or set aside (at-least-once); projections are idempotent, so a redelivered
+batch changes nothing. A crashed agent is restarted with backoff; one that keeps crashing makes
+the worker exit non-zero so its process manager restarts it from the committed offsets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
+import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,16 +25,22 @@ import structlog
 from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
 from projections.handlers import group_events
-from schemas.codec import Codec, DecodeError
+from schemas.codec import Codec
 from schemas.events import Event, PhotoUploaded
+from streams.deadletters import Consumed, headers_for
+from streams.failures import Failure, RetryPolicy
+from streams.guard import Guard
+from streams.health import AgentHealth, supervise
 from streams.media_agent import MediaAgent
 from streams.sink import ProjectionSink
 
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
 BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
-RETRY_MAX_S = 5.0  # backoff cap while a store is unreachable
 HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)
+HEALTH_EVERY_S = 2.0  # health snapshot published this often; < HEALTH_TTL_S / 2
+HEALTH_TTL_S = 10  # a worker that stops publishing disappears from `photofeed status`
+GIVE_UP_EXIT = 70  # the worker's exit status when an agent keeps crashing (EX_SOFTWARE)
 
 log = structlog.get_logger("photofeed.worker")
 
@@ -52,8 +63,11 @@ class WorkerDeps:
     after_batch: Mapping[str, Callable[[Sequence[Event]], Awaitable[None]]] = field(
         default_factory=dict
     )
-    # decoded batch -> what projections may see (personal data opened, erased users gone)
+    # decoded batch -> what projections may see (personal data opened, erased users gone);
+    # raises for an event whose seal does not open (it is dead-lettered)
     open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None = None
+    # the health snapshot, published every HEALTH_EVERY_S (for `photofeed status`)
+    publish_health: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -83,17 +97,88 @@ def sinks_for(spec: TopicSpec, sinks: Sequence[ProjectionSink]) -> list[Projecti
     return [s for s in sinks if wanted & groups[s.group]]
 
 
+class _Runtime:
+    """What every agent of one worker shares: the failure policy, dead letters, health."""
+
+    def __init__(self, app: faust.App, settings: Settings, codec: Codec) -> None:
+        self.app = app
+        self.codec = codec
+        self.health = AgentHealth()
+        self.policy = RetryPolicy(settings.outage_budget_s)
+
+    def guard(self, agent: str) -> Guard:
+        return Guard(self.policy, _FaustDeadLetters(self.app, agent, self.health))
+
+    def highwater(self, topic: str, partition: int) -> int | None:
+        try:
+            tp = next(t for t in self.app.consumer.assignment() if t == (topic, partition))
+            return int(self.app.consumer.highwater(tp))
+        except (StopIteration, Exception):
+            return None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "at": time.time(),
+            "agents": self.health.snapshot(self.highwater),
+        }
+
+    async def decode(self, guard: Guard, batch: Sequence[Any]) -> list[Consumed]:
+        """The batch as Consumed items with their events; undecodable ones are dead-lettered."""
+        out: list[Consumed] = []
+        for item in batch:
+            m = item.message
+            raw = Consumed(m.topic, m.partition, m.offset, m.key, m.value)
+            try:
+                out.append(Consumed(*_fields(raw), self.codec.decode(m.value)))
+            except Exception as exc:  # DecodeError, or anything a hostile value provokes
+                await guard.dead_letter([raw], Failure("bad_input", exc, 1, "decode"))
+        return out
+
+    def done(self, agent: str, batch: Sequence[Any], applied: int) -> None:
+        positions = {(e.message.topic, e.message.partition): e.message.offset + 1 for e in batch}
+        self.health.batch_done(agent, positions, applied, time.time())
+
+    def give_up(self, reason: str) -> None:
+        log.error("worker_giving_up", reason=reason, exit_status=GIVE_UP_EXIT)
+        os._exit(GIVE_UP_EXIT)  # no commit: everything unacknowledged is redelivered
+
+
+def _fields(c: Consumed) -> tuple[str, int, int, bytes | None, bytes | None]:
+    return c.topic, c.partition, c.offset, c.key, c.value
+
+
+class _FaustDeadLetters:
+    """Dead letters through the worker's producer, acknowledged before the source offset is."""
+
+    def __init__(self, app: faust.App, agent: str, health: AgentHealth) -> None:
+        self._app, self._agent, self._health = app, agent, health
+        self._policy = RetryPolicy(budget_s=float("inf"))  # nothing else may be skipped
+
+    async def send(self, item: Consumed, failure: Failure) -> None:
+        headers = headers_for(item, failure, self._agent, int(time.time() * 1000))
+
+        async def produce() -> None:
+            await self._app.producer.send_and_wait(
+                DEAD_LETTER.name, item.key, item.value, None, None, headers
+            )
+
+        await self._policy.run("dead letter", produce)
+        self._health.dead_lettered(self._agent, item.topic, failure.kind)
+
+
 def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
     app = faust.App(settings.worker_group, **faust_settings(settings))
-    dead_letter = app.topic(DEAD_LETTER.name, value_type=bytes, key_type=bytes)
+    runtime = _Runtime(app, settings, deps.codec)
     for spec in CATALOGUE:
         targets = sinks_for(spec, deps.sinks)
         if targets:
-            _add_agent(app, spec, targets, deps, dead_letter)
+            _add_agent(app, spec, targets, deps, runtime)
     if deps.media is not None and deps.log is not None:
-        _add_media_agent(app, deps.media, deps.log, deps.codec, dead_letter)
+        _add_media_agent(app, deps.media, deps.log, runtime)
     if deps.housekeeping is not None:
         app.timer(interval=HOUSEKEEPING_S, name="housekeeping")(deps.housekeeping)
+    _add_health(app, settings, deps, runtime)
     if deps.on_assigned is not None:
         notify = deps.on_assigned
 
@@ -104,116 +189,88 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
     return app
 
 
+def _add_health(app: faust.App, settings: Settings, deps: WorkerDeps, runtime: _Runtime) -> None:
+    publish = deps.publish_health
+    if publish is not None:
+
+        async def publish_health() -> None:
+            try:
+                await publish(runtime.snapshot())
+            except Exception as exc:  # Valkey down: status goes stale, the worker goes on
+                log.warning("health_publish_failed", error=repr(exc)[:200])
+
+        app.timer(interval=HEALTH_EVERY_S, name="publish_health")(publish_health)
+    if settings.worker_port:
+        from streams.health_http import serve
+
+        async def health_endpoint() -> None:
+            try:
+                await serve(runtime.snapshot, settings.host, settings.worker_port)
+            except OSError as exc:  # port taken (a second worker on this machine): no endpoint
+                log.warning(
+                    "health_endpoint_unavailable", port=settings.worker_port, error=str(exc)
+                )
+
+
 def _add_agent(
-    app: faust.App,
-    spec: TopicSpec,
-    sinks: list[ProjectionSink],
-    deps: WorkerDeps,
-    dead_letter: faust.TopicT,
+    app: faust.App, spec: TopicSpec, sinks: list[ProjectionSink], deps: WorkerDeps, rt: _Runtime
 ) -> None:
     topic = app.topic(spec.name, value_type=bytes, key_type=bytes)
     after, open_events = deps.after_batch.get(spec.name), deps.open_events
+    name = f"project_{spec.name.replace('.', '_')}"
+    guard = rt.guard(name)
+
+    async def project(items: Sequence[Consumed]) -> None:
+        events = [i.event for i in items if i.event is not None]
+        if open_events is not None:
+            events = await open_events(events)
+        for sink in sinks:
+            await sink.apply(events)
+        if after is not None:
+            await after(events)
+
+    async def consume(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
+            items = await rt.decode(guard, batch)
+            dead = await guard.run("project", items, project)
+            rt.done(name, batch, len(items) - dead)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
-        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
-        async for batch in batches:
-            events = await decode_batch(deps.codec, batch, dead_letter)
-            if open_events is not None:
-                events = await _retrying_value(
-                    "open events", functools.partial(open_events, events)
-                )
-            for sink in sinks:
-                await apply_with_retry(sink, events)
-            if after is not None:
-                await _retrying(f"after {spec.name}", functools.partial(after, events))
+        await supervise(name, functools.partial(consume, stream), rt.health, rt.give_up)
 
-    agent.__name__ = f"project_{spec.name.replace('.', '_')}"
-    app.agent(topic, name=agent.__name__)(agent)
+    agent.__name__ = name
+    app.agent(topic, name=name)(agent)
 
 
-def _add_media_agent(
-    app: faust.App, media: MediaAgent, event_log: EventLog, codec: Codec, dead_letter: Any
-) -> None:
+def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt: _Runtime) -> None:
     """PhotoUploaded -> variants -> PhotoProcessed + PostPublished (or PhotoRejected).
 
     The results are appended before the upload's offset is acknowledged; a crash in between
-    redelivers the upload, and reprocessing yields the same keys and the same post id.
+    redelivers the upload, and reprocessing yields the same keys and the same post id. Each
+    upload is its own unit under the failure policy: one bad upload never holds up the next.
     """
     topic = app.topic(PHOTOS.name, value_type=bytes, key_type=bytes)
+    name = "media_process_uploads"
+    guard = rt.guard(name)
 
-    async def process_uploads(stream: faust.StreamT[bytes]) -> None:
-        batches = stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
-        async for batch in batches:
-            for event in await decode_batch(codec, batch, dead_letter):
-                if isinstance(event, PhotoUploaded):
-                    await _retrying(
-                        f"media {event.photo_id}", functools.partial(_media_step, media,
-                                                                     event_log, event)
-                    )  # fmt: skip
+    async def process(items: Sequence[Consumed]) -> None:
+        for item in items:
+            if isinstance(item.event, PhotoUploaded):
+                results = await media.handle(item.event)
+                await event_log.append(*results)
+                log.info(
+                    "photo_handled", photo_id=item.event.photo_id,
+                    outcome=type(results[0]).__name__,
+                )  # fmt: skip
 
-    app.agent(topic, name="media_process_uploads")(process_uploads)
+    async def consume(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
+            dead = 0
+            for item in await rt.decode(guard, batch):
+                dead += await guard.run("media", [item], process)
+            rt.done(name, batch, len(batch) - dead)
 
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        await supervise(name, functools.partial(consume, stream), rt.health, rt.give_up)
 
-async def _media_step(media: MediaAgent, event_log: EventLog, upload: PhotoUploaded) -> None:
-    results = await media.handle(upload)
-    await event_log.append(*results)
-    log.info("photo_handled", photo_id=upload.photo_id, outcome=type(results[0]).__name__)
-
-
-async def _retrying(what: str, step: Callable[[], Awaitable[None]]) -> None:
-    """Run `step` until it succeeds, backing off: an outage pauses the partition, drops nothing."""
-    delay = 0.1
-    while True:
-        try:
-            await step()
-            return
-        except Exception as exc:
-            log.warning("step_failed", what=what, error=repr(exc), retry_s=delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, RETRY_MAX_S)
-
-
-async def _retrying_value(what: str, step: Callable[[], Awaitable[list[Event]]]) -> list[Event]:
-    """`_retrying` for a step with a result."""
-    box: list[list[Event]] = []
-
-    async def run() -> None:
-        box.append(await step())
-
-    await _retrying(what, run)
-    return box[-1]
-
-
-async def decode_batch(codec: Codec, batch: Sequence[Any], dead_letter: Any) -> list[Event]:
-    """Decode every message; forward the undecodable ones to the dead-letter topic."""
-    events: list[Event] = []
-    for item in batch:
-        msg = item.message
-        try:
-            events.append(codec.decode(msg.value))
-        except DecodeError as exc:
-            log.warning(
-                "dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                error=str(exc),
-            )  # fmt: skip
-            await dead_letter.send(
-                key=msg.key,
-                value=msg.value,
-                headers={
-                    "source_topic": msg.topic.encode(),
-                    "source_partition": str(msg.partition).encode(),
-                    "source_offset": str(msg.offset).encode(),
-                    "error": str(exc).encode(),
-                },
-            )
-    return events
-
-
-async def apply_with_retry(sink: ProjectionSink, events: Sequence[Event]) -> None:
-    """Apply until it succeeds: a store outage (or a bug) pauses the partition, never drops a
-    batch. Handlers are pure and total, so a failure here is the store's."""
-    await _retrying(f"projection {sink.group}", functools.partial(_apply, sink, events))
-
-
-async def _apply(sink: ProjectionSink, events: Sequence[Event]) -> None:
-    await sink.apply(events)
+    app.agent(topic, name=name)(agent)

@@ -39,8 +39,12 @@ def people_of(event: ev.Event) -> set[int]:
 
 
 class Opener:
-    def __init__(self, keys: KeyStore) -> None:
+    def __init__(self, keys: KeyStore, *, strict: bool = False) -> None:
+        """`strict`: an event whose seal does not open raises `Unreadable` (the live agents
+        dead-letter it); otherwise it is dropped with a warning (replay: the live agent set it
+        aside, so the rebuild must not see it either)."""
         self._keys = keys
+        self._strict = strict
 
     async def open(self, events: Sequence[ev.Event]) -> list[ev.Event]:
         if not events:
@@ -64,5 +68,7 @@ class Opener:
         try:
             return open_event(event, key or b"\0" * 32)  # no key: only plaintext can open
         except Unreadable:
+            if self._strict:
+                raise
             log.warning("unreadable_event", type=type(event).__name__, event_id=event.event_id)
             return None
