@@ -211,10 +211,13 @@ def build_worker(settings: Settings) -> faust.App:
     stores = make_stores(settings)
     redis = stores.redis
     pid = os.getpid()
+    # readiness is announced for the process group: the pid `photofeed up` knows, whether the
+    # worker runs alone or as the child of its supervisor
+    group = os.getpgid(0)
 
     async def announce(partitions: int) -> None:
-        await redis.set(worker_ready_key(pid), partitions, ex=24 * 3600)
-        log.info("worker_ready", partitions=partitions, pid=pid)
+        await redis.set(worker_ready_key(group), partitions, ex=24 * 3600)
+        log.info("worker_ready", partitions=partitions, pid=pid, group=group)
 
     log_ = KafkaEventLog(settings.bootstrap, default_codec())
 

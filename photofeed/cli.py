@@ -82,13 +82,35 @@ def stack_status() -> None:
 
 
 def _print_status(settings: Settings) -> None:
+    """Services, then each worker agent's state, progress, dead letters and lag."""
+    from infra.readiness import worker_health
+
+    snapshots = worker_health(settings)
+    agents_ok = bool(snapshots) and all(
+        a["state"] == "running" for snap in snapshots for a in snap["agents"].values()
+    )
     table = Table("service", "pid", "healthy", "address")
     for name, (pid, healthy, address) in Stack(settings).status().items():
         table.add_row(name, str(pid or "-"), "yes" if healthy else "no", address)
-    for proc in _app_processes(settings):
+    procs = _app_processes(settings)
+    checks = {"worker": lambda: agents_ok, "gateway": lambda: gateway_healthy(settings)}
+    for proc in procs:
         pid = proc.pid()
-        table.add_row(proc.spec.name, str(pid or "-"), "yes" if pid else "no", "")
+        ok = pid is not None and checks[proc.spec.name]()
+        address = settings.gateway_url if proc.spec.name == "gateway" else ""
+        table.add_row(proc.spec.name, str(pid or "-"), "yes" if ok else "no", address)
     Console().print(table)
+    agents = Table("worker pid", "agent", "state", "applied", "dead letters", "lag", "crashes")
+    for snap in snapshots:
+        for name, a in snap["agents"].items():
+            lags = [p["lag"] for p in a["partitions"] if p["lag"] is not None]
+            agents.add_row(
+                str(snap["pid"]), name, a["state"], str(a["processed"]),
+                str(sum(d["count"] for d in a["dead_lettered"])),
+                str(sum(lags)) if lags else "?", str(a["crashes"]),
+            )  # fmt: skip
+    if snapshots:
+        Console().print(agents)
 
 
 @topics_app.command("create")
@@ -110,8 +132,17 @@ def topics_list() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    supervised: bool = typer.Option(
+        False, help="Restart the worker with backoff whenever it exits non-zero."
+    ),
+) -> None:
     """Run the Faust worker in the foreground (all projection agents)."""
+    if supervised:
+        from infra.supervisor import supervise
+
+        _settings()
+        raise typer.Exit(supervise([sys.executable, "-m", "photofeed", "worker"]))
     from photofeed.bootstrap import build_worker
 
     s = _settings()
@@ -145,7 +176,7 @@ def _app_processes(settings: Settings) -> list[ManagedProcess]:
     run, logs = settings.data_dir / "run", settings.data_dir / "logs"
     py = [sys.executable, "-m", "photofeed"]
     return [
-        ManagedProcess(ProcessSpec("worker", [*py, "worker"]), run, logs),
+        ManagedProcess(ProcessSpec("worker", [*py, "worker", "--supervised"]), run, logs),
         ManagedProcess(ProcessSpec("gateway", [*py, "gateway"]), run, logs),
     ]
 
