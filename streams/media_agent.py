@@ -3,8 +3,13 @@
 For each `PhotoUploaded` it reads the original (bounded), deduplicates by SHA-256 against the
 content-addressed index, processes it (validation, decode, variants, blurhash, perceptual hash),
 checks the blocklist, stores the variants and returns the events to append: `PhotoProcessed` and
-`PostPublished`, or `PhotoRejected` with a reason the client can show. Infrastructure failures
-raise, so the caller retries the event with backoff; bad images never raise.
+`PostPublished`, or `PhotoRejected` with a reason the client can show.
+
+Failure contract of `MediaAgent.handle`: bad bytes never raise. Whatever an upload's content
+makes the image libraries do ends as `PhotoRejected` (`process_image` promises only
+`RejectedImage`; anything else escaping it is still turned into code `undecodable` here, and
+logged with its class). Only infrastructure failures raise (S3 stat/read/put, the content index
+or blocklist in Valkey unreachable), so the caller retries them as outages.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from streams.media.imaging import (
     RejectedImage,
     hamming,
     process_image,
+    undecodable,
 )
 
 log = structlog.get_logger("photofeed.media")
@@ -70,7 +76,11 @@ class MediaAgent:
         self._limits = limits
 
     async def handle(self, upload: ev.PhotoUploaded) -> list[ev.Event]:
-        """The events that record what became of `upload`; idempotent in effect (same keys)."""
+        """The events that record what became of `upload`; idempotent in effect (same keys).
+
+        Never raises for the upload's content (see the module docstring); raises only when S3
+        or Valkey fail, which the caller retries.
+        """
         info = await self._store.stat(upload.object_key)
         if info is None:
             return [self._rejected(upload, "missing_upload", "The uploaded file is gone.")]
@@ -86,10 +96,7 @@ class MediaAgent:
             image = _from_index(known)
         else:
             try:
-                image = await asyncio.to_thread(
-                    process_image, data, upload.content_type,
-                    max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
-                )  # fmt: skip
+                image = await self._process(upload, data)
             except RejectedImage as exc:
                 return [self._rejected(upload, exc.code, exc.reason)]
         match = await self._blocked(image.phash)
@@ -99,6 +106,25 @@ class MediaAgent:
         if isinstance(image, ProcessedImage):
             await self._store_variants(sha, image)
         return self._published(upload, sha, image)
+
+    async def _process(self, upload: ev.PhotoUploaded, data: bytes) -> ProcessedImage:
+        """`process_image` in a thread; raises RejectedImage and nothing else (cancellation aside).
+
+        `process_image` already promises that; this catch is the backstop, because an image that
+        escaped it would otherwise be retried as an outage forever and stall the partition.
+        """
+        try:
+            return await asyncio.to_thread(
+                process_image, data, upload.content_type,
+                max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
+            )  # fmt: skip
+        except RejectedImage as exc:
+            if exc.code == "undecodable":
+                _log_undecodable(upload, exc.__cause__ or exc)
+            raise
+        except Exception as exc:  # a broken promise of process_image, not an outage
+            _log_undecodable(upload, exc)
+            raise undecodable(exc) from exc
 
     async def _blocked(self, phash: int) -> str | None:
         for blocked, note in (await self._blocklist.entries()).items():
@@ -150,6 +176,14 @@ class _Known:
     height: int
     blurhash: str
     phash: int
+
+
+def _log_undecodable(upload: ev.PhotoUploaded, error: BaseException) -> None:
+    """Bytes that passed every check yet the libraries choked on: worth a look, not a retry."""
+    log.warning(
+        "undecodable_upload", photo_id=upload.photo_id, content_type=upload.content_type,
+        error_class=type(error).__name__, error=str(error)[:500],
+    )  # fmt: skip
 
 
 def _from_index(c: ContentView) -> _Known:

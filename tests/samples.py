@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import zlib
 
 from PIL import Image, ImageDraw
 
@@ -78,6 +80,24 @@ def bomb_png(side: int = 20000) -> bytes:
     out = io.BytesIO()
     img.save(out, "PNG", optimize=False, compress_level=9)
     return out.getvalue()
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A valid, all-black 8-bit greyscale PNG of any size, deflated with zlib in 1 MiB blocks (no
+    pixel buffer in memory): 1 x 700,000 is ~1.4 KB, 1 x 15,000,000 ~29 KB."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    deflate = zlib.compressobj(9)
+    block = bytes(1 << 20)
+    blocks, rest = divmod((1 + width) * height, len(block))  # every row: filter 0, then pixels
+    idat = b"".join(deflate.compress(block) for _ in range(blocks))
+    idat += deflate.compress(block[:rest]) + deflate.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

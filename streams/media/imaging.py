@@ -1,13 +1,19 @@
 """Turn one uploaded image into its published JPEG variants, BlurHash and perceptual hash.
 
-`process_image` is pure (bytes in, bytes out, no I/O, no globals changed) and either returns a
-`ProcessedImage` or raises `RejectedImage`, which is final: retrying the same bytes cannot succeed.
-Any other exception is a bug or resource exhaustion, worth a retry.
+`process_image` is pure (bytes in, bytes out, no I/O, no globals changed) and total over its
+input: it either returns a `ProcessedImage` or raises `RejectedImage`, which is final (retrying
+the same bytes cannot succeed). Whatever libvips, pillow-heif or Python raise while handling one
+upload (pyvips.Error, OverflowError, ValueError, MemoryError, ...) comes out as
+`RejectedImage("undecodable")`, never as anything else, so no byte string can look like an
+outage and stall the pipeline. Only BaseExceptions that are not Exceptions (cancellation,
+interpreter exit) pass through.
 
-Decoding happens once: pyvips shrinks on load straight to the decode box (1080 px, more only
-for extreme panoramas so the thumbnail still gets 150 px), the result is held in memory, and
-every smaller variant and both hashes are cut from it. HEIC/HEIF goes through pillow-heif
-because pyvips-binary ships no HEVC decoder; everything after that is shared.
+Dimensions are checked from the header before any pixel is decoded: at most `max_pixels`, and
+an aspect ratio of at most MAX_ASPECT_RATIO, which bounds the decode box (below). Decoding then
+happens once: pyvips shrinks on load straight to the decode box (1080 px, more only for wide
+panoramas so the thumbnail still gets 150 px), the result is held in memory, and every smaller
+variant and both hashes are cut from it. HEIC/HEIF goes through pillow-heif because
+pyvips-binary ships no HEVC decoder; everything after that is shared.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from streams.media.phash import TINY, blurhash, hamming, phash
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "MAX_ASPECT_RATIO",
     "MAX_BYTES_DEFAULT",
     "MAX_PIXELS_DEFAULT",
     "VARIANT_BOXES",
@@ -34,17 +41,22 @@ __all__ = [
     "hamming",
     "process_image",
     "sniff_type",
+    "undecodable",
 ]
 
 # ACCEPTED_TYPES (schemas.media): every member has a branch in sniff_type and a decoder below
 MAX_BYTES_DEFAULT = 50 * 1024 * 1024  # >= the gateway's upload size cap, so it never bites first
 MAX_PIXELS_DEFAULT = 50_000_000  # > 48 MP phone sensors; < what a worker can hold decoded (RGB)
+MAX_ASPECT_RATIO = 100  # long side <= this x short side; camera panoramas stay far below
 VARIANT_CONTENT_TYPE = "image/jpeg"
 VARIANT_BOXES: dict[str, int] = {"thumbnail": 150, "feed": 640, "full": 1080}  # 150 < 640 < 1080
 JPEG_QUALITY = 82  # 1..100; 82 keeps feed photos visually lossless at ~half the bytes of Q95
 SNIFF_BYTES = 32  # sniff_type never reads past this; the HEIF ftyp box's first brands fit in it
 
 _THUMB, _FEED, _FULL = VARIANT_BOXES["thumbnail"], VARIANT_BOXES["feed"], VARIANT_BOXES["full"]
+_MAX_DECODE_BOX = MAX_ASPECT_RATIO * _THUMB + 1  # _decode_box <= this, so a decode holds
+# at most 15,001 x 151 px (~2.3 MP): shrink-on-load fits the long side into the box and the
+# short side then keeps ~THUMB px; far below the 100,000,000 px libvips accepts as a box.
 _FAMILY = {"image/heif": "image/heic"}  # HEIC is HEIF holding HEVC; clients mix the two up
 _VIPS_LOADERS = {  # the libvips loader each sniffed type must reach; anything else is refused
     "image/jpeg": "jpegload",
@@ -139,12 +151,19 @@ def _other_image(head: bytes) -> str | None:
     return next((name for magic, name in _OTHER_IMAGES.items() if head.startswith(magic)), None)
 
 
-def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+def _check_dimensions(width: int, height: int, max_pixels: int) -> None:
+    """Refuse, from the header alone, what is too big to decode or too thin to shrink sanely."""
     if width * height > max_pixels:
         raise RejectedImage(
             "too_many_pixels",
             f"The image is {width}x{height} pixels; at most {max_pixels / 1e6:g} megapixels "
             "are accepted.",
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise RejectedImage(
+            "extreme_aspect_ratio",
+            f"The image is {width}x{height} pixels; its long side may be at most "
+            f"{MAX_ASPECT_RATIO} times its short side.",
         )
 
 
@@ -153,11 +172,16 @@ def _corrupt(detail: str) -> RejectedImage:
 
 
 def _decode_box(width: int, height: int) -> int:
-    """Square box to shrink into on load: FULL, widened so the short side keeps THUMB pixels."""
+    """Square box to shrink into on load: FULL, widened so the short side keeps THUMB pixels.
+
+    Never more than _MAX_DECODE_BOX (reached at MAX_ASPECT_RATIO, which _check_dimensions
+    enforces first; the clamp keeps this total for any positive size).
+    """
     short, long = min(width, height), max(width, height)
     if short * _FULL >= long * _THUMB:
         return _FULL
-    return math.ceil(long * _THUMB / short) + 1  # +1: rounding can never leave THUMB - 1
+    box = math.ceil(long * _THUMB / short) + 1  # +1: rounding can never leave THUMB - 1
+    return min(box, _MAX_DECODE_BOX)
 
 
 def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, int, int]:
@@ -169,7 +193,7 @@ def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, 
     loader = str(header.get("vips-loader"))
     if not loader.startswith(_VIPS_LOADERS[content_type]):
         raise _corrupt(f"decoded by {loader}")
-    _check_pixels(header.width, header.height, max_pixels)
+    _check_dimensions(header.width, header.height, max_pixels)
     box = _decode_box(header.width, header.height)
     # fail_on must travel in option_string: thumbnail's own fail_on argument does not reach
     # the loader (libvips 8.18), and without it a truncated JPEG/PNG decodes silently.
@@ -190,7 +214,7 @@ def _decode_heif(data: bytes, max_pixels: int) -> tuple[Any, int, int]:
         mode = heif.mode
     except (ValueError, RuntimeError, OSError, EOFError, SyntaxError, IndexError) as error:
         raise _corrupt("unreadable HEIF container") from error
-    _check_pixels(width, height, max_pixels)
+    _check_dimensions(width, height, max_pixels)
     bands = _HEIF_MODES.get(mode)
     if bands is None:
         raise RejectedImage(
@@ -267,6 +291,19 @@ def _render(decoded: Any, width: int, height: int) -> ProcessedImage:
     )
 
 
+def undecodable(error: BaseException) -> RejectedImage:
+    """The rejection for bytes that passed every check but that the libraries cannot handle.
+
+    `error` (what they raised) becomes the rejection's __cause__, for logs; the reason stays
+    generic because its text is shown to clients.
+    """
+    rejected = RejectedImage(
+        "undecodable", "The image could not be decoded; export it again as JPEG or PNG."
+    )
+    rejected.__cause__ = error
+    return rejected
+
+
 def _reject_type(data: bytes, declared: str) -> str:
     """The sniffed type when it may be decoded as `declared`; raises RejectedImage otherwise."""
     if declared not in ACCEPTED_TYPES:
@@ -294,9 +331,21 @@ def process_image(
     """Validate an upload and produce everything published for it.
 
     Checks run cheapest first: size, declared type, magic bytes against the declared type,
-    then the pixel count from the header before any pixel is decoded. GIF/WebP animations
-    give their first frame. Raises RejectedImage (see its `code`) for anything unpublishable.
+    then the pixel count and aspect ratio from the header before any pixel is decoded. GIF/WebP
+    animations give their first frame. Raises RejectedImage (see its `code`) for anything
+    unpublishable, and nothing else for any bytes: what the libraries raise on bytes that passed
+    the checks becomes code `undecodable` (see `undecodable`).
     """
+    try:
+        return _process(data, declared_type, max_bytes, max_pixels)
+    except RejectedImage:
+        raise
+    except Exception as error:  # the contract: bad bytes never escape as other errors
+        raise undecodable(error) from error
+
+
+def _process(data: bytes, declared_type: str, max_bytes: int, max_pixels: int) -> ProcessedImage:
+    """process_image's checks and pipeline; may raise anything the libraries raise."""
     if len(data) > max_bytes:
         raise RejectedImage(
             "too_large",

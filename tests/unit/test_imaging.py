@@ -6,6 +6,7 @@ check sizes, pixels and metadata.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import resource
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import pillow_heif
 import pytest
 import pyvips
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
@@ -28,6 +29,7 @@ from streams.media import phash as ph
 from streams.media.imaging import (
     ACCEPTED_TYPES,
     JPEG_QUALITY,
+    MAX_ASPECT_RATIO,
     MAX_BYTES_DEFAULT,
     MAX_PIXELS_DEFAULT,
     SNIFF_BYTES,
@@ -39,6 +41,7 @@ from streams.media.imaging import (
     process_image,
     sniff_type,
 )
+from tests import samples
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 I64_MIN, I64_MAX, U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -114,6 +117,8 @@ def test_constants_keep_their_invariants() -> None:
     assert VARIANT_CONTENT_TYPE == "image/jpeg"
     assert MAX_BYTES_DEFAULT == 50 * 1024 * 1024
     assert 48_000_000 < MAX_PIXELS_DEFAULT < 20_000 * 20_000
+    assert MAX_ASPECT_RATIO >= 12  # 12000 x 1000 panoramas pass
+    assert MAX_ASPECT_RATIO * VARIANT_BOXES["thumbnail"] + 1 < 100_000_000  # libvips' max box
     assert ph.TINY > ph.HASH_SIDE
     assert ph.HASH_BITS == 64
 
@@ -380,6 +385,161 @@ def test_header_bomb_is_rejected_before_decoding(
     assert "20000x20000" in error.reason
     assert elapsed < 1.0
     assert grown_mb < 100
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(1, 700_000), (1, 15_000_000), (700_000, 1), (50, 50 * MAX_ASPECT_RATIO + 1)],
+)
+def test_extreme_aspect_ratio_is_rejected_before_decoding(width: int, height: int) -> None:
+    """The 1 x 700,000 PNG (1.4 KB) once asked libvips for a 105 M px box and stalled the
+    pipeline; 1 x 15,000,000 overflowed a C int. Both are under the pixel cap."""
+    data = samples.blank_png(width, height)
+    assert width * height <= MAX_PIXELS_DEFAULT
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    error = rejection(data, "image/png")
+    elapsed = time.perf_counter() - started
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert error.code == "extreme_aspect_ratio"
+    assert f"{width}x{height}" in error.reason
+    assert elapsed < 1.0
+    assert grown_mb < 50
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((15_000, 150), {"thumbnail": (150, 150), "feed": (640, 7), "full": (1080, 11)}),
+        ((150, 15_000), {"thumbnail": (150, 150), "feed": (7, 640), "full": (11, 1080)}),
+        ((1, 100), {"thumbnail": (1, 1), "feed": (1, 100), "full": (1, 100)}),
+    ],
+)
+def test_aspect_ratio_bound_is_inclusive(
+    size: tuple[int, int], expected: dict[str, tuple[int, int]]
+) -> None:
+    assert max(size) == MAX_ASPECT_RATIO * min(size)
+    result = process_image(samples.blank_png(*size), "image/png")
+    assert (result.width, result.height) == size
+    assert sizes(result) == expected
+    wider = (size[0] + 1, size[1]) if size[0] > size[1] else (size[0], size[1] + 1)
+    assert rejection(samples.blank_png(*wider), "image/png").code == "extreme_aspect_ratio"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "size"), [("image/jpeg", (12_000, 1_000)), ("image/heic", (3_000, 250))]
+)
+def test_wide_panorama_is_processed(content_type: str, size: tuple[int, int]) -> None:
+    result = process_image(encode(photo(*size), content_type), content_type)
+    assert (result.width, result.height) == size
+    assert sizes(result) == {"thumbnail": (150, 150), "feed": (640, 53), "full": (1080, 90)}
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        pyvips.Error("unable to call thumbnail_buffer"),
+        OverflowError("integer 2250000001 does not fit '32-bit int'"),
+        ValueError("bad value"),
+        MemoryError(),
+        RuntimeError("libheif"),
+        ZeroDivisionError("division by zero"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_any_library_error_becomes_undecodable(
+    monkeypatch: pytest.MonkeyPatch, raised: Exception
+) -> None:
+    def explode(*_: object, **__: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", explode)
+    error = rejection(encode(photo(64, 48), "image/jpeg"), "image/jpeg")
+    assert error.code == "undecodable"
+    assert error.__cause__ is raised
+
+
+REJECTION_CODES = {
+    "too_large",
+    "unsupported_type",
+    "not_an_image",
+    "type_mismatch",
+    "corrupt",
+    "too_many_pixels",
+    "extreme_aspect_ratio",
+    "undecodable",
+}
+
+
+@functools.cache
+def valid_sample(content_type: str) -> bytes:
+    return encode(photo(96, 64, seed=5), content_type)
+
+
+def with_header_size(data: bytes, content_type: str, width: int, height: int) -> bytes:
+    """`data` whose PNG IHDR (with a valid CRC) or JPEG SOF0 claims width x height instead."""
+    out = bytearray(data)
+    if content_type == "image/png":
+        ihdr = struct.pack(">II", width, height) + out[24:29]
+        out[16:33] = ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    elif content_type == "image/jpeg":
+        sof = out.index(b"\xff\xc0")
+        out[sof + 5 : sof + 9] = struct.pack(">HH", min(height, 65535), min(width, 65535))
+    return bytes(out)
+
+
+def outcome(data: bytes, content_type: str) -> str:
+    """ "published" (all three variants) or the rejection code; anything else raised propagates."""
+    try:
+        result = process_image(data, content_type)
+    except RejectedImage as error:
+        return error.code if error.reason.endswith(".") else f"{error.code} (bad reason)"
+    return "published" if set(result.variants) == set(VARIANT_BOXES) else "missing variants"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    content_type=st.sampled_from([*PILLOW_FORMAT, "image/heic"]),
+    overwrites=st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8
+    ),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+    inserted=st.tuples(st.floats(0, 1), st.binary(max_size=64)),
+)
+def test_random_corruption_only_ever_raises_rejected_image(
+    content_type: str,
+    overwrites: list[tuple[float, int]],
+    cut: float | None,
+    inserted: tuple[float, bytes],
+) -> None:
+    data = bytearray(valid_sample(content_type))
+    for where, value in overwrites:
+        data[int(where * len(data))] = value
+    at, junk = inserted
+    data[int(at * len(data)) : int(at * len(data))] = junk
+    if cut is not None:
+        del data[int(cut * len(data)) :]
+    assert outcome(bytes(data), content_type) in {*REJECTION_CODES, "published"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    content_type=st.sampled_from(["image/png", "image/jpeg"]),
+    short=st.one_of(st.integers(1, 3), st.integers(1, 300)),
+    ratio=st.one_of(st.integers(1, 2 * MAX_ASPECT_RATIO), st.integers(1, 2**20)),
+    wide=st.booleans(),
+)
+def test_any_size_in_the_header_only_ever_raises_rejected_image(
+    content_type: str, short: int, ratio: int, wide: bool
+) -> None:
+    """Headers lying about the size, thin shapes above all: the 1 x 700,000 PNG is one."""
+    long = min(short * ratio, 2**24)
+    width, height = (long, short) if wide else (short, long)
+    data = with_header_size(valid_sample(content_type), content_type, width, height)
+    code = outcome(data, content_type)
+    assert code in {*REJECTION_CODES, "published"}
+    if long > MAX_ASPECT_RATIO * short and width * height <= MAX_PIXELS_DEFAULT:
+        assert code in {"extreme_aspect_ratio", "corrupt"}  # libjpeg may refuse the header first
 
 
 def test_pixel_cap_is_a_parameter() -> None:
