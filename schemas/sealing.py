@@ -73,13 +73,16 @@ def has_personal_data(event: ev.Event) -> bool:
 
 
 def seal_event(event: ev.Event, key: bytes) -> ev.Event:
-    """The event with every personal field sealed with its actor's key (idempotent). A plain
-    `location` moves into `sealed_location` first: doubles cannot carry a seal."""
+    """The event with every personal field sealed with its actor's key, whatever the field
+    holds: user text that merely looks like a seal (`sealed1.…`) is sealed like any other, so
+    nothing a user types can stay plaintext in the log. Call it once per event (a second call
+    seals the seal). A plain `location` moves into `sealed_location` first: doubles cannot carry
+    a seal."""
     location = getattr(event, "location", None)
     if isinstance(location, ev.Location):
         text = location_text(location.lat, location.lon)
         event = dataclasses.replace(event, location=None, sealed_location=text)  # type: ignore[call-arg]
-    return _map_fields(event, lambda v: v if is_sealed(v) else seal(key, event.actor_id, v))
+    return _map_fields(event, lambda v: seal(key, event.actor_id, v))
 
 
 def open_event(event: ev.Event, key: bytes) -> ev.Event:

@@ -76,8 +76,8 @@ async def listed(
 
 
 def redrive(bootstrap: str, letters: Iterable[DeadLetter]) -> int:
-    """Append each letter's original key and value to its source partition; return how many
-    were acknowledged. The message carries `redriven_from` = the letter's id."""
+    """Append each letter's original key and value to its source partition, once per source
+    message; return how many were appended. Each carries `redriven_from` = the letter's id."""
     producer = Producer(producer_config(bootstrap))
     errors: list[str] = []
     sent = 0
@@ -86,7 +86,8 @@ def redrive(bootstrap: str, letters: Iterable[DeadLetter]) -> int:
         if err is not None:
             errors.append(err.str())
 
-    for letter in letters:
+    unique = {(d.source_topic, d.source_partition, d.source_offset): d for d in letters}
+    for letter in unique.values():  # two agents of one topic may have set the same message aside
         producer.produce(
             letter.source_topic, value=letter.value, key=letter.key,
             partition=max(letter.source_partition, -1),  # -1: librdkafka's partitioner picks

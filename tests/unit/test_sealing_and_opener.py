@@ -67,7 +67,9 @@ def test_every_personal_field_is_sealed_and_opens_again() -> None:
     assert sealed.location is None  # doubles cannot carry a seal: moved into sealed_location
     assert is_sealed(sealed.sealed_location)
     assert (sealed.variants, sealed.post_id) == (plain.variants, plain.post_id)  # not personal
-    assert seal_event(sealed, KEY) == sealed  # idempotent
+    twice = seal_event(sealed, KEY)  # text that looks sealed is sealed again, never kept as is
+    assert twice.caption != sealed.caption
+    assert open_event(twice, KEY) == sealed
     opened = open_event(default_codec().decode(default_codec().encode(sealed)), KEY)
     assert isinstance(opened, ev.PostPublished)
     assert (opened.caption, opened.tags, opened.alt_text) == (plain.caption, plain.tags,
@@ -117,3 +119,15 @@ async def test_the_opener_opens_and_drops_everything_of_erased_users() -> None:
 async def test_a_destroyed_key_makes_the_events_unreadable_and_they_are_dropped() -> None:
     sealed = seal_event(published(), KEY)
     assert await Opener(Keys({7: new_key()}, erased=set())).open([sealed]) == []
+
+
+def test_user_text_that_looks_sealed_is_sealed_like_any_other() -> None:
+    plain = ev.CommentAdded(
+        event_id=1, occurred_at=AT, actor_id=7, comment_id=2, post_id=3, author_id=4,
+        text=PREFIX + "not really sealed",
+    )  # fmt: skip
+    sealed = seal_event(plain, KEY)
+    assert PREFIX + "not really sealed" not in sealed.text
+    assert open_event(sealed, KEY).text == PREFIX + "not really sealed"
+    with pytest.raises(Unreadable):
+        open_event(sealed, new_key())  # erasure (the key gone) makes it unreadable, like any text
