@@ -267,10 +267,21 @@ def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt:
         async for batch in stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
             dead = 0
             for item in await rt.decode(guard, batch):
-                dead += await guard.run("media", [item], process)
+                if await guard.run("media", [item], process):
+                    dead += 1
+                    if isinstance(item.event, PhotoUploaded):
+                        reject = functools.partial(_reject, media, event_log, item.event)
+                        await guard.run("media rejection", [item], reject)
             rt.done(name, batch, len(batch) - dead)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         await supervise(name, functools.partial(consume, stream), rt.health, rt.give_up)
 
     app.agent(topic, name=name)(agent)
+
+
+async def _reject(
+    media: MediaAgent, event_log: EventLog, upload: PhotoUploaded, _items: Sequence[Consumed]
+) -> None:
+    """A dead-lettered upload still ends `rejected` for its owner."""
+    await event_log.append(media.set_aside(upload))

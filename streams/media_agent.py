@@ -38,6 +38,7 @@ from streams.media.imaging import (
 )
 
 log = structlog.get_logger("photofeed.media")
+PROCESSING_FAILED = "We could not process this photo right now; please upload it again."
 BLOCKED_REASON = "This photo can't be shared because it matches content that is not allowed."
 
 
@@ -160,6 +161,12 @@ class MediaAgent:
             sealed_location=upload.sealed_location,
         )  # fmt: skip
         return [processed, post]
+
+    def set_aside(self, upload: ev.PhotoUploaded) -> ev.PhotoRejected:
+        """What the owner sees when the upload was dead-lettered (a bug, or an outage past its
+        budget): rejected with `processing_failed`, never `processing` forever. A redrive that
+        then succeeds publishes the photo (its later events win)."""
+        return self._rejected(upload, "processing_failed", PROCESSING_FAILED)
 
     def _rejected(self, upload: ev.PhotoUploaded, code: str, reason: str) -> ev.PhotoRejected:
         return ev.PhotoRejected(

@@ -201,3 +201,29 @@ async def test_an_unopenable_comment_is_dead_lettered_then_redriven_once_its_key
 
 def _ids(table: str) -> set[str]:
     return {line.split("│")[1].strip() for line in table.splitlines() if line.count("│") > 2}
+
+
+async def test_an_upload_the_media_agent_fails_on_ends_rejected_and_is_dead_lettered(
+    api: httpx.AsyncClient, event_log: KafkaEventLog, settings: Settings
+) -> None:
+    owner, token = await register(api)
+    photo = IDS.next_id()
+    forged = ev.PhotoUploaded(  # an object key S3 refuses: the media step raises on this event
+        event_id=IDS.next_id(), occurred_at=now(), actor_id=int(owner), photo_id=photo,
+        object_key="", content_type="image/jpeg", size_bytes=10, caption="", tags=(),
+    )  # fmt: skip
+    await event_log.append(forged)
+
+    async def status() -> dict[str, Any]:
+        r = await api.get(f"/photos/{photo}/status", headers=bearer(token))
+        return dict(r.json()) if r.status_code == 200 else {}
+
+    final = await eventually(status, lambda s: s.get("status") == "rejected", timeout_s=30)
+    assert final["reason_code"] == "processing_failed"  # shown to the owner, not `processing`
+    media = [
+        d for d in letters(settings)
+        if d.agent == "media_process_uploads" and d.stage == "media" and d.value is not None
+        and getattr(default_codec().decode(d.value), "photo_id", 0) == photo
+    ]  # fmt: skip
+    assert len(media) == 1
+    assert media[0].reason == "bad_input"
