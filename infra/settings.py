@@ -52,6 +52,7 @@ class Settings:
     cassandra_hosts: str = ""  # comma-separated; set: durable projections run on Cassandra
     cassandra_replication: int = 1  # replication factor of the keyspaces photofeed creates
     erasure_step_pause_s: float = 0.0  # a pause between erasure steps; for crash tests only
+    backup_key: str = ""  # `photofeed backup`'s key: base64 of 32 bytes (or --key-file)
     outage_budget_s: float = 180.0  # an event retried this long through an outage is dead-lettered
     dependency_timeout_s: float = 3.0  # the gateway's bound on one Valkey/broker/S3 call: a
     # dependency silent this long counts as down (503 + Retry-After); >> their p99 (< 50 ms here)

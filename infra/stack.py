@@ -110,7 +110,10 @@ def valkey_spec(s: Settings) -> ProcessSpec:
     data.mkdir(parents=True, exist_ok=True)
     argv = [
         _valkey_binary(), "--port", str(s.redis_port), "--bind", s.host, "--dir", str(data),
-        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "300 1",
+        # always: accounts and data keys (not in the log) must be on disk before they are
+        # acknowledged, and this Valkey's WAITAOF answers before the fsync (README, Durable
+        # writes); measured: no throughput difference on this disk (fsync ~0.14 ms)
+        "--appendonly", "yes", "--appendfsync", "always", "--save", "300 1",
         "--protected-mode", "no", "--daemonize", "no",
         # home feeds (<= MAX_FEED = 800 entries) stay in the compact listpack encoding
         "--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "32",

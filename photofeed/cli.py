@@ -15,6 +15,7 @@ from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import gateway_healthy, worker_joined
 from infra.settings import Settings, load_settings
 from infra.stack import Stack, StackError
+from photofeed.backup_cli import backup_app
 from photofeed.deadletters_cli import deadletters_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(uploads_app, name="uploads")
 app.add_typer(audit_app, name="audit")
 app.add_typer(erasure_app, name="erasure")
+app.add_typer(backup_app, name="backup")
 app.add_typer(deadletters_app, name="deadletters")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine

@@ -183,7 +183,8 @@ async def test_supervisor_restarts_a_crashed_agent_with_backoff() -> None:
 
 
 async def test_supervisor_gives_up_on_a_crash_loop() -> None:
-    fake, health, gave_up = FakeClock(), AgentHealth(), []
+    fake, health = FakeClock(), AgentHealth()
+    gave_up: list[str] = []
 
     async def run() -> None:
         raise RuntimeError("always")
