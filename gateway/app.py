@@ -1,4 +1,8 @@
-"""The gateway's ASGI app: the explicit routes list wired into the dispatcher."""
+"""The gateway's ASGI app: the explicit routes list wired into the dispatcher.
+
+A route whose Op says `idempotent` honours the Idempotency-Key header (gateway/idempotency.py);
+registration's keys are global, every other route's are per caller.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from gateway import routes_posts as posts
 from gateway import routes_search as search
 from gateway.asgi import Dispatcher, Lifespan, Route
 from gateway.deps import GatewayDeps
+from gateway.health import healthz, readyz
+from gateway.idempotency import idempotent
 from gateway.metrics import metrics_endpoint
 from gateway.openapi import Op, build_document
 from gateway.responses import json_response
@@ -24,7 +30,7 @@ BASE = "/api/v1"
 API: list[tuple[str, str, Any, Op]] = [
     ("POST", "/users", accounts.register, Op(
         "Register an account", {201: "#User: created", 409: "username taken", 422: "invalid field"},
-        body="Credentials")),
+        body="Credentials", idempotent=True)),
     ("POST", "/sessions", accounts.create_session, Op(
         "Log in: a bearer token", {200: "token, user_id, expires_at", 401: "wrong credentials"},
         body="Credentials")),
@@ -65,7 +71,8 @@ API: list[tuple[str, str, Any, Op]] = [
         "deleted post"}, auth=True)),
     ("POST", "/posts/{post_id}/comments", engagement.add_comment, Op(
         "Comment on a post", {201: "#Comment: created", 401: "anonymous", 404: "unknown or "
-        "deleted post", 422: "empty or over-long text"}, auth=True, body="CommentBody")),
+        "deleted post", 422: "empty or over-long text"}, auth=True, body="CommentBody",
+        idempotent=True)),
     ("GET", "/posts/{post_id}/comments", engagement.list_comments, Op(
         "A post's comments, oldest first", {200: "#CommentPage: a page", 400: "bad cursor",
         404: "unknown or deleted post"}, params=["limit", "cursor"])),
@@ -89,10 +96,10 @@ API: list[tuple[str, str, Any, Op]] = [
         "Start an upload (JSON: presigned PUT or S3 multipart) or upload directly (multipart/"
         "form-data, small files)", {200: "presigned upload", 202: "direct upload accepted",
         413: "too large", 415: "unsupported type", 422: "invalid field",
-        429: "rate limited (Retry-After)"}, auth=True, body="PhotoUpload")),
+        429: "rate limited (Retry-After)"}, auth=True, body="PhotoUpload", idempotent=True)),
     ("POST", "/photos/{photo_id}/complete", photos.complete_upload, Op(
         "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload",
-        409: "nothing uploaded yet / parts missing"}, auth=True)),
+        409: "nothing uploaded yet / parts missing"}, auth=True, idempotent=True)),
     ("GET", "/photos/{photo_id}/status", photos.photo_status, Op(
         "Processing status (owner only)", {200: "processing, published (urls), deleted or rejected "
         "(reason)", 404: "unknown photo"}, auth=True)),
@@ -106,21 +113,20 @@ def openapi_document() -> dict[str, Any]:
     return build_document([(m, p, op) for m, p, _, op in API])
 
 
-async def healthz(request: Request) -> Response:
-    deps: GatewayDeps = request.app.state.deps
-    ok = await deps.ready()
-    return json_response({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
-
-
 async def openapi(_request: Request) -> Response:
     return json_response(openapi_document())
 
 
+def _endpoint(endpoint: Any, op: Op) -> Any:
+    return idempotent(endpoint, per_user=op.auth) if op.idempotent else endpoint
+
+
 ROUTES: list[Route] = [
     Route("GET", "/healthz", healthz),
+    Route("GET", "/readyz", readyz),
     Route("GET", "/metrics", metrics_endpoint),
     Route("GET", "/openapi.json", openapi),
-    *(Route(method, BASE + path, endpoint) for method, path, endpoint, _ in API),
+    *(Route(method, BASE + path, _endpoint(endpoint, op)) for method, path, endpoint, op in API),
 ]
 
 

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.errors import ApiError, error_response
 from gateway.metrics import Metrics
+from gateway.outages import DependencyStates, outage_of, unavailable
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
@@ -39,12 +40,14 @@ class Route:
 
 
 class Dispatcher:
-    """The ASGI app. `state` is what `request.app.state` sees (deps, metrics)."""
+    """The ASGI app. `state` is what `request.app.state` sees (deps, metrics, dependencies)."""
 
     def __init__(self, routes: Sequence[Route], lifespan: Lifespan | None = None) -> None:
         self.state = State()
         self.metrics = Metrics()
         self.state.metrics = self.metrics
+        self.dependencies = DependencyStates()  # last known state of Valkey, broker, S3
+        self.state.dependencies = self.dependencies
         self._lifespan = lifespan
         self._static: dict[tuple[str, str], Route] = {}
         self._dynamic: list[tuple[re.Pattern[str], Route]] = []
@@ -94,15 +97,26 @@ class Dispatcher:
             method, template or "unmatched", response.status_code, time.perf_counter() - started
         )
 
-    @staticmethod
-    async def _respond(endpoint: Endpoint, request: Request) -> Response:
+    async def _respond(self, endpoint: Endpoint, request: Request) -> Response:
+        """The endpoint's answer; an ApiError as its JSON error; a dependency outage as 503 +
+        Retry-After (gateway/outages.py); anything else as a logged 500."""
         try:
             return await endpoint(request)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.headers)
         except Exception as exc:
-            log.exception("unhandled", method=request.method, path=request.url.path)
-            return error_response(500, "internal", f"unexpected {type(exc).__name__}; logged")
+            outage = outage_of(exc)
+            if outage is None:
+                log.exception("unhandled", method=request.method, path=request.url.path)
+                return error_response(500, "internal", f"unexpected {type(exc).__name__}; logged")
+            if outage.dependency is not None:
+                self.dependencies.mark(outage.dependency, False, outage.detail)
+            log.warning(
+                "dependency_unavailable", dependency=outage.dependency, error=outage.detail,
+                method=request.method, path=request.url.path,
+            )  # fmt: skip
+            error = unavailable(outage)
+            return error_response(error.status, error.code, error.message, error.headers)
 
     async def _run_lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -29,21 +29,22 @@ from projections.redis_photos import RedisPhotos
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
 
+if TYPE_CHECKING:  # both modules read deps through gateway.auth
+    from gateway.health import Readiness
+    from gateway.idempotency import Idempotency
+
 ACTIVE_VERSION_TTL_S = 1.0  # a swap reaches every gateway within this; old versions live longer
 
 
 class EventLog(Protocol):
-    """Appends events durably (acks=all) and in order; raises when the log refuses."""
+    """Appends events durably (acks=all) and in order; raises infra.kafka.AppendError when the
+    log does not acknowledge in time (the gateway answers 503 log_unavailable)."""
 
     async def append(self, *events: Event) -> None: ...
 
 
 class GraphViews(UserReader, GraphReader, Protocol):
     """One version of the users/graph projection group."""
-
-
-async def _always_ready() -> bool:
-    return True
 
 
 async def _logged(work: Coroutine[Any, Any, Any]) -> None:
@@ -70,7 +71,8 @@ class GatewayDeps:
     store: S3Store
     upload_limit: RateLimiter
     clock: Callable[[], float] = time.time
-    ready: Callable[[], Awaitable[bool]] = _always_ready
+    readiness: Readiness | None = None  # /readyz's checks; None: nothing to check
+    idempotency: Idempotency | None = None  # None: Idempotency-Key is ignored
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document served at `/openapi.json`, built from the routes list's own metadata.
 
 Every route in `gateway.app.ROUTES` carries an `Op` (summary, auth, body, answers); a test checks
-that the document covers each route, so the contract cannot drift from the code silently.
+that the document covers each route, so the contract cannot drift from the code silently. Every
+operation may answer 503 + Retry-After when a dependency is down; `idempotent` operations take
+the Idempotency-Key header. `/healthz` and `/readyz` live outside the API's base path.
 """
 
 from __future__ import annotations
@@ -145,13 +147,60 @@ SEARCH_PAGE = {
     },
 }  # fmt: skip
 READ_MARK = {"type": "object", "properties": {"up_to_id": ID}}
+DEPENDENCY = {
+    "type": "object",
+    "properties": {
+        "state": {"type": "string", "enum": ["up", "down", "unknown"]},
+        "checked_at": {"type": ["string", "null"], "description": "RFC 3339, last observation"},
+        "error": {"type": "string"},
+    },
+}
+HEALTH = {
+    "type": "object",
+    "required": ["status", "dependencies"],
+    "properties": {
+        "status": {"const": "ok"},
+        "dependencies": {
+            "type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dependency"},
+            "description": "broker, valkey, s3: last known state (failed requests, checks)"},
+    },
+}  # fmt: skip
+READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["ok", "ms"],
+            "properties": {"ok": {"type": "boolean"}, "ms": {"type": "number"},
+                           "error": {"type": "string"}}}},
+    },
+}  # fmt: skip
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": (
+        "A unique key (a UUID) per intended command. A retry with the same key and body "
+        "answers the first answer again (header Idempotent-Replayed: true) and changes nothing; "
+        "after a 503 it applies the command at most once. Kept 24 h, per caller (globally for "
+        "registration). Same key, other body: 422 idempotency_key_reused; while the first "
+        "attempt runs: 409 request_in_progress with Retry-After."
+    ),
+}
+UNAVAILABLE = (
+    "a dependency is down (store_unavailable, log_unavailable); Retry-After. A command that got "
+    "it may still have been recorded: retry with the same Idempotency-Key"
+)
 COMPONENTS = {
     "schemas": {
         "Error": ERROR, "User": USER, "Profile": PROFILE, "Credentials": CREDENTIALS,
         "UserPage": USER_PAGE, "PhotoUpload": PHOTO_UPLOAD, "Post": POST, "PostPage": POST_PAGE,
         "Comment": COMMENT, "CommentPage": COMMENT_PAGE, "CommentBody": COMMENT_BODY,
         "Notification": NOTIFICATION, "NotificationPage": NOTIFICATION_PAGE,
-        "ReadMark": READ_MARK, "SearchPage": SEARCH_PAGE,
+        "ReadMark": READ_MARK, "SearchPage": SEARCH_PAGE, "Dependency": DEPENDENCY,
+        "Health": HEALTH, "Readiness": READINESS,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip
@@ -165,6 +214,19 @@ class Op:
     body: str | None = None  # component schema of the JSON body
     body_optional: bool = False
     params: list[str] = field(default_factory=list)  # query parameters
+    idempotent: bool = False  # takes Idempotency-Key (gateway/idempotency.py)
+    outages: bool = True  # may answer 503 when a dependency is down
+
+    def all_answers(self) -> dict[int, str]:
+        """The declared answers plus those every operation (503) or keyed one (409, 422) has."""
+        extra = {503: UNAVAILABLE} if self.outages else {}
+        if self.idempotent:
+            extra |= {409: "an attempt with this Idempotency-Key is in progress (Retry-After)",
+                      422: "this Idempotency-Key was used with another body"}  # fmt: skip
+        answers = dict(self.answers)
+        for status, text in extra.items():
+            answers[status] = f"{answers[status]}; or {text}" if status in answers else text
+        return answers
 
     def document(self, path: str) -> dict[str, Any]:
         doc: dict[str, Any] = {"summary": self.summary, "responses": {}}
@@ -172,6 +234,8 @@ class Op:
         doc["parameters"] = [
             {"name": p, "in": "path", "required": True, "schema": ID} for p in path_params
         ] + [{"name": q, "in": "query", "schema": {"type": "string"}} for q in self.params]
+        if self.idempotent:
+            doc["parameters"].append(IDEMPOTENCY_KEY)
         if self.auth:
             doc["security"] = [{"bearer": []}]
         if self.body:
@@ -179,7 +243,7 @@ class Op:
                 "required": not self.body_optional,
                 "content": {"application/json": {"schema": _ref(self.body)}},
             }
-        for status, text in self.answers.items():
+        for status, text in sorted(self.all_answers().items()):
             schema, _, description = (
                 text.partition(": ") if text.startswith("#") else ("", "", text)
             )
@@ -196,11 +260,23 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+SYSTEM = [  # outside the base path: (path, Op); served by gateway/health.py
+    ("/healthz", Op("Liveness: 200 while the process serves, with each dependency's last known "
+                    "state (no I/O)", {200: "#Health: alive"}, outages=False)),
+    ("/readyz", Op("Readiness: checks the broker, Valkey and S3 now, concurrently, each "
+                   "bounded by the dependency timeout", {200: "#Readiness: every dependency "
+                   "answers", 503: "#Readiness: which checks failed (Retry-After)"},
+                   outages=False)),
+]  # fmt: skip
+
+
 def build_document(operations: list[tuple[str, str, Op]]) -> dict[str, Any]:
     """`operations` are (method, path, Op) triples; paths are given without the /api/v1 base."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, op in operations:
         paths.setdefault(path, {})[method.lower()] = op.document(path)
+    for path, op in SYSTEM:
+        paths[path] = {"servers": [{"url": "/"}], "get": op.document(path)}
     return {
         "openapi": "3.1.0",
         "info": {"title": "photofeed", "version": "1.0.0"},

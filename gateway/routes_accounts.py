@@ -13,9 +13,9 @@ from gateway.auth import deps_of, require_user, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps, GraphViews
 from gateway.errors import ApiError, invalid, not_found
+from gateway.idempotency import answer_owner, request_ids
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
-from infra.kafka import AppendError
 from infra.keystore import ErasedUser
 from projections.ports import Edge, Page, UserView
 from schemas import events as ev
@@ -26,30 +26,34 @@ def _now(deps: GatewayDeps) -> datetime:
 
 
 async def append_or_503(deps: GatewayDeps, *events: ev.Event) -> None:
+    """Append; an erased actor is 401. A log that does not acknowledge raises AppendError,
+    which the dispatcher answers with 503 log_unavailable (gateway/outages.py)."""
     try:
         await deps.log.append(*events)
-    except AppendError as exc:
-        raise ApiError(503, "log_unavailable", str(exc), {"Retry-After": "1"}) from None
     except ErasedUser:
         raise ApiError(401, "account_erased", "this account was erased") from None
 
 
 async def register(request: Request) -> Response:
     deps = deps_of(request)
+    ids = request_ids(request)
     body = await json_object(request)
     username, password = username_field(body), password_field(body)
-    account = Account(deps.ids.next_id(), username, await hash_password(password))
+    account = Account(ids.next_id(), username, await hash_password(password))
     if not await deps.accounts.reserve(account):
-        raise ApiError(409, "username_taken", f"the username {username!r} is taken")
+        taken = await deps.accounts.by_username(username)
+        if taken is None or taken.user_id != account.user_id:  # else: a keyed retry's own
+            raise ApiError(409, "username_taken", f"the username {username!r} is taken")
     event = ev.UserRegistered(
-        event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=account.user_id,
+        event_id=ids.next_id(), occurred_at=_now(deps), actor_id=account.user_id,
         username=username,
     )  # fmt: skip
     try:
         await deps.log.append(event)
-    except AppendError as exc:
+    except Exception:
         await deps.accounts.release(account)  # a rejected command leaves nothing behind
-        raise ApiError(503, "log_unavailable", str(exc), {"Retry-After": "1"}) from None
+        raise
+    answer_owner(request, account.user_id)
     return json_response({"user_id": str(account.user_id), "username": username}, 201)
 
 

@@ -11,6 +11,7 @@ from gateway.auth import deps_of, require_user
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
+from gateway.idempotency import request_ids
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.routes_posts import live_post
@@ -42,14 +43,16 @@ async def _set_like(request: Request, kind: type[ev.PostLiked | ev.PostUnliked])
 
 
 async def add_comment(request: Request) -> Response:
+    """201 with the comment. With an Idempotency-Key, a retry answers the same comment."""
     deps = deps_of(request)
     me = require_user(request)
+    ids = request_ids(request)
     post_id = path_id(request, "post_id", "post")
     text = comment_text(await json_object(request))
     post = await live_post(deps, post_id)
     event = ev.CommentAdded(
-        event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me,
-        comment_id=deps.ids.next_id(), post_id=post.post_id, author_id=post.author_id, text=text,
+        event_id=ids.next_id(), occurred_at=deps.now(), actor_id=me,
+        comment_id=ids.next_id(), post_id=post.post_id, author_id=post.author_id, text=text,
     )  # fmt: skip
     await append_or_503(deps, event)
     view = CommentView(event.comment_id, post_id, me, text, int(deps.clock() * 1000))

@@ -13,6 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from gateway.auth import deps_of, require_user, viewer
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, invalid, not_found
+from gateway.idempotency import IdSource, request_ids
+from gateway.outages import outage_of
 from gateway.responses import json_response, rfc3339
 from gateway.routes_accounts import append_or_503
 from gateway.uploads import UploadSession
@@ -70,7 +72,7 @@ async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Res
             "payload_too_large",
             f"photos are limited to {deps.settings.max_upload_bytes} bytes",
         )
-    photo_id = deps.ids.next_id()
+    photo_id = request_ids(request).next_id()
     key = original_key(me, photo_id)
     ttl = deps.settings.upload_url_ttl_s
     expires_ms = int((deps.clock() + ttl) * 1000)
@@ -134,8 +136,8 @@ async def complete_upload(request: Request) -> Response:
     if not await deps.uploads.mark_completed(photo_id):
         return _processing(photo_id)  # a concurrent complete won the race
     try:
-        await append_or_503(deps, _uploaded_event(deps, session))
-    except ApiError:
+        await append_or_503(deps, _uploaded_event(deps, request_ids(request), session))
+    except Exception:
         await deps.uploads.unmark_completed(photo_id)
         raise
     return _processing(photo_id)
@@ -161,12 +163,14 @@ async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSess
     try:
         await deps.store.complete_multipart(s.object_key, s.upload_id, parts)
     except Exception as exc:
+        if outage_of(exc) is not None:
+            raise  # S3 unreachable: 503, the parts may be fine
         raise ApiError(409, "upload_incomplete", f"the store refused the parts: {exc}") from None
 
 
-def _uploaded_event(deps: GatewayDeps, s: UploadSession) -> ev.PhotoUploaded:
+def _uploaded_event(deps: GatewayDeps, ids: IdSource, s: UploadSession) -> ev.PhotoUploaded:
     return ev.PhotoUploaded(
-        event_id=deps.ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
+        event_id=ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
         actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
         content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=s.tags,
         location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
@@ -204,7 +208,8 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
             "caption": fields.get("caption"), "alt_text": fields.get("alt_text"),
             "tags": _form_list(fields.get("tags")), "location": _form_location(fields),
         }  # fmt: skip
-        photo_id = deps.ids.next_id()
+        ids = request_ids(request)
+        photo_id = ids.next_id()
         session = UploadSession(
             photo_id, me, original_key(me, photo_id), ctype, size, _caption(body),
             tags_value(body["tags"]), location_value(body["location"]),
@@ -214,7 +219,7 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
         await deps.store.put(session.object_key, photo.file, size, ctype)  # streamed from disk
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
     await deps.uploads.mark_completed(photo_id)
-    await append_or_503(deps, _uploaded_event(deps, session))
+    await append_or_503(deps, _uploaded_event(deps, ids, session))
     return _processing(photo_id)
 
 

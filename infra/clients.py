@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import certifi
 import hiredis
+import urllib3
+from confluent_kafka.admin import AdminClient
 from minio import Minio
 from redis.asyncio import Connection, Redis
 
 from infra.settings import Settings
 
 REDIS_POOL_SIZE = 64  # >= concurrent requests a gateway process serves
+REDIS_TIMEOUT_S = 5.0  # default reply bound: > the worker's longest script batch
+REDIS_CONNECT_TIMEOUT_S = 2.0  # a local or in-region connect takes milliseconds
+S3_POOL_SIZE = 10  # minio's own default
+KAFKA_RECONNECT_MAX_MS = 1000  # a restarted broker is found again within this (default: 10 s)
 
 
 class HiredisPackingConnection(Connection):
@@ -32,25 +40,60 @@ def pack(args: tuple[Any, ...]) -> bytes:
     return bytes(hiredis.pack_command(args))
 
 
-def make_redis(settings: Settings) -> Redis:
+def make_redis(settings: Settings, *, timeout_s: float | None = None) -> Redis:
+    """A pooled client. Each connect and each reply is bounded by `timeout_s` (default
+    REDIS_TIMEOUT_S; the gateway passes `settings.dependency_timeout_s`): past it redis-py raises
+    its TimeoutError, and a refused connection raises ConnectionError at once. Nothing is
+    retried here (a retried script could apply twice); a pooled connection that Valkey closed is
+    replaced before use."""
+    read_s = REDIS_TIMEOUT_S if timeout_s is None else timeout_s
     extra: dict[str, Any] = {}
     if settings.redis.startswith("redis://"):  # TCP; TLS and unix sockets keep their classes
         extra["connection_class"] = HiredisPackingConnection
     return Redis.from_url(
         settings.redis,
         max_connections=REDIS_POOL_SIZE,
-        socket_timeout=5.0,
-        socket_connect_timeout=2.0,
+        socket_timeout=read_s,
+        socket_connect_timeout=min(REDIS_CONNECT_TIMEOUT_S, read_s),
         health_check_interval=30,
         **extra,
     )
 
 
-def make_minio(settings: Settings) -> Minio:
+def make_minio(settings: Settings, *, timeout_s: float | None = None) -> Minio:
+    """An S3 client. With `timeout_s` (the gateway's bound) every call gives up within about
+    that long: connects get half of it and are retried once, a reply gets all of it and is
+    not retried; the urllib3 error then says S3 is unreachable. Without it, minio's defaults
+    (5-minute timeouts, 5 retries)."""
+    http = None
+    if timeout_s is not None:
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=timeout_s / 2, read=timeout_s),
+            maxsize=S3_POOL_SIZE,
+            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),  # as minio's default
+            retries=urllib3.Retry(
+                total=1, read=0, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+            ),
+        )
     return Minio(
         settings.s3,
         access_key=settings.s3_access_key,
         secret_key=settings.s3_secret_key,
         secure=settings.s3_secure,
         region=settings.s3_region,
+        http_client=http,
+    )
+
+
+def make_kafka_admin(settings: Settings, timeout_s: float) -> AdminClient:
+    """An admin client for health probes (metadata requests); quiet while the broker is down,
+    since the probe itself reports that."""
+    timeout_ms = max(1000, int(timeout_s * 1000))  # librdkafka's minimum
+    return AdminClient(
+        {
+            "bootstrap.servers": settings.bootstrap,
+            "socket.connection.setup.timeout.ms": timeout_ms,
+            "reconnect.backoff.max.ms": KAFKA_RECONNECT_MAX_MS,
+            "log_level": 0,
+        }
     )

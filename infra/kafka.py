@@ -2,6 +2,14 @@
 
 Tansu (the local broker) has no idempotent producer and no transactions, so the producer runs
 with `enable.idempotence=false` and `acks=all`; projections are idempotent instead.
+
+What an append's outcome guarantees (acks=all, no idempotence): an acknowledged event is stored
+by every in-sync replica. An event reported as failed (AppendError) is never acknowledged later:
+librdkafka stops retrying it at its delivery timeout. It may nevertheless have been stored when
+it was in flight at that moment (the broker wrote it, the answer was lost); while the broker is
+unreachable nothing is in flight, so nothing is stored. A caller that reports the failure must
+therefore let its client retry the same command (Idempotency-Key): the retry reuses the event
+ids, and projections apply an event id once.
 """
 
 from __future__ import annotations
@@ -20,6 +28,10 @@ from schemas.codec import Codec
 from schemas.events import Event
 
 POLL_INTERVAL_S = 0.05  # delivery callbacks run at most this late
+DELIVERY_TIMEOUT_S = 15.0  # default bound on an append (librdkafka's message.timeout.ms)
+DELIVERY_GRACE_S = 2.0  # > librdkafka's 1 s timeout scan + POLL_INTERVAL_S: it reports a
+# timed-out event within this, so the safety net below never preempts its verdict
+RECONNECT_BACKOFF_MAX_MS = 1000  # a restarted broker is used again within this (default: 10 s)
 
 
 class AppendError(RuntimeError):
@@ -52,14 +64,22 @@ def create_topics(
     return result
 
 
-def producer_config(bootstrap: str) -> dict[str, Any]:
+def producer_config(
+    bootstrap: str, delivery_timeout_s: float = DELIVERY_TIMEOUT_S
+) -> dict[str, Any]:
+    """An event is acknowledged or reported failed within `delivery_timeout_s` (>= 1 s): the
+    queued, the in-flight and the unsent alike."""
+    timeout_ms = max(1000, int(delivery_timeout_s * 1000))  # librdkafka's minimums
     return {
         "bootstrap.servers": bootstrap,
         "acks": "all",
         "enable.idempotence": False,  # Tansu answers InitProducerId with an error
         "linger.ms": 2,
         "compression.type": "none",
-        "message.timeout.ms": 15000,
+        "message.timeout.ms": timeout_ms,  # queue + retries + the broker's answer
+        "request.timeout.ms": timeout_ms,  # an unanswered produce request fails no later
+        "socket.connection.setup.timeout.ms": timeout_ms,
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
     }
 
 
@@ -69,9 +89,12 @@ class KafkaEventLog:
     Call `close()` once at shutdown; until then a background thread serves delivery reports.
     """
 
-    def __init__(self, bootstrap: str, codec: Codec) -> None:
+    def __init__(
+        self, bootstrap: str, codec: Codec, *, delivery_timeout_s: float = DELIVERY_TIMEOUT_S
+    ) -> None:
         self._codec = codec
-        self._producer = Producer(producer_config(bootstrap))
+        self._producer = Producer(producer_config(bootstrap, delivery_timeout_s))
+        self._bound_s = max(1.0, delivery_timeout_s) + DELIVERY_GRACE_S
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._thread.start()
@@ -81,19 +104,31 @@ class KafkaEventLog:
             self._producer.poll(POLL_INTERVAL_S)
 
     async def append(self, *events: Event) -> None:
-        """Append in order; return once every event is acknowledged by all replicas."""
+        """Append in order; return once every event is acknowledged by all replicas.
+
+        Raises AppendError within the delivery timeout (+ DELIVERY_GRACE_S) otherwise; see the
+        module docstring for what a failed append may still have stored."""
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = []
-        for event in events:
-            fut: asyncio.Future[None] = loop.create_future()
-            futures.append(fut)
-            self._producer.produce(
-                topic_of(type(event)).name,
-                value=self._codec.encode(event),
-                key=key_of(event),
-                on_delivery=_resolver(loop, fut),
-            )
-        await asyncio.gather(*futures)
+        try:
+            for event in events:
+                fut: asyncio.Future[None] = loop.create_future()
+                futures.append(fut)
+                self._producer.produce(
+                    topic_of(type(event)).name,
+                    value=self._codec.encode(event),
+                    key=key_of(event),
+                    on_delivery=_resolver(loop, fut),
+                )
+        except (BufferError, KafkaException) as exc:  # local queue full, producer failed
+            raise AppendError(f"the event log refused the event: {exc}") from None
+        try:
+            async with asyncio.timeout(self._bound_s):
+                await asyncio.gather(*futures)
+        except TimeoutError:
+            raise AppendError(
+                f"the event log did not report on the event within {self._bound_s:.1f} s"
+            ) from None
 
     def append_nowait(self, event: Event) -> None:
         """Queue one event without waiting (bulk loaders); call `flush()` before trusting it."""

@@ -19,10 +19,14 @@ from gateway.accounts import RedisAccountStore
 from gateway.app import create_app
 from gateway.asgi import Dispatcher
 from gateway.deps import GatewayDeps
+from gateway.health import Check, Readiness
+from gateway.idempotency import Idempotency
+from gateway.idempotency_store import RedisIdempotencyStore
+from gateway.outages import BROKER, S3, VALKEY
 from gateway.ratelimit import RateLimiter
 from gateway.tokens import TokenSigner
 from gateway.uploads import RedisUploadStore
-from infra.clients import make_minio
+from infra.clients import make_kafka_admin, make_minio, make_redis
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
 from infra.objectstore import S3Store
@@ -30,7 +34,7 @@ from infra.readiness import publish_worker_health, worker_ready_key
 from infra.sealed_log import SealingLog
 from infra.settings import Settings
 from infra.topics import FOLLOWS, POSTS, USERS
-from photofeed.stores import Stores, make_stores, writer_factory
+from photofeed.stores import Stores, cassandra, make_stores, search_versions, writer_factory
 from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.handlers import group_events, writes_for
@@ -250,27 +254,52 @@ def build_worker(settings: Settings) -> faust.App:
     return create_faust_app(settings, deps)
 
 
-async def _redis_answers(redis: Redis) -> bool:
-    """Readiness: the projection store answers (the log is checked on every command)."""
-    try:
-        return bool(await redis.ping())
-    except Exception:
-        return False
+def _gateway_checks(settings: Settings, redis: Redis) -> dict[str, Check]:
+    """/readyz's checks (each raises when its dependency does not answer): Valkey PING, a
+    broker metadata request, the bucket's existence on S3. The clients' own timeouts are the
+    dependency timeout, so a blocked thread ends about when the check gives up."""
+    timeout_s = settings.dependency_timeout_s
+    admin = make_kafka_admin(settings, timeout_s)
+    minio = make_minio(settings, timeout_s=timeout_s)
+
+    async def valkey() -> None:
+        await redis.ping()
+
+    async def broker() -> None:
+        await asyncio.to_thread(admin.list_topics, timeout=timeout_s)
+
+    async def s3() -> None:
+        if not await asyncio.to_thread(minio.bucket_exists, settings.s3_bucket):
+            raise LookupError(f"the bucket {settings.s3_bucket!r} does not exist")
+
+    return {VALKEY: valkey, BROKER: broker, S3: s3}
 
 
 def build_gateway(settings: Settings) -> Dispatcher:
+    """The gateway app; its lifespan builds the clients, each bounded by
+    `settings.dependency_timeout_s` (an outage is a 503 within about that long), and runs the
+    readiness monitor that keeps /healthz's dependency states fresh."""
     secret = settings.secret()
+    timeout_s = settings.dependency_timeout_s
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Dispatcher) -> AsyncIterator[None]:
-        stores = make_stores(settings)
-        redis = stores.redis
-        log = KafkaEventLog(settings.bootstrap, default_codec())
-        store = s3_store(settings)
+        redis = make_redis(settings, timeout_s=timeout_s)
+        stores = Stores(redis, search_versions(settings), cassandra(settings))
+        log = KafkaEventLog(settings.bootstrap, default_codec(), delivery_timeout_s=timeout_s)
+        scheme = "https" if settings.s3_secure else "http"
+        store = S3Store(
+            make_minio(settings, timeout_s=timeout_s), settings.s3_bucket,
+            endpoint_url=f"{scheme}://{settings.s3}", public_url=settings.s3_public,
+            region=settings.s3_region, access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+        )  # fmt: skip
         await asyncio.to_thread(store.ensure_bucket)
+        keys = RedisKeyStore(redis)
+        readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)
         app.state.deps = GatewayDeps(
             settings=settings,
-            log=SealingLog(log, RedisKeyStore(redis)),
+            log=SealingLog(log, keys),
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
@@ -283,11 +312,16 @@ def build_gateway(settings: Settings) -> Dispatcher:
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),
-            ready=lambda: _redis_answers(redis),
+            readiness=readiness,
+            idempotency=Idempotency(
+                RedisIdempotencyStore(redis, keys, settings.idempotency_ttl_s), secret.encode()
+            ),
         )
+        monitor = asyncio.create_task(readiness.monitor())
         try:
             yield
         finally:
+            monitor.cancel()
             log.close()
             await redis.aclose()
 
