@@ -72,13 +72,9 @@ def test_everything_else_is_bad_input(exc: Exception) -> None:
 
 
 def test_a_wrapped_outage_is_an_outage() -> None:
-    try:
-        try:
-            raise ConnectionResetError("peer")
-        except ConnectionResetError as inner:
-            raise RuntimeError("while writing") from inner
-    except RuntimeError as outer:
-        assert kind_of(outer) == "outage"
+    outer = RuntimeError("while writing")
+    outer.__cause__ = ConnectionResetError("peer")
+    assert kind_of(outer) == "outage"
 
 
 async def test_outage_is_retried_with_backoff_until_it_passes() -> None:
@@ -176,7 +172,7 @@ async def test_supervisor_restarts_a_crashed_agent_with_backoff() -> None:
 
     gave_up: list[str] = []
     await supervise("a", run, health, gave_up.append, fake.sleep, fake.clock)
-    assert len(runs) == CRASH_LIMIT and gave_up == []
+    assert (len(runs), gave_up) == (CRASH_LIMIT, [])
     assert fake.slept == [0.5, 1.0][: CRASH_LIMIT - 1]
     assert health.of("a").crashes == CRASH_LIMIT - 1
     assert health.of("a").state == "running"
@@ -190,7 +186,8 @@ async def test_supervisor_gives_up_on_a_crash_loop() -> None:
         raise RuntimeError("always")
 
     await supervise("a", run, health, gave_up.append, fake.sleep, fake.clock)
-    assert len(gave_up) == 1 and "crashed 3 times" in gave_up[0]
+    assert len(gave_up) == 1
+    assert "crashed 3 times" in gave_up[0]
     assert health.of("a").state == "crashed"
 
 
