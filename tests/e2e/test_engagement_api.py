@@ -187,8 +187,9 @@ async def test_follow_notifications_group_mark_read_and_page(
         assert (await api.post(f"/follow/{star}", headers=bearer(token))).status_code == 204
     follows = await eventually(
         lambda: notifications(api, star_token),
-        lambda b: len(b["notifications"]) == 1 and b["notifications"][0]["actor_count"] == 3,
-    )
+        lambda b: len(b["notifications"]) == 1 and b["notifications"][0]["actor_count"] == 3
+        and len(b["notifications"][0]["actors"]) == 3,  # the actors' profiles projected too
+    )  # fmt: skip
     [note] = follows["notifications"]
     assert note["type"] == "follow"
     assert "post_id" not in note
