@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up down status test check format bench bench-% clean
+.PHONY: install up down status test check format bench bench-% fault-run clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ format: install
 
 bench: install ## run every benchmark (figures beside their bare baselines)
 	@for b in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
+
+fault-run: install ## faults under steady traffic; prints sent/acked/projected/lost/duplicated
+	$(BIN)/python -m bench.fault_run
 
 bench-%: install
 	$(BIN)/python -m bench.bench_$*
