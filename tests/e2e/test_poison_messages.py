@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import httpx
@@ -29,6 +30,8 @@ from tests.integration.helpers import IDS, now, published
 
 pytestmark = pytest.mark.stack
 SOURCES = [t.name for t in CATALOGUE if t is not DEAD_LETTER]
+POISON_KEY = f"poison-{uuid.uuid4().hex}".encode()  # this module's letters, not other tests'
+
 
 
 @functools.cache
@@ -61,7 +64,7 @@ def produce_everywhere(settings: Settings) -> dict[tuple[str, int, int], str]:
         for partition in range(count):
             for name, value in poisons().items():
                 producer.produce(
-                    topic, value=value, key=b"poison", partition=partition,
+                    topic, value=value, key=POISON_KEY, partition=partition,
                     on_delivery=delivered(name),
                 )  # fmt: skip
     assert producer.flush(30) == 0
