@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import httpx
 from minio import Minio
 from minio.datatypes import Part
 from minio.error import S3Error
@@ -173,3 +175,144 @@ class S3Store:
 
 def expires_at(seconds: int) -> datetime:
     return datetime.now(tz=UTC) + timedelta(seconds=seconds)
+
+
+# --- the local SeaweedFS's own APIs: forgetting deleted bytes -----------------------------------
+# S3 has no verb for "forget these bytes now": deleting an object only marks its needles deleted
+# (SeaweedFS's filer does even that later, from a queue, ~1 s), and the bytes stay in the volume's
+# .dat file until the volume is vacuumed (SeaweedFS does it on its own only once 30 % of a volume
+# is garbage, checked every 15 minutes). On AWS S3 or another provider it is the provider's
+# business: a deleted object is unreadable at once, and when its storage is overwritten is their
+# policy, not observable through S3 (buckets must stay unversioned, or noncurrent versions keep
+# the bytes); MinIO unlinks an unversioned object's files on delete.
+
+VACUUM_GARBAGE_THRESHOLD = "0.0000000001"  # < one 16-byte needle header in the largest volume
+# (30 GB): every volume holding any deleted byte is compacted
+VACUUM_TIMEOUT_S = 600.0  # one vacuum compacts every volume with garbage, one after another:
+# measured 5 s for a full (240 MB) volume here, so room for ~100 such volumes (25 GB)
+ADMIN_TIMEOUT_S = 10.0  # one lookup / status / needle deletion on loopback takes milliseconds
+COMPACT_POLL_S = 0.1  # between volume-status reads while waiting for a compaction
+
+
+class VolumesNotCompacted(TimeoutError):
+    """A volume that held deleted bytes was not compacted in time: an outage, retried."""
+
+
+class SeaweedUnavailable(ConnectionError):
+    """SeaweedFS did not answer, or answered 5xx: an outage, retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeState:
+    collection: str  # SeaweedFS names the collection of an S3 bucket after the bucket
+    garbage_bytes: int  # deleted but still in the .dat file
+    compactions: int  # SeaweedFS's CompactRevision: advances with every vacuum of the volume
+
+
+class SeaweedAdmin:
+    """The local SeaweedFS (`weed mini`) beyond S3: where an object's bytes lie (filer), deleting
+    them from their volume at once (volume servers), compacting volumes (master).
+
+    Used by account erasure so that a deleted original's bytes leave the disk within the erasure
+    instead of whenever SeaweedFS's own vacuum gets to them."""
+
+    def __init__(self, master_url: str, filer_url: str, bucket: str) -> None:
+        self._master = master_url.rstrip("/")
+        self._filer = filer_url.rstrip("/")
+        self.bucket = bucket
+
+    async def chunk_ids(self, key: str) -> list[str]:
+        """The file ids (`<volume>,<needle><cookie>`) holding the object's bytes; [] when the
+        object does not exist (any more)."""
+        url = f"{self._filer}/buckets/{self.bucket}/{key}"
+        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
+            r = await _call(http, "GET", url, params={"metadata": "true"})
+        if r.status_code == 404:
+            return []
+        r.raise_for_status()
+        return [str(c["file_id"]) for c in r.json().get("chunks") or []]
+
+    async def delete_chunks(self, file_ids: Sequence[str]) -> int:
+        """Mark the needles deleted on their volume servers now (the filer's own deletion queue
+        would do it about a second later); return how many were still there. Idempotent."""
+        deleted = 0
+        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
+            for fid in file_ids:
+                for server in await self._locations(http, fid.split(",", 1)[0]):
+                    r = await _call(http, "DELETE", f"http://{server}/{fid}")
+                    if r.status_code != 404:
+                        r.raise_for_status()
+                        deleted += 1
+        return deleted
+
+    async def _locations(self, http: httpx.AsyncClient, volume_id: str) -> list[str]:
+        r = await _call(http, "GET", f"{self._master}/dir/lookup", params={"volumeId": volume_id})
+        if r.status_code == 404:
+            return []  # the volume is gone, and its bytes with it
+        r.raise_for_status()
+        return [str(loc["url"]) for loc in r.json().get("locations") or []]
+
+    async def volumes(self) -> dict[tuple[str, int], VolumeState]:
+        """Every volume on every volume server, live from the servers: (server, id) -> state."""
+        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
+            topology = (await _json(http, f"{self._master}/dir/status"))["Topology"]
+            out: dict[tuple[str, int], VolumeState] = {}
+            for server in _volume_servers(topology):
+                for v in (await _json(http, f"http://{server}/status")).get("Volumes") or []:
+                    out[(server, int(v["Id"]))] = VolumeState(
+                        str(v.get("Collection", "")), int(v.get("DeletedByteCount", 0)),
+                        int(v.get("CompactRevision", 0)),
+                    )  # fmt: skip
+        return out
+
+    async def vacuum(self) -> None:
+        """Ask the master to compact every volume holding deleted bytes (it answers once done)."""
+        async with httpx.AsyncClient(timeout=VACUUM_TIMEOUT_S) as http:
+            url, threshold = f"{self._master}/vol/vacuum", VACUUM_GARBAGE_THRESHOLD
+            r = await _call(http, "GET", url, params={"garbageThreshold": threshold})
+            r.raise_for_status()
+
+    async def compact(self, deadline_s: float = VACUUM_TIMEOUT_S) -> int:
+        """Vacuum until every volume of the bucket that holds deleted bytes now has been
+        compacted since (its CompactRevision advanced); return how many were. Raises
+        VolumesNotCompacted past `deadline_s`."""
+        before = {k: v for k, v in (await self.volumes()).items()
+                  if v.collection == self.bucket and v.garbage_bytes > 0}  # fmt: skip
+        deadline = time.monotonic() + deadline_s
+        while before:
+            await self.vacuum()
+            now = await self.volumes()
+            if all(k not in now or now[k].compactions > v.compactions for k, v in before.items()):
+                return len(before)
+            if time.monotonic() > deadline:
+                raise VolumesNotCompacted(f"{sorted(before)} not compacted in {deadline_s} s")
+            await asyncio.sleep(COMPACT_POLL_S)
+        return 0
+
+
+def _volume_servers(topology: dict[str, Any]) -> list[str]:
+    """The volume servers' addresses in the master's topology (data centres > racks > nodes)."""
+    return [
+        str(node["Url"])
+        for dc in topology.get("DataCenters") or []
+        for rack in dc.get("Racks") or []
+        for node in rack.get("DataNodes") or []
+    ]
+
+
+async def _json(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    r = await _call(http, "GET", url)
+    r.raise_for_status()
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def _call(http: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+    """One request; no answer or a 5xx raises SeaweedUnavailable (a 4xx is the caller's)."""
+    try:
+        r = await http.request(method, url, **kw)
+    except httpx.TransportError as exc:
+        raise SeaweedUnavailable(f"{method} {url}: {exc!r}") from exc
+    if r.status_code >= 500:
+        raise SeaweedUnavailable(f"{method} {url}: {r.status_code} {r.text[:200]}")
+    return r

@@ -161,7 +161,9 @@ def media_agent(settings: Settings, redis: Redis, ids: SnowflakeGenerator) -> Me
     limits = MediaLimits(
         settings.max_upload_bytes, settings.max_pixels, settings.blocklist_max_distance
     )
-    return MediaAgent(s3_store(settings), index, RedisBlocklist(redis), ids, limits)
+    return MediaAgent(
+        s3_store(settings), index, RedisBlocklist(redis), ids, limits, RedisKeyStore(redis)
+    )
 
 
 async def cleanup_uploads(
@@ -203,9 +205,22 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
             posts = [p for p, _ in await feeds.timeline_page(user, 1_000_000, None)]
             return await all_edges(graph.followers, user), following, posts
 
+    volumes = None
+    if not settings.s3_endpoint:  # the local SeaweedFS: its master and filer APIs as well
+        from infra.objectstore import SeaweedAdmin
+        from infra.stack import seaweed_spec
+
+        # their ports as infra/stack.py starts it: its -master.port= and -filer.port= flags
+        flags = dict(a[1:].split("=", 1) for a in seaweed_spec(settings).argv if a[:1] == "-")
+        at = f"http://{settings.host}:"
+        volumes = SeaweedAdmin(
+            at + flags["master.port"], at + flags["filer.port"], settings.s3_bucket
+        )
+
     return ErasureWorkflow(
         redis, versions, RedisKeyStore(redis), RedisAccountStore(redis), stores.search,
-        s3_store(settings), cassandra=erase_cassandra, durable_facts=durable_facts,
+        s3_store(settings), uploads=RedisUploadStore(redis), volumes=volumes,
+        cassandra=erase_cassandra, durable_facts=durable_facts,
         pause_s=settings.erasure_step_pause_s,
     )  # fmt: skip
 

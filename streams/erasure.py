@@ -6,13 +6,29 @@ erasure record, and a step with a receipt is never run again. A worker killed mi
 request unacknowledged: the redelivered request resumes at the first step without a receipt, and
 every step is idempotent, so one cut short is simply run again.
 
-1. facts       — what the erasure must reach, read before anything is removed (kept in the record)
-2. keys        — destroy the data key, mark the user erased: their sealed data in the log is noise
-                 from now on, and every consumer (live agents, replays) drops their events
-3. account     — credentials and username (the command side)
-4. graph, feeds, engagement, photos, search — every projection version being served or built
-5. media       — originals and no-longer-referenced variants on S3
-6. cassandra   — the durable projections on Cassandra, when configured
+1. facts        — what the erasure must reach, read before anything is removed (kept in the record)
+2. keys         — destroy the data key, mark the user erased: their sealed data in the log is
+                  noise from now on, and every consumer (live agents, replays) drops their events
+3. account      — credentials and username (the command side)
+4. uploads      — upload sessions, open or completed (caption, alt text, location in plain text)
+5. graph, feeds, engagement, photos — every Valkey projection version being served or built
+6. search       — every search version; the SQLite files are scrubbed too (index merged, file
+                  rebuilt, WAL truncated: projections/sqlite_search.py)
+7. media        — originals and no-longer-referenced variants on S3 (on the local SeaweedFS their
+                  needles are deleted at once, not a second later by the filer's queue)
+8. volumes      — compact the local SeaweedFS volumes holding deleted bytes (skipped on another S3:
+                  reclaiming deleted objects' storage is the provider's business)
+9. cassandra    — the durable projections on Cassandra, when configured
+10. valkey_files — rewrite Valkey's append-only file and snapshot, last: until then they still
+                  hold every deleted value and the destroyed data key's bytes
+
+How long each store takes to forget (measured here; the steps run while the erasure runs):
+Valkey files 0.2 s on the test stack, 7 s for a 1.1 GB dataset (rewrite 3.8 s + snapshot 3.2 s);
+search files 0.4 s per 200,000 posts; SeaweedFS volumes 0.2 s on the test stack, 5 s per full
+(240 MB) volume holding deleted bytes. What stays longer: upload sessions written before the
+owner index existed (their TTL, 24 h); on Cassandra, tombstoned rows until compaction after
+gc_grace_seconds; on Elasticsearch, deleted documents until their segments merge; on a
+provider's S3, its own policy.
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,8 +53,9 @@ from schemas import events as ev
 from schemas.media import VARIANTS, variant_key
 
 log = structlog.get_logger("photofeed.erasure")
-STEPS = ("keys", "account", "graph", "feeds", "engagement", "photos", "search", "media",
-         "cassandra")  # fmt: skip
+STEPS = ("keys", "account", "uploads", "graph", "feeds", "engagement", "photos", "search",
+         "media", "volumes", "cassandra", "valkey_files")  # fmt: skip
+# valkey_files comes last: every step before it may still write to Valkey
 
 
 def record_key(user_id: int) -> str:
@@ -52,10 +70,25 @@ class Accounts(Protocol):
     async def forget(self, user_id: int) -> None: ...
 
 
+class UploadSessions(Protocol):
+    async def forget_owner(self, owner_id: int) -> int: ...
+
+
 class ObjectStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def list_older(self, prefix: str, before: datetime) -> list[str]: ...
+
+
+class Volumes(Protocol):
+    """The object store's own disk (infra.objectstore.SeaweedAdmin): where an object's bytes
+    lie, deleting them there at once, compacting them out of the volume files."""
+
+    async def chunk_ids(self, key: str) -> list[str]: ...
+
+    async def delete_chunks(self, file_ids: Sequence[str]) -> int: ...
+
+    async def compact(self) -> int: ...
 
 
 DurableFacts = tuple[list[int], list[int], list[int]]  # followers, following, posts
@@ -81,19 +114,25 @@ class ErasureWorkflow:
         accounts: Accounts,
         search: SearchVersions,
         store: ObjectStore,
+        *,
+        uploads: UploadSessions,
+        volumes: Volumes | None = None,
         cassandra: Callable[[int, ErasureFacts], Awaitable[None]] | None = None,
         durable_facts: Callable[[int], Awaitable[DurableFacts]] | None = None,
         pause_s: float = 0.0,
     ) -> None:
-        """`cassandra` erases the user from the Cassandra projections and `durable_facts` reads
-        their edges and posts there, when Cassandra is configured (Valkey then holds neither);
-        `pause_s` waits between steps (only for tests that kill a worker mid-erasure)."""
+        """`volumes` is the local SeaweedFS's disk (None on any other S3); `cassandra` erases
+        the user from the Cassandra projections and `durable_facts` reads their edges and posts
+        there, when Cassandra is configured (Valkey then holds neither); `pause_s` waits between
+        steps (only for tests that kill a worker mid-erasure)."""
         self._r = redis
         self._versions = versions
         self._keys = keys
         self._accounts = accounts
         self._search = search
         self._store = store
+        self._uploads = uploads
+        self._volumes = volumes
         self._cassandra = cassandra
         self._durable_facts = durable_facts
         self._pause_s = pause_s
@@ -149,6 +188,8 @@ class ErasureWorkflow:
             await self._keys.erase(user)
         elif step == "account":
             await self._accounts.forget(user)
+        elif step == "uploads":
+            return f"done {_now()}: {await self._uploads.forget_owner(user)} sessions deleted"
         elif step in erase.ERASERS:
             for version in await self._versions.targets(step):
                 await erase.ERASERS[step](self._r, version, user, facts)
@@ -157,22 +198,39 @@ class ErasureWorkflow:
                 await self._search.at(version).erase(user, facts.posts)
         elif step == "media":
             return await self._media(user, facts)
+        elif step == "volumes":
+            return await self._compact()
         elif step == "cassandra":
             if self._cassandra is None:
                 return "skipped: Cassandra is not configured"
             await self._cassandra(user, facts)
+        elif step == "valkey_files":
+            return f"done {_now()}: {await erase.rewrite_persistence(self._r)}"
         return f"done {_now()}"
 
     async def _media(self, user: int, facts: ErasureFacts) -> str:
-        """Originals under the user's prefix; variants of content no photo references now."""
+        """Originals under the user's prefix; variants of content no photo references now; on
+        the local SeaweedFS, their bytes' needles too (read before the objects go)."""
         later = datetime.now(tz=UTC) + timedelta(days=1)
         keys = await self._store.list_older(f"o/{user}/", later)
         photos = PhotoKeys(await self._versions.active("photos"))
         for sha in facts.contents:
             if await self._r.scard(photos.content_refs(sha)) == 0:
                 keys += [variant_key(sha, name) for name in VARIANTS]
+        disk = self._volumes
+        chunks = [c for k in keys for c in await disk.chunk_ids(k)] if disk is not None else []
         await asyncio.gather(*(self._store.delete(k) for k in keys))
+        if disk is not None:  # the filer's own queue would mark them deleted only later
+            await disk.delete_chunks(chunks)
         return f"done {_now()}: {len(keys)} objects deleted"
+
+    async def _compact(self) -> str:
+        """Compact the volumes still holding deleted bytes (the media step's, and older ones)."""
+        if self._volumes is None:
+            return "skipped: not the local SeaweedFS; deleted objects are the provider's to reclaim"
+        started = time.monotonic()
+        compacted = await self._volumes.compact()
+        return f"done {_now()}: {compacted} volumes compacted in {time.monotonic() - started:.2f} s"
 
 
 def _now() -> str:

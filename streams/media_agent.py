@@ -10,13 +10,20 @@ makes the image libraries do ends as `PhotoRejected` (`process_image` promises o
 `RejectedImage`; anything else escaping it is still turned into code `undecodable` here, and
 logged with its class). Only infrastructure failures raise (S3 stat/read/put, the content index
 or blocklist in Valkey unreachable), so the caller retries them as outages.
+
+Erased owners: the agent decodes raw events (the opener, which drops erased users' events, only
+sits in front of the projections), so it asks the key store itself. An upload whose owner is
+erased ends `PhotoRejected` with code `owner_erased` and nothing is written to S3; one whose owner
+is erased while it is processed has the variants it just stored deleted again (unless another
+photo already shows the same bytes). The rejection is the actor's own event, so the opener drops
+it for the projections, live and in a replay alike: both agree the upload never happened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -40,6 +47,7 @@ from streams.media.imaging import (
 log = structlog.get_logger("photofeed.media")
 PROCESSING_FAILED = "We could not process this photo right now; please upload it again."
 BLOCKED_REASON = "This photo can't be shared because it matches content that is not allowed."
+OWNER_ERASED = "The account that uploaded this photo was erased."
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,12 @@ class Blocklist(Protocol):
     async def entries(self) -> dict[int, str]: ...
 
 
+class ErasedOwners(Protocol):
+    """Which users were erased (infra.keystore.RedisKeyStore)."""
+
+    async def erased(self, user_ids: Iterable[int]) -> set[int]: ...
+
+
 class MediaAgent:
     def __init__(
         self,
@@ -69,19 +83,23 @@ class MediaAgent:
         blocklist: Blocklist,
         ids: SnowflakeGenerator,
         limits: MediaLimits,
+        owners: ErasedOwners,
     ) -> None:
         self._store = store
         self._index = index
         self._blocklist = blocklist
         self._ids = ids
         self._limits = limits
+        self._owners = owners
 
     async def handle(self, upload: ev.PhotoUploaded) -> list[ev.Event]:
         """The events that record what became of `upload`; idempotent in effect (same keys).
 
         Never raises for the upload's content (see the module docstring); raises only when S3
-        or Valkey fail, which the caller retries.
+        or Valkey fail, which the caller retries. Writes nothing for an erased owner.
         """
+        if await self._owner_erased(upload):
+            return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
         info = await self._store.stat(upload.object_key)
         if info is None:
             return [self._rejected(upload, "missing_upload", "The uploaded file is gone.")]
@@ -106,7 +124,21 @@ class MediaAgent:
             return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
         if isinstance(image, ProcessedImage):
             await self._store_variants(sha, image)
+        if await self._owner_erased(upload):  # erased meanwhile: its media step may be past
+            if isinstance(image, ProcessedImage):
+                await self._unstore_variants(sha)
+            return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
         return self._published(upload, sha, image)
+
+    async def _owner_erased(self, upload: ev.PhotoUploaded) -> bool:
+        return bool(await self._owners.erased([upload.actor_id]))
+
+    async def _unstore_variants(self, sha: str) -> None:
+        """Delete the variants just stored, unless a photo references the content by now (the
+        media janitor's rule)."""
+        known = await (await self._index()).content(sha)
+        if known is None or known.references == 0:
+            await asyncio.gather(*(self._store.delete(variant_key(sha, n)) for n in VARIANTS))
 
     async def _process(self, upload: ev.PhotoUploaded, data: bytes) -> ProcessedImage:
         """`process_image` in a thread; raises RejectedImage and nothing else (cancellation aside).
