@@ -36,14 +36,23 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## run every benchmark (figures beside their bare baselines)
-	@for b in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
+bench: install ## run every benchmark (figures beside their bare baselines); fails naming misses
+	@mkdir -p .photofeed && : > .photofeed/bench.log
+	@for b in bench/bench_*.py; do n=$$(basename $$b .py); \
+		$(BIN)/python -m bench.$$n > .photofeed/bench-$$n.log 2>&1; rc=$$?; \
+		cat .photofeed/bench-$$n.log >> .photofeed/bench.log; \
+		grep -E '^(BENCH|INFO)' .photofeed/bench-$$n.log; \
+		if [ $$rc -ne 0 ]; then echo "BENCH $$n exited_$$rc ratio=nan goal=1 better=higher" \
+			| tee -a .photofeed/bench.log; fi; done
+	@$(BIN)/python -m bench.verdict .photofeed/bench.log
 
 fault-run: install ## faults under steady traffic; prints sent/acked/projected/lost/duplicated
 	$(BIN)/python -m bench.fault_run
 
 bench-%: install
-	$(BIN)/python -m bench.bench_$*
+	@mkdir -p .photofeed
+	$(BIN)/python -m bench.bench_$* | tee .photofeed/bench-$*.log
+	@$(BIN)/python -m bench.verdict .photofeed/bench-$*.log
 
 clean: down
 	rm -rf $(VENV) .photofeed .mypy_cache .ruff_cache .pytest_cache

@@ -257,12 +257,13 @@ def main() -> None:
         sum(map(len, CASCADES[name](data))) for name in ("vips", "vips_default_huffman")
     ]
     report(
-        "media_vs_pyvips", ours, rate["vips"], GOAL_VS_VIPS, "images/s", jpeg_mib=mib,
+        "media_vs_pyvips", ours, rate["vips"], GOAL_VS_VIPS, "images/s", better="higher",
+        jpeg_mib=mib,
         ratio_vs_default_huffman=ours / rate["vips_default_huffman"],
         huffman_bytes_saved_pct=100 * (1 - variant_bytes[0] / variant_bytes[1]),
     )  # fmt: skip
     report(
-        "media_vs_pillow", ours, rate["pillow"], GOAL_VS_PILLOW, "images/s",
+        "media_vs_pillow", ours, rate["pillow"], GOAL_VS_PILLOW, "images/s", better="higher",
         ratio_vs_no_draft=ours / rate["pillow_no_draft"],
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="photofeed-bench-media-") as tmp:
@@ -270,13 +271,29 @@ def main() -> None:
         path.write_bytes(data)
         idle = peak_rss_mib("idle", path)
         rss = {which: peak_rss_mib(which, path) for which in ("project", "vips")}
-        report("media_peak_rss", rss["project"], rss["vips"], GOAL_RSS, "MiB", idle_mib=idle)
+        report(
+            "media_peak_rss",
+            rss["project"],
+            rss["vips"],
+            GOAL_RSS,
+            "MiB",
+            better="lower",
+            idle_mib=idle,
+        )
         one = processes_rate(path, 1)
         two = processes_rate(path, 2)
-        report("media_two_workers", two, one, GOAL_SCALING, "images/s")
+        report("media_two_workers", two, one, GOAL_SCALING, "images/s", better="higher")
     heic = heic_12mp()
     ours_ms, decode_ms = heic_times_ms(heic)
-    report("media_heic_12mp", ours_ms, decode_ms, GOAL_HEIC, "ms", heic_mib=len(heic) / 2**20)
+    report(
+        "media_heic_12mp",
+        ours_ms,
+        decode_ms,
+        GOAL_HEIC,
+        "ms",
+        better="lower",
+        heic_mib=len(heic) / 2**20,
+    )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main() -> None:
         baseline = bare(data)
         project = asyncio.run(through_agent(settings, data))
         baseline = (baseline + bare(data)) / 2  # bracket the project run against drift
-    report("media_agent_uploads_per_s", project, baseline, GOAL, "uploads/s",
+    report("media_agent_uploads_per_s", project, baseline, GOAL, "uploads/s", better="higher",
            jpeg_mib=len(data) / 2**20)  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Shared benchmark plumbing: an isolated stack on free ports, and the BENCH output line.
 
 Every figure is printed beside its bare baseline measured in the same run:
-`BENCH <name> project=<v> baseline=<v> ratio=<project/baseline> goal=<ratio> unit=<unit>`.
+`BENCH <name> project=<v> baseline=<v> ratio=<project/baseline> goal=<ratio> better=higher|lower
+errors=<n> unit=<unit>`; `make bench` fails when any figure misses (bench/verdict.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from infra.kafka import create_topics
 from infra.ports import settings_on_free_ports
@@ -44,12 +45,29 @@ def isolated_stack(
 
 
 def report(
-    name: str, project: float, baseline: float, goal: float, unit: str, **extra: float
+    name: str,
+    project: float,
+    baseline: float,
+    goal: float,
+    unit: str,
+    *,
+    better: Literal["higher", "lower"],
+    errors: int = 0,
+    **extra: float,
 ) -> None:
+    """Print one BENCH line. The figure meets its goal when project/baseline is >= goal
+    (`better="higher"`) or <= goal (`better="lower"`) and no request of it failed (`errors`);
+    bench/verdict.py reads the lines and fails `make bench` naming every miss."""
     ratio = project / baseline if baseline else float("nan")
     tail = "".join(f" {k}={v:.4g}" for k, v in extra.items())
     print(
         f"BENCH {name} project={project:.4g} baseline={baseline:.4g} ratio={ratio:.3f} "
-        f"goal={goal:g} unit={unit}{tail}",
+        f"goal={goal:g} better={better} errors={errors} unit={unit}{tail}",
         flush=True,
     )
+
+
+def info(name: str, value: float, unit: str, **extra: float) -> None:
+    """A reference figure that is not the project's (no goal): printed as an INFO line."""
+    tail = "".join(f" {k}={v:.4g}" for k, v in extra.items())
+    print(f"INFO {name} value={value:.4g} unit={unit}{tail}", flush=True)

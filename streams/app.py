@@ -33,6 +33,7 @@ from streams.guard import Guard
 from streams.health import AgentHealth, supervise
 from streams.media_agent import MediaAgent
 from streams.sink import ProjectionSink
+from streams.transport import App
 
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
@@ -168,7 +169,9 @@ class _FaustDeadLetters:
 
 
 def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
-    app = faust.App(settings.worker_group, **faust_settings(settings))
+    app = App(
+        settings.worker_group, fetch_wait_ms=settings.fetch_wait_ms, **faust_settings(settings)
+    )
     runtime = _Runtime(app, settings, deps.codec)
     for spec in CATALOGUE:
         targets = sinks_for(spec, deps.sinks)
