@@ -33,6 +33,7 @@ class Account:
     user_id: int
     username: str
     password_hash: str
+    changed_at: int = 0  # ms of the last credential write: the session epoch (gateway/tokens.py)
 
 
 class AccountStore(Protocol):
@@ -48,25 +49,42 @@ class AccountStore(Protocol):
 
     async def forget(self, user_id: int) -> None: ...
 
+    async def by_id(self, user_id: int) -> Account | None: ...
+
+    async def change_password(self, account: Account, new_hash: str) -> int | None: ...
+
+    async def revoke_sessions(self, user_id: int) -> int | None: ...
+
+    async def begin_erasure(self, user_id: int) -> bool: ...
+
+    async def cancel_erasure(self, user_id: int) -> None: ...
+
+
+def verify_hash(stored_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; with no stored hash, the same work against a dummy, then
+    False. CPU-bound (~20 ms): call it off the event loop (gateway/passwords.py)."""
+    try:
+        return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
 
 async def hash_password(password: str) -> str:
+    """For tools and tests; the gateway hashes in its own bounded pool (gateway/passwords.py)."""
     return await asyncio.to_thread(HASHER.hash, password)
 
 
 async def check_password(stored_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)
+    """For tools and tests; the gateway verifies in its own bounded pool."""
+    return await asyncio.to_thread(verify_hash, stored_hash, password)
 
 
 # Key names, the only place (infra/backup.py reads them through photofeed/backup_cli.py).
 ACCOUNT_KEYS = "account:{*}"  # SCAN MATCH pattern of every account hash (not the name keys)
-# hash fields; CHANGED_AT (ms) rises with every credential write: a restore never goes back
+# hash fields; CHANGED_AT (ms) rises with every credential write: a restore never goes back,
+# and it is the session epoch every token carries (a change revokes all earlier tokens)
 USERNAME, PASSWORD_HASH, CHANGED_AT = "username", "password_hash", "changed_at"
+ERASING = "erasing"  # set while DELETE /users/me runs: no token, login or append is accepted
 
 
 def account_key(user_id: int) -> str:
@@ -97,6 +115,38 @@ end
 return 0
 """
 _DELETE = "return redis.call('DEL', unpack(KEYS))"  # one write, on the caller's connection
+# Move CHANGED_AT on (to now ms, and always up), optionally replacing the password hash only
+# when it still is ARGV[3]. KEYS: account key. ARGV: now ms, new hash or '', expected hash or ''.
+# Returns the new CHANGED_AT (decimal text); false when the account is gone, being erased, or
+# its hash is no longer the expected one.
+_BUMP = f"""
+local f = redis.call('HMGET', KEYS[1], '{USERNAME}', '{ERASING}', '{PASSWORD_HASH}', '{CHANGED_AT}')
+if not f[1] or f[2] then return false end
+if ARGV[3] ~= '' and f[3] ~= ARGV[3] then return false end
+local changed = string.format('%.0f', math.max(tonumber(ARGV[1]), (tonumber(f[4]) or 0) + 1))
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], '{PASSWORD_HASH}', ARGV[2], '{CHANGED_AT}', changed)
+else
+  redis.call('HSET', KEYS[1], '{CHANGED_AT}', changed)
+end
+return changed
+"""
+# Undo a password change Valkey could not fsync: back to the old hash and CHANGED_AT, only if
+# nothing changed since. KEYS: account key. ARGV: the change's CHANGED_AT and hash, the old ones.
+_UNDO = f"""
+local f = redis.call('HMGET', KEYS[1], '{CHANGED_AT}', '{PASSWORD_HASH}')
+if f[1] == ARGV[1] and f[2] == ARGV[2] then
+  redis.call('HSET', KEYS[1], '{CHANGED_AT}', ARGV[3], '{PASSWORD_HASH}', ARGV[4])
+end
+"""
+# KEYS: account key. ARGV: '1' to mark the erasure begun, '0' to take the mark back.
+# Returns 1 when the account exists.
+_ERASING = f"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], '{ERASING}', '1')
+else redis.call('HDEL', KEYS[1], '{ERASING}') end
+return 1
+"""
 
 
 class RedisAccountStore:
@@ -108,6 +158,9 @@ class RedisAccountStore:
         self._clock = clock
         self._reserve = redis.register_script(_RESERVE)
         self._delete = redis.register_script(_DELETE)
+        self._bump = redis.register_script(_BUMP)
+        self._erasing = redis.register_script(_ERASING)
+        self._undo = redis.register_script(_UNDO)
 
     async def reserve(self, account: Account) -> bool:
         """Reserve the username and store the credentials; False when the name is taken. A
@@ -133,14 +186,69 @@ class RedisAccountStore:
         await self._delete_fsynced([name_key(account.username), account_key(account.user_id)])
 
     async def by_username(self, username: str) -> Account | None:
+        """The account, None when the name is free or its account is being erased."""
         raw_id = await self._r.get(name_key(username))
-        if raw_id is None:
+        return None if raw_id is None else await self.by_id(int(raw_id))
+
+    async def by_id(self, user_id: int) -> Account | None:
+        """The account, None when there is none or it is being erased."""
+        name, stored, changed, erasing = await self._r.hmget(
+            account_key(user_id), [USERNAME, PASSWORD_HASH, CHANGED_AT, ERASING]
+        )
+        if name is None or stored is None or erasing is not None:
             return None
-        user_id = int(raw_id)
-        stored = await self._r.hget(account_key(user_id), PASSWORD_HASH)
-        if stored is None:
-            return None
-        return Account(user_id, username, stored.decode() if isinstance(stored, bytes) else stored)
+        return Account(user_id, _text(name), _text(stored), int(changed or 0))
+
+    async def change_password(self, account: Account, new_hash: str) -> int | None:
+        """Replace the hash if it still is `account`'s and move CHANGED_AT on (which revokes
+        every token issued before), fsynced; the new CHANGED_AT, or None when the account is
+        gone, being erased or changed meanwhile (nothing written). A change Valkey cannot fsync
+        is undone (best effort) before NotDurable is raised: the 503 means "nothing happened"
+        and a retry with the same passwords works."""
+        key = account_key(account.user_id)
+        now_ms = int(self._clock() * 1000)
+        async with self._r.client() as conn:
+            changed = await self._bump([key], [now_ms, new_hash, account.password_hash],
+                                       client=conn)  # fmt: skip
+            if changed is None:
+                return None
+            try:
+                await fsynced(conn)
+            except redis.exceptions.RedisError:
+                with contextlib.suppress(redis.exceptions.RedisError):
+                    await self._undo([key], [_text(changed), new_hash, account.changed_at,
+                                             account.password_hash])  # fmt: skip
+                raise
+        return int(changed)
+
+    async def revoke_sessions(self, user_id: int) -> int | None:
+        """Move CHANGED_AT on, fsynced: every token issued before is revoked. The new value
+        (tokens issued from now carry it), None when the account is gone or being erased.
+        A revocation Valkey cannot fsync stays in force (NotDurable is raised; retry)."""
+        now_ms = int(self._clock() * 1000)
+        async with self._r.client() as conn:
+            changed = await self._bump([account_key(user_id)], [now_ms, "", ""], client=conn)
+            if changed is None:
+                return None
+            await fsynced(conn)
+        return int(changed)
+
+    async def begin_erasure(self, user_id: int) -> bool:
+        """Mark the account as being erased, fsynced: from now its tokens, logins and appends
+        are refused (gateway/sessions.py). False when there is no account."""
+        return await self._mark_erasing(user_id, True)
+
+    async def cancel_erasure(self, user_id: int) -> None:
+        """Take the mark back (the erasure request could not be appended), fsynced."""
+        await self._mark_erasing(user_id, False)
+
+    async def _mark_erasing(self, user_id: int, erasing: bool) -> bool:
+        async with self._r.client() as conn:
+            found = await self._erasing([account_key(user_id)], ["1" if erasing else "0"],
+                                        client=conn)  # fmt: skip
+            if found:
+                await fsynced(conn)
+        return bool(found)
 
     async def exists(self, user_id: int) -> bool:
         return bool(await self._r.exists(account_key(user_id)))
@@ -150,10 +258,14 @@ class RedisAccountStore:
         name = await self._r.hget(account_key(user_id), USERNAME)
         keys = [account_key(user_id)]
         if name is not None:
-            keys.append(name_key(name.decode() if isinstance(name, bytes) else name))
+            keys.append(name_key(_text(name)))
         await self._delete_fsynced(keys)
 
     async def _delete_fsynced(self, keys: list[str]) -> None:
         async with self._r.client() as conn:
             await self._delete(keys, client=conn)
             await fsynced(conn)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

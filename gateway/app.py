@@ -1,7 +1,9 @@
 """The gateway's ASGI app: the explicit routes list wired into the dispatcher.
 
-A route whose Op says `idempotent` honours the Idempotency-Key header (gateway/idempotency.py);
-registration's keys are global, every other route's are per caller.
+Every API route runs behind `authenticated` (gateway/auth.py): a bearer token, when present, is
+verified and its session checked before anything else. A route whose Op says `idempotent`
+honours the Idempotency-Key header (gateway/idempotency.py); registration's keys are global,
+every other route's are per caller.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from gateway import routes_notifications as notifications
 from gateway import routes_photos as photos
 from gateway import routes_posts as posts
 from gateway import routes_search as search
+from gateway import routes_sessions as sessions
 from gateway.asgi import Dispatcher, Lifespan, Route
+from gateway.auth import authenticated
 from gateway.deps import GatewayDeps
 from gateway.health import healthz, readyz
 from gateway.idempotency import idempotent
@@ -26,18 +30,47 @@ from gateway.openapi import Op, build_document
 from gateway.responses import json_response
 
 BASE = "/api/v1"
+FOLLOWS_LIMITED = (
+    "too many follows and unfollows by this user (PHOTOFEED_FOLLOW_RATE_PER_MINUTE; Retry-After)"
+)
+LIKES_LIMITED = (
+    "too many likes and unlikes by this user (PHOTOFEED_LIKE_RATE_PER_MINUTE; Retry-After)"
+)
 
 API: list[tuple[str, str, Any, Op]] = [
     ("POST", "/users", accounts.register, Op(
-        "Register an account", {201: "#User: created", 409: "username taken", 422: "invalid field"},
+        "Register an account", {201: "#User: created", 409: "username taken", 422: "invalid field",
+        429: "too many registrations from this address (Retry-After)",
+        503: "too many password hashes at once: overloaded (Retry-After)"},
         body="Credentials", idempotent=True)),
-    ("POST", "/sessions", accounts.create_session, Op(
-        "Log in: a bearer token", {200: "token, user_id, expires_at", 401: "wrong credentials"},
+    ("POST", "/sessions", sessions.create_session, Op(
+        "Log in: a bearer token for a new session", {200: "#Session: token, user_id, "
+        "expires_at", 401: "wrong credentials", 429: "too many failed logins for this username "
+        "or address: growing waits (Retry-After); a success resets them",
+        503: "too many password checks at once: overloaded (Retry-After)"},
         body="Credentials")),
+    ("DELETE", "/sessions/current", sessions.logout_current, Op(
+        "Log out this token's session (other sessions stay)", {204: "logged out",
+        401: "anonymous, or already logged out"}, auth=True)),
+    ("DELETE", "/sessions", sessions.logout_everywhere, Op(
+        "Log out everywhere: every token of the account is revoked, this one too",
+        {204: "logged out everywhere", 401: "anonymous"}, auth=True)),
+    ("POST", "/users/me/password", sessions.change_password, Op(
+        "Change the password (stored durably); every other session is revoked",
+        {200: "#Session: a fresh token for the caller (the old one is revoked)",
+         401: "anonymous", 403: "wrong current password: wrong_password",
+         409: "the account changed meanwhile: credentials_changed", 422: "invalid field",
+         429: "too many failed password checks (Retry-After)",
+         503: "too many password checks at once: overloaded (Retry-After)"},
+        auth=True, body="PasswordChange")),
     ("DELETE", "/users/me", accounts.erase_me, Op(
-        "Erase my account everywhere (log included: my data key is destroyed)",
-        {202: "erasing; `photofeed erasure status <id>` shows the receipts", 401: "anonymous"},
-        auth=True)),
+        "Erase my account everywhere (log included: my data key is destroyed), confirmed by "
+        "the password; every token of the account is revoked at once",
+        {202: "erasing; `photofeed erasure status <id>` shows the receipts", 401: "anonymous",
+         403: "wrong password: wrong_password", 422: "no password",
+         429: "too many failed password checks (Retry-After)",
+         503: "too many password checks at once: overloaded (Retry-After)"},
+        auth=True, body="PasswordConfirmation")),
     ("GET", "/users/{user_id}", accounts.get_user, Op(
         "A profile with counts", {200: "#Profile: the profile", 404: "unknown user"})),
     ("GET", "/users/{user_id}/followers", accounts.followers, Op(
@@ -48,10 +81,10 @@ API: list[tuple[str, str, Any, Op]] = [
         params=["limit", "cursor"])),
     ("POST", "/follow/{user_id}", accounts.follow, Op(
         "Follow (idempotent)", {204: "following", 401: "anonymous", 404: "unknown user",
-                                422: "self-follow"}, auth=True)),
+                                422: "self-follow", 429: FOLLOWS_LIMITED}, auth=True)),
     ("DELETE", "/follow/{user_id}", accounts.unfollow, Op(
-        "Unfollow (idempotent)", {204: "not following", 401: "anonymous", 404: "unknown user"},
-        auth=True)),
+        "Unfollow (idempotent)", {204: "not following", 401: "anonymous", 404: "unknown user",
+        429: FOLLOWS_LIMITED}, auth=True)),
     ("GET", "/feed", posts.home_feed, Op(
         "The viewer's home feed, newest first", {200: "#PostPage: a page", 401: "anonymous",
         400: "bad cursor"}, auth=True, params=["limit", "cursor"])),
@@ -65,13 +98,14 @@ API: list[tuple[str, str, Any, Op]] = [
         404: "unknown"}, auth=True)),
     ("POST", "/likes/{post_id}", engagement.like, Op(
         "Like a post (idempotent)", {204: "liked", 401: "anonymous", 404: "unknown or deleted "
-        "post"}, auth=True)),
+        "post", 429: LIKES_LIMITED}, auth=True)),
     ("DELETE", "/likes/{post_id}", engagement.unlike, Op(
         "Unlike a post (idempotent)", {204: "not liked", 401: "anonymous", 404: "unknown or "
-        "deleted post"}, auth=True)),
+        "deleted post", 429: LIKES_LIMITED}, auth=True)),
     ("POST", "/posts/{post_id}/comments", engagement.add_comment, Op(
         "Comment on a post", {201: "#Comment: created", 401: "anonymous", 404: "unknown or "
-        "deleted post", 422: "empty or over-long text"}, auth=True, body="CommentBody",
+        "deleted post", 422: "empty or over-long text", 429: "too many comments by this user "
+        "(PHOTOFEED_COMMENT_RATE_PER_MINUTE; Retry-After)"}, auth=True, body="CommentBody",
         idempotent=True)),
     ("GET", "/posts/{post_id}/comments", engagement.list_comments, Op(
         "A post's comments, oldest first", {200: "#CommentPage: a page", 400: "bad cursor",
@@ -98,8 +132,11 @@ API: list[tuple[str, str, Any, Op]] = [
         413: "too large", 415: "unsupported type", 422: "invalid field",
         429: "rate limited (Retry-After)"}, auth=True, body="PhotoUpload", idempotent=True)),
     ("POST", "/photos/{photo_id}/complete", photos.complete_upload, Op(
-        "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload",
-        409: "nothing uploaded yet / parts missing"}, auth=True, idempotent=True)),
+        "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload, "
+        "or its multipart upload expired or was aborted: upload_not_found", 409: "nothing "
+        "uploaded yet / parts missing / the store refused the parts", 422: "a part's etag does "
+        "not match its bytes (invalid_part) or a part is smaller than part_size "
+        "(part_too_small)"}, auth=True, idempotent=True)),
     ("GET", "/photos/{photo_id}/status", photos.photo_status, Op(
         "Processing status (owner only)", {200: "processing, published (urls), deleted or rejected "
         "(reason)", 404: "unknown photo"}, auth=True)),
@@ -118,7 +155,8 @@ async def openapi(_request: Request) -> Response:
 
 
 def _endpoint(endpoint: Any, op: Op) -> Any:
-    return idempotent(endpoint, per_user=op.auth) if op.idempotent else endpoint
+    """The route as served: the session checked first, then Idempotency-Key, then the route."""
+    return authenticated(idempotent(endpoint, per_user=op.auth) if op.idempotent else endpoint)
 
 
 ROUTES: list[Route] = [

@@ -75,6 +75,14 @@ class Dispatcher:
                 template = candidate.path
         return None, {}, template
 
+    def allowed(self, path: str) -> set[str]:
+        """Every method some route serves at `path` (a 405's Allow header)."""
+        methods = set(self._paths.get(path, ()))
+        for pattern, route in self._dynamic:
+            if pattern.match(path):
+                methods.add(route.method)
+        return methods
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._run_lifespan(receive, send)
@@ -89,7 +97,9 @@ class Dispatcher:
         if route is not None:
             response = await self._respond(route.endpoint, Request(scope, receive))
         elif template is not None:
-            response = error_response(405, "method_not_allowed", f"{method} is not allowed here")
+            allow = ", ".join(sorted(self.allowed(path)))
+            response = error_response(405, "method_not_allowed", f"{method} is not allowed "
+                                      f"here; use {allow}", {"Allow": allow})  # fmt: skip
         else:
             response = error_response(404, "not_found", f"no route for {method} {path}")
         await response(scope, receive, send)

@@ -1,15 +1,18 @@
 """Opaque page cursors: base64url of where the last row sat, stable while new rows arrive above it.
 
 Two shapes: a Position (ms, numeric id) for posts, users and comments, and (ms, text key) for
-notification groups.
+notification groups. Numbers in a cursor are 1..19 ASCII digits: anything else is a 400, never
+an int() that fails (Unicode digits, thousands of digits).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 
 from gateway.errors import ApiError
+from gateway.validation import ascii_digits
 from projections.ports import Position
 from projections.search import SearchCursor
 
@@ -23,7 +26,7 @@ def decode_cursor(cursor: str | None) -> Position | None:
     if not cursor:
         return None
     at_ms, ident = _unpack(cursor)
-    if not ident.isdigit():
+    if not ascii_digits(ident):
         raise _invalid()
     return Position(at_ms, int(ident))
 
@@ -46,7 +49,7 @@ def _unpack(cursor: str) -> tuple[int, str]:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _invalid() from None
     at_ms, _, key = raw.partition(".")
-    if not (at_ms.isdigit() and key and key.isprintable() and " " not in key):
+    if not (ascii_digits(at_ms) and key and key.isprintable() and " " not in key):
         raise _invalid()
     return int(at_ms), key
 
@@ -68,9 +71,9 @@ def decode_search_cursor(cursor: str | None) -> SearchCursor | None:
     at_ms, key = _unpack(cursor)
     rank, _, post_id = key.partition("/")
     try:
-        value = float(rank)
+        value = float(rank) if rank.isascii() and len(rank) <= 40 else math.nan
     except ValueError:
         raise _invalid() from None
-    if not post_id.isdigit() or value != value:  # NaN never comes from an index
+    if not ascii_digits(post_id) or not math.isfinite(value):  # an index gives finite ranks
         raise _invalid()
     return SearchCursor(value, at_ms, int(post_id))

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from gateway.accounts import AccountStore
-from gateway.ratelimit import RateLimiter
+from gateway.passwords import PasswordPool
+from gateway.ratelimit import Limits, RateLimiter
+from gateway.sessions import RedisSessions
 from gateway.tokens import TokenSigner
 from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
@@ -70,6 +72,9 @@ class GatewayDeps:
     uploads: UploadStore
     store: S3Store
     upload_limit: RateLimiter
+    sessions: RedisSessions  # is a token's session still standing (one round trip)
+    passwords: PasswordPool  # argon2 off the event loop, bounded: 503 when full
+    limits: Limits  # logins, registrations, follows, likes, comments
     clock: Callable[[], float] = time.time
     readiness: Readiness | None = None  # /readyz's checks; None: nothing to check
     idempotency: Idempotency | None = None  # None: Idempotency-Key is ignored

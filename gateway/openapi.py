@@ -3,7 +3,9 @@
 Every route in `gateway.app.ROUTES` carries an `Op` (summary, auth, body, answers); a test checks
 that the document covers each route, so the contract cannot drift from the code silently. Every
 operation may answer 503 + Retry-After when a dependency is down; `idempotent` operations take
-the Idempotency-Key header. `/healthz` and `/readyz` live outside the API's base path.
+the Idempotency-Key header; any operation given a bearer token answers 401 when the token is
+bad, revoked or names an erased account. A method a path does not support is 405 with `Allow`.
+`/healthz` and `/readyz` live outside the API's base path.
 """
 
 from __future__ import annotations
@@ -51,6 +53,24 @@ CREDENTIALS = {
         "password": {"type": "string", "minLength": 8, "maxLength": 256},
     },
 }
+SESSION = {
+    "type": "object",
+    "required": ["token", "user_id", "expires_at"],
+    "properties": {
+        "token": {"type": "string", "description": "bearer token of one session; revoked by "
+                  "DELETE /sessions/current, DELETE /sessions, a password change, erasure"},
+        "user_id": ID, "expires_at": {"type": "string"},
+    },
+}  # fmt: skip
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 256}
+PASSWORD_CHANGE = {
+    "type": "object",
+    "required": ["current_password", "new_password"],
+    "properties": {"current_password": PASSWORD, "new_password": PASSWORD},
+}
+PASSWORD_CONFIRMATION = {
+    "type": "object", "required": ["password"], "properties": {"password": PASSWORD},
+}  # fmt: skip
 USER_PAGE = {
     "type": "object",
     "properties": {
@@ -189,6 +209,10 @@ IDEMPOTENCY_KEY = {
         "attempt runs: 409 request_in_progress with Retry-After."
     ),
 }
+BAD_TOKEN = (
+    "the bearer token is malformed, forged or expired (unauthorized), its session was logged "
+    "out (session_revoked), or its account was erased (account_erased)"
+)
 UNAVAILABLE = (
     "a dependency is down (store_unavailable, log_unavailable); Retry-After. A command that got "
     "it may still have been recorded: retry with the same Idempotency-Key"
@@ -200,7 +224,8 @@ COMPONENTS = {
         "Comment": COMMENT, "CommentPage": COMMENT_PAGE, "CommentBody": COMMENT_BODY,
         "Notification": NOTIFICATION, "NotificationPage": NOTIFICATION_PAGE,
         "ReadMark": READ_MARK, "SearchPage": SEARCH_PAGE, "Dependency": DEPENDENCY,
-        "Health": HEALTH, "Readiness": READINESS,
+        "Health": HEALTH, "Readiness": READINESS, "Session": SESSION,
+        "PasswordChange": PASSWORD_CHANGE, "PasswordConfirmation": PASSWORD_CONFIRMATION,
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
 }  # fmt: skip
@@ -218,8 +243,11 @@ class Op:
     outages: bool = True  # may answer 503 when a dependency is down
 
     def all_answers(self) -> dict[int, str]:
-        """The declared answers plus those every operation (503) or keyed one (409, 422) has."""
+        """The declared answers plus those every operation (503), authenticated one (401) or
+        keyed one (409, 422) has."""
         extra = {503: UNAVAILABLE} if self.outages else {}
+        if self.auth:
+            extra[401] = BAD_TOKEN
         if self.idempotent:
             extra |= {409: "an attempt with this Idempotency-Key is in progress (Retry-After)",
                       422: "this Idempotency-Key was used with another body"}  # fmt: skip
@@ -270,6 +298,15 @@ SYSTEM = [  # outside the base path: (path, Op); served by gateway/health.py
 ]  # fmt: skip
 
 
+DESCRIPTION = (
+    'Errors are {"error": {"code", "message"}}. A bearer token names one session: any '
+    "route given a revoked token, or one of an erased account, answers 401. Limits answer 429 "
+    "with Retry-After: uploads, follows, likes and comments per user; registrations per client "
+    "address; failed logins per username and per address (growing waits, reset by a success). "
+    "A method a path does not serve answers 405 with Allow."
+)
+
+
 def build_document(operations: list[tuple[str, str, Op]]) -> dict[str, Any]:
     """`operations` are (method, path, Op) triples; paths are given without the /api/v1 base."""
     paths: dict[str, dict[str, Any]] = {}
@@ -279,7 +316,7 @@ def build_document(operations: list[tuple[str, str, Op]]) -> dict[str, Any]:
         paths[path] = {"servers": [{"url": "/"}], "get": op.document(path)}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "photofeed", "version": "1.0.0"},
+        "info": {"title": "photofeed", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": COMPONENTS,

@@ -1,4 +1,5 @@
-"""Accounts and the follow graph: registration, sessions, profiles, follow/unfollow, lists."""
+"""Accounts and the follow graph: registration, erasure, profiles, follow/unfollow, lists.
+(Log in, password change and log out: gateway/routes_sessions.py.)"""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.accounts import Account, check_password, hash_password
+from gateway.accounts import Account
 from gateway.auth import deps_of, require_user, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps, GraphViews
 from gateway.errors import ApiError, invalid, not_found
 from gateway.idempotency import answer_owner, request_ids
-from gateway.responses import json_response, no_content, rfc3339
+from gateway.ratelimit import client_address
+from gateway.responses import json_response, no_content
+from gateway.routes_sessions import confirm_password, live_account
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
 from infra.keystore import ErasedUser
 from projections.ports import Edge, Page, UserView
@@ -26,8 +29,9 @@ def _now(deps: GatewayDeps) -> datetime:
 
 
 async def append_or_503(deps: GatewayDeps, *events: ev.Event) -> None:
-    """Append; an erased actor is 401. A log that does not acknowledge raises AppendError,
-    which the dispatcher answers with 503 log_unavailable (gateway/outages.py)."""
+    """Append; an erased (or erasing) actor is 401 and nothing is appended (the log checks
+    it: gateway/sessions.py LiveActorsLog). A log that does not acknowledge raises
+    AppendError, which the dispatcher answers with 503 log_unavailable (gateway/outages.py)."""
     try:
         await deps.log.append(*events)
     except ErasedUser:
@@ -39,7 +43,8 @@ async def register(request: Request) -> Response:
     ids = request_ids(request)
     body = await json_object(request)
     username, password = username_field(body), password_field(body)
-    account = Account(ids.next_id(), username, await hash_password(password))
+    await deps.limits.register.enforce(client_address(request), "registrations")
+    account = Account(ids.next_id(), username, await deps.passwords.hash(password))
     if not await deps.accounts.reserve(account):
         taken = await deps.accounts.by_username(username)
         if taken is None or taken.user_id != account.user_id:  # else: a keyed retry's own
@@ -55,20 +60,6 @@ async def register(request: Request) -> Response:
         raise
     answer_owner(request, account.user_id)
     return json_response({"user_id": str(account.user_id), "username": username}, 201)
-
-
-async def create_session(request: Request) -> Response:
-    deps = deps_of(request)
-    body = await json_object(request)
-    username, password = username_field(body), password_field(body)
-    account = await deps.accounts.by_username(username)
-    if not await check_password(account.password_hash if account else None, password):
-        raise ApiError(401, "invalid_credentials", "wrong username or password")
-    assert account is not None
-    token, expires = deps.tokens.issue(account.user_id, int(deps.clock()))
-    return json_response(
-        {"token": token, "user_id": str(account.user_id), "expires_at": rfc3339(expires * 1000)}
-    )
 
 
 async def get_user(request: Request) -> Response:
@@ -109,6 +100,7 @@ async def _set_follow(request: Request, follow: bool) -> Response:
         raise invalid("user_id", "you cannot follow yourself")
     if not await deps.accounts.exists(target):
         raise not_found("user")
+    await deps.limits.follow.enforce(me, "follows and unfollows")
     kind = ev.UserFollowed if follow else ev.UserUnfollowed
     await append_or_503(
         deps,
@@ -154,13 +146,23 @@ def user_json(user: UserView) -> dict[str, Any]:
 
 
 async def erase_me(request: Request) -> Response:
-    """Erase the caller's account everywhere: the request is appended (the worker's erasure
-    workflow does the rest, with receipts), and the credentials go at once."""
+    """Erase the caller's account everywhere, confirmed by its password (403 otherwise). The
+    account is marked as being erased first (its tokens, logins and appends are refused from
+    then on), the request is appended (the worker's erasure workflow does the rest, with
+    receipts), and the credentials go. A request that cannot be appended takes the mark back."""
     deps = deps_of(request)
     me = require_user(request)
-    await append_or_503(
-        deps, ev.AccountErasureRequested(event_id=deps.ids.next_id(), occurred_at=_now(deps),
-                                         actor_id=me),
-    )  # fmt: skip
+    password = password_field(await json_object(request, empty=True))
+    await confirm_password(request, deps, await live_account(deps, me), password)
+    if not await deps.accounts.begin_erasure(me):
+        raise ApiError(401, "account_erased", "this account was erased")
+    try:
+        await append_or_503(
+            deps, ev.AccountErasureRequested(event_id=deps.ids.next_id(), occurred_at=_now(deps),
+                                             actor_id=me),
+        )  # fmt: skip
+    except BaseException:
+        await deps.accounts.cancel_erasure(me)
+        raise
     await deps.accounts.forget(me)
     return json_response({"user_id": str(me), "status": "erasing"}, 202)

@@ -34,6 +34,7 @@ async def _set_like(request: Request, kind: type[ev.PostLiked | ev.PostUnliked])
     deps = deps_of(request)
     me = require_user(request)
     post = await live_post(deps, path_id(request, "post_id", "post"))
+    await deps.limits.like.enforce(me, "likes and unlikes")
     await append_or_503(
         deps,
         kind(event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me,
@@ -43,13 +44,15 @@ async def _set_like(request: Request, kind: type[ev.PostLiked | ev.PostUnliked])
 
 
 async def add_comment(request: Request) -> Response:
-    """201 with the comment. With an Idempotency-Key, a retry answers the same comment."""
+    """201 with the comment. With an Idempotency-Key, a retry answers the same comment (and
+    is not counted again: the replay never reaches this function). 429 past the limit."""
     deps = deps_of(request)
     me = require_user(request)
     ids = request_ids(request)
     post_id = path_id(request, "post_id", "post")
     text = comment_text(await json_object(request))
     post = await live_post(deps, post_id)
+    await deps.limits.comment.enforce(me, "comments")
     event = ev.CommentAdded(
         event_id=ids.next_id(), occurred_at=deps.now(), actor_id=me,
         comment_id=ids.next_id(), post_id=post.post_id, author_id=post.author_id, text=text,

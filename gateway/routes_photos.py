@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+from minio.error import S3Error
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +19,7 @@ from gateway.idempotency import IdSource, request_ids
 from gateway.outages import outage_of
 from gateway.responses import json_response, rfc3339
 from gateway.routes_accounts import append_or_503
+from gateway.store_errors import store_refusal
 from gateway.uploads import UploadSession
 from gateway.validation import (
     MAX_CAPTION,
@@ -33,6 +36,7 @@ from schemas import events as ev
 from schemas.media import ACCEPTED_TYPES, VARIANTS, normalise_type, original_key
 
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and text fields around the file
+log = structlog.get_logger("photofeed.gateway")
 
 
 async def create_photo(request: Request) -> Response:
@@ -162,10 +166,11 @@ async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSess
         raise ApiError(409, "upload_incomplete", f"expected parts 1..{expected}")
     try:
         await deps.store.complete_multipart(s.object_key, s.upload_id, parts)
-    except Exception as exc:
+    except S3Error as exc:
         if outage_of(exc) is not None:
             raise  # S3 unreachable: 503, the parts may be fine
-        raise ApiError(409, "upload_incomplete", f"the store refused the parts: {exc}") from None
+        log.info("multipart_refused", photo_id=s.photo_id, s3_code=exc.code)
+        raise store_refusal(exc) from None  # never S3's message: it names bucket and keys
 
 
 def _uploaded_event(deps: GatewayDeps, ids: IdSource, s: UploadSession) -> ev.PhotoUploaded:

@@ -16,13 +16,14 @@ USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.]{1,28}[a-z0-9_]\Z")  # 3..30 chars, 
 PASSWORD_MIN, PASSWORD_MAX = 8, 256  # argon2 hashes any length; the cap bounds hashing work
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object."""
+async def json_object(request: Request, empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; with `empty`, no body at all reads as {} (so its required
+    fields are 422s, not a 400 for JSON that is not there)."""
     ctype = request.headers.get("content-type", "")
     if ctype and not ctype.startswith("application/json"):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+    if declared is not None and ascii_digits(declared) and int(declared) > MAX_JSON_BYTES:
         raise ApiError(
             413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes"
         )
@@ -33,6 +34,8 @@ async def json_object(request: Request) -> dict[str, Any]:
             raise ApiError(
                 413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes"
             )
+    if empty and not body:
+        return {}
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -132,10 +135,10 @@ def username_field(body: dict[str, Any]) -> str:
     return name
 
 
-def password_field(body: dict[str, Any]) -> str:
-    value = string_field(body, "password")
+def password_field(body: dict[str, Any], name: str = "password") -> str:
+    value = string_field(body, name)
     if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
-        raise invalid("password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+        raise invalid(name, f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
     return value
 
 
@@ -148,12 +151,18 @@ def path_id(request: Request, name: str, what: str) -> int:
 
 
 def limit_param(request: Request, default: int = 20, maximum: int = 100) -> int:
+    """`?limit=`: ASCII digits only (str.isdigit also takes '²' and other digits int() refuses)."""
     raw = request.query_params.get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not ascii_digits(raw, 6) or not 1 <= int(raw) <= maximum:
         raise invalid("limit", f"must be an integer from 1 to {maximum}")
     return int(raw)
+
+
+def ascii_digits(text: str, max_len: int = 19) -> bool:
+    """1..max_len ASCII digits, nothing else: safe for int(), bounded in size."""
+    return 0 < len(text) <= max_len and text.isascii() and text.isdigit()
 
 
 def _json_type(value: Any) -> str:

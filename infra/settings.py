@@ -41,6 +41,18 @@ class Settings:
     direct_upload_max_bytes: int = 10 * 1024 * 1024  # multipart/form-data uploads, small files
     max_pixels: int = 50_000_000  # decompression-bomb cap
     upload_rate_per_minute: int = 10
+    login_free_failures: int = 5  # per username: failed logins before waits begin (>= 1)
+    login_address_free_failures: int = 20  # the same per client address (many usernames)
+    login_backoff_base_s: float = 1.0  # the first wait; doubles with each further failure
+    login_backoff_max_s: float = 900.0  # the longest wait; a success resets the count
+    register_rate_per_hour: int = 20  # registrations per client address
+    follow_rate_per_minute: int = 60  # follows + unfollows per user
+    like_rate_per_minute: int = 120  # likes + unlikes per user
+    comment_rate_per_minute: int = 20  # new comments per user
+    # argon2 (~20 ms of CPU each) runs in its own pool: at most `threads` hashes at once and
+    # `queue` waiting; beyond that, 503 overloaded + Retry-After (gateway/passwords.py)
+    password_hash_threads: int = 2  # <= the cores the gateway may spend on logins
+    password_hash_queue: int = 8  # a full queue waits ~(threads + queue) / threads * 20 ms
     blocklist_max_distance: int = 8  # Hamming distance of perceptual hashes that counts as a match
     gateway_port: int = 8000
     token_secret: str = ""  # default: a random secret kept in data_dir/token.secret

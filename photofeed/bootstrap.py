@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import faust
@@ -23,7 +24,9 @@ from gateway.health import Check, Readiness
 from gateway.idempotency import Idempotency
 from gateway.idempotency_store import RedisIdempotencyStore
 from gateway.outages import BROKER, S3, VALKEY
-from gateway.ratelimit import RateLimiter
+from gateway.passwords import PasswordPool
+from gateway.ratelimit import Backoff, Limits, LoginGuard, Pseudonyms, RateLimiter
+from gateway.sessions import LiveActorsLog, RedisSessions
 from gateway.tokens import TokenSigner
 from gateway.uploads import RedisUploadStore
 from infra.clients import make_kafka_admin, make_minio, make_redis
@@ -312,9 +315,29 @@ def build_gateway(settings: Settings) -> Dispatcher:
         await asyncio.to_thread(store.ensure_bucket)
         keys = RedisKeyStore(redis)
         readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)
+        sessions = RedisSessions(redis, time.time)
+        pseudonyms = Pseudonyms(secret.encode())
+        limits = Limits(
+            login=LoginGuard(
+                redis, pseudonyms,
+                per_user=Backoff(settings.login_free_failures, settings.login_backoff_base_s,
+                                 settings.login_backoff_max_s),
+                per_address=Backoff(settings.login_address_free_failures,
+                                    settings.login_backoff_base_s, settings.login_backoff_max_s),
+            ),
+            register=RateLimiter(redis, "register", settings.register_rate_per_hour, 3600,
+                                 pseudonyms),
+            follow=RateLimiter(redis, "follow", settings.follow_rate_per_minute, 60),
+            like=RateLimiter(redis, "like", settings.like_rate_per_minute, 60),
+            comment=RateLimiter(redis, "comment", settings.comment_rate_per_minute, 60),
+        )  # fmt: skip
+        passwords = PasswordPool(settings.password_hash_threads, settings.password_hash_queue)
         app.state.deps = GatewayDeps(
             settings=settings,
-            log=SealingLog(log, keys),
+            log=LiveActorsLog(SealingLog(log, keys), sessions),
+            sessions=sessions,
+            passwords=passwords,
+            limits=limits,
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
@@ -337,6 +360,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             yield
         finally:
             monitor.cancel()
+            passwords.close()
             log.close()
             await redis.aclose()
 

@@ -55,6 +55,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         token_secret="test-secret-" + "x" * 40,
         log_json=True,
         erasure_step_pause_s=0.3,  # so the erasure test can kill the worker mid-way
+        # every test shares this gateway and 127.0.0.1: abuse limits far above any test's use
+        # (tests/e2e/test_abuse_limits.py runs its own gateway with low ones)
+        login_free_failures=100_000,
+        login_address_free_failures=100_000,
+        register_rate_per_hour=1_000_000,
+        follow_rate_per_minute=100_000,
+        like_rate_per_minute=100_000,
+        comment_rate_per_minute=100_000,
     )
 
 

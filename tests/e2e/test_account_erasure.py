@@ -102,7 +102,9 @@ async def test_erasure_reaches_every_store_survives_a_crash_and_replays_to_nothi
     assert await store.stat(original_key(int(victim), int(photo))) is not None
 
     # erase; kill the worker after the first receipts, restart it: the erasure resumes
-    r = await api.delete("/users/me", headers=bearer(token))
+    r = await api.request(
+        "DELETE", "/users/me", json={"password": "correct horse"}, headers=bearer(token)
+    )
     assert (r.status_code, r.json()["status"]) == (202, "erasing")
     assert (await api.post("/sessions", json={"username": name, "password": "correct horse"})
             ).status_code == 401  # fmt: skip

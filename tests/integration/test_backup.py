@@ -57,7 +57,10 @@ async def login(api: httpx.AsyncClient, username: str, password: str = PASSWORD)
 
 async def erase(api: httpx.AsyncClient, r: Redis, user_id: str, token: str) -> None:
     """Erase the account and wait until the worker destroyed the key."""
-    assert (await api.delete("/users/me", headers=bearer(token))).status_code == 202
+    erased = await api.request(
+        "DELETE", "/users/me", json={"password": "correct horse"}, headers=bearer(token)
+    )
+    assert erased.status_code == 202
     await eventually(lambda: r.sismember(ERASED, user_id), timeout_s=60)
 
 
