@@ -33,7 +33,6 @@ SOURCES = [t.name for t in CATALOGUE if t is not DEAD_LETTER]
 POISON_KEY = f"poison-{uuid.uuid4().hex}".encode()  # this module's letters, not other tests'
 
 
-
 @functools.cache
 def poisons() -> dict[str, bytes | None]:
     liked = default_codec().encode(
