@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bench.bench_framework import CONNECTIONS, load
 from bench.harness import isolated_stack, report
+from gateway.accounts import Account, RedisAccountStore, hash_password
 from gateway.tokens import TokenSigner
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import gateway_healthy
@@ -55,6 +56,19 @@ async def seed(settings: Settings) -> None:
     await feeds.apply(writes)
     await feeds.fill_feed(VIEWER, sorted(rows, key=lambda r: -r[1])[:MAX_FEED])
     await redis.aclose()
+
+
+async def viewer_token(settings: Settings) -> str:
+    """A session of VIEWER as POST /sessions would issue it (the account must exist: every
+    request checks the token's epoch against it)."""
+    redis = Redis.from_url(settings.redis)
+    accounts = RedisAccountStore(redis)
+    await accounts.reserve(Account(VIEWER, f"user{VIEWER}", await hash_password("bench pass")))
+    account = await accounts.by_id(VIEWER)
+    await redis.aclose()
+    assert account is not None
+    signer = TokenSigner(settings.token_secret, 3600)
+    return signer.issue(VIEWER, int(time.time()), epoch=account.changed_at)[0]
 
 
 async def bare_reads(settings: Settings, seconds: float) -> float:
@@ -102,7 +116,7 @@ def main() -> None:
         try:
             if not wait_until(lambda: gateway_healthy(settings), 60):
                 raise RuntimeError(gateway.log_tail())
-            token, _ = TokenSigner(settings.token_secret, 3600).issue(VIEWER, int(time.time()))
+            token = asyncio.run(viewer_token(settings))
             request = (f"GET /api/v1/feed?limit={PAGE} HTTP/1.1\r\nHost: bench\r\n"
                        f"Authorization: Bearer {token}\r\n\r\n").encode()  # fmt: skip
             uvloop.run(load(settings.gateway_port, 1.0, request))  # warm-up
