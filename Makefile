@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up down status test check format bench bench-% fault-run clean
+.PHONY: install up down status test check format bench bench-% fault-run clean reset
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,9 @@ down: ## stop everything; data stays in .photofeed/
 status: install
 	$(BIN)/photofeed status
 
-test: install ## run every test against a stack the session starts itself
+test: install ## run every test against a stack the session starts itself (and Chromium)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium) || echo "chromium not installed: tests/browser will fail" >&2
 	$(BIN)/python -m pytest
 
 check: install ## lint, format check, strict typing
@@ -53,6 +55,9 @@ bench-%: install
 	@mkdir -p .photofeed
 	$(BIN)/python -m bench.bench_$* | tee .photofeed/bench-$*.log
 	@$(BIN)/python -m bench.verdict .photofeed/bench-$*.log
+
+reset: down ## stop everything and delete all data (events, photos, projections, secrets); keeps .venv
+	rm -rf -- "$${PHOTOFEED_DATA_DIR:-.photofeed}"
 
 clean: down
 	rm -rf $(VENV) .photofeed .mypy_cache .ruff_cache .pytest_cache

@@ -20,6 +20,7 @@ from gateway import routes_photos as photos
 from gateway import routes_posts as posts
 from gateway import routes_search as search
 from gateway import routes_sessions as sessions
+from gateway import web
 from gateway.asgi import Dispatcher, Lifespan, Route
 from gateway.auth import authenticated
 from gateway.deps import GatewayDeps
@@ -165,6 +166,7 @@ ROUTES: list[Route] = [
     Route("GET", "/metrics", metrics_endpoint),
     Route("GET", "/openapi.json", openapi),
     *(Route(method, BASE + path, _endpoint(endpoint, op)) for method, path, endpoint, op in API),
+    *web.ROUTES,  # the web client: /, /index.html, /web/... (gateway/web.py)
 ]
 
 

@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 from minio import Minio
 from redis.asyncio import Connection, Redis
 
-from infra.settings import Settings
+from infra.settings import S3_APP, Settings
 
 REDIS_POOL_SIZE = 64  # >= concurrent requests a gateway process serves
 REDIS_TIMEOUT_S = 5.0  # default reply bound: > the worker's longest script batch
@@ -41,17 +41,19 @@ def pack(args: tuple[Any, ...]) -> bytes:
 
 
 def make_redis(settings: Settings, *, timeout_s: float | None = None) -> Redis:
-    """A pooled client. Each connect and each reply is bounded by `timeout_s` (default
+    """A pooled client, connected as `settings.redis_role`'s Valkey user (the composition root
+    picks the role of each process). Each connect and each reply is bounded by `timeout_s` (default
     REDIS_TIMEOUT_S; the gateway passes `settings.dependency_timeout_s`): past it redis-py raises
     its TimeoutError, and a refused connection raises ConnectionError at once. Nothing is
     retried here (a retried script could apply twice); a pooled connection that Valkey closed is
     replaced before use."""
     read_s = REDIS_TIMEOUT_S if timeout_s is None else timeout_s
     extra: dict[str, Any] = {}
-    if settings.redis.startswith("redis://"):  # TCP; TLS and unix sockets keep their classes
+    url = settings.redis  # read once: it carries the role's password
+    if url.startswith("redis://"):  # TCP; TLS and unix sockets keep their classes
         extra["connection_class"] = HiredisPackingConnection
     return Redis.from_url(
-        settings.redis,
+        url,
         max_connections=REDIS_POOL_SIZE,
         socket_timeout=read_s,
         socket_connect_timeout=min(REDIS_CONNECT_TIMEOUT_S, read_s),
@@ -61,7 +63,8 @@ def make_redis(settings: Settings, *, timeout_s: float | None = None) -> Redis:
 
 
 def make_minio(settings: Settings, *, timeout_s: float | None = None) -> Minio:
-    """An S3 client. With `timeout_s` (the gateway's bound) every call gives up within about
+    """An S3 client with the app's identity (raises InsecureSettings for the retired default
+    keys). With `timeout_s` (the gateway's bound) every call gives up within about
     that long: connects get half of it and are retried once, a reply gets all of it and is
     not retried; the urllib3 error then says S3 is unreachable. Without it, minio's defaults
     (5-minute timeouts, 5 retries)."""
@@ -75,10 +78,11 @@ def make_minio(settings: Settings, *, timeout_s: float | None = None) -> Minio:
                 total=1, read=0, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
             ),
         )
+    access_key, secret_key = settings.s3_keys(S3_APP)
     return Minio(
         settings.s3,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key,
+        access_key=access_key,
+        secret_key=secret_key,
         secure=settings.s3_secure,
         region=settings.s3_region,
         http_client=http,
@@ -95,5 +99,6 @@ def make_kafka_admin(settings: Settings, timeout_s: float) -> AdminClient:
             "socket.connection.setup.timeout.ms": timeout_ms,
             "reconnect.backoff.max.ms": KAFKA_RECONNECT_MAX_MS,
             "log_level": 0,
+            **settings.kafka_security(),
         }
     )

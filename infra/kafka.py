@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -65,10 +65,13 @@ def create_topics(
 
 
 def producer_config(
-    bootstrap: str, delivery_timeout_s: float = DELIVERY_TIMEOUT_S
+    bootstrap: str,
+    delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
+    security: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """An event is acknowledged or reported failed within `delivery_timeout_s` (>= 1 s): the
-    queued, the in-flight and the unsent alike."""
+    queued, the in-flight and the unsent alike. `security`: the broker's authentication
+    properties (Settings.kafka_security(); none for the local Tansu)."""
     timeout_ms = max(1000, int(delivery_timeout_s * 1000))  # librdkafka's minimums
     return {
         "bootstrap.servers": bootstrap,
@@ -80,6 +83,7 @@ def producer_config(
         "request.timeout.ms": timeout_ms,  # an unanswered produce request fails no later
         "socket.connection.setup.timeout.ms": timeout_ms,
         "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
+        **(security or {}),
     }
 
 

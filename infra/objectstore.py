@@ -8,13 +8,17 @@ thread so the event loop never waits on the network.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import io
 import json
+import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
 
 import httpx
 from minio import Minio
@@ -22,10 +26,12 @@ from minio.datatypes import Part
 from minio.error import S3Error
 
 from infra.presign import presign_url
+from infra.settings import load_settings
 
 PUBLIC_PREFIX = "v/"  # anonymous GET allowed below this prefix only
 IMMUTABLE = "public, max-age=31536000, immutable"
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum size of every part but the last
+CORS_MAX_AGE_S = 3600  # browsers cache a preflight's answer this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +61,11 @@ class S3Store:
         self._secret = secret_key
 
     # --- set-up -----------------------------------------------------------------------------
-    def ensure_bucket(self) -> None:
-        """Create the bucket if missing and make variants (only) publicly readable."""
+    def ensure_bucket(self, web_origins: Sequence[str] | None = None) -> None:
+        """Create the bucket if missing, make variants (only) publicly readable, and let the web
+        client's origins upload to it (`allow_web_origins`). `web_origins` None: the settings'
+        `web_origin_list` (PHOTOFEED_WEB_ORIGINS, default the gateway's URL), read from this
+        process's PHOTOFEED_* environment."""
         if not self._c.bucket_exists(self.bucket):
             self._c.make_bucket(self.bucket)
         statement = {
@@ -66,6 +75,23 @@ class S3Store:
         self._c.set_bucket_policy(
             self.bucket, json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         )
+        if web_origins is None:
+            web_origins = load_settings().web_origin_list
+        self.allow_web_origins(web_origins)
+
+    def allow_web_origins(self, origins: Sequence[str]) -> None:
+        """Replace the bucket's CORS rules (S3 PutBucketCors) with one rule: pages on `origins`
+        may PUT presigned uploads and parts (Content-Type is the only header they set; ETag is
+        exposed, as multipart completion needs each part's) and GET or HEAD objects. Any other
+        origin's preflight is refused. No origins: the rules stay as they are."""
+        if not origins:
+            return
+        body = cors_configuration(origins).encode()
+        digest = base64.b64encode(hashlib.md5(body).digest()).decode()  # S3 requires Content-MD5
+        self._c._execute(
+            "PUT", self.bucket, body=body, headers={"Content-MD5": digest},
+            query_params={"cors": ""},
+        )  # fmt: skip
 
     # --- presigned uploads --------------------------------------------------------------------
     def presign_put(self, key: str, content_type: str, size: int, expires_s: int) -> str:
@@ -177,6 +203,15 @@ def expires_at(seconds: int) -> datetime:
     return datetime.now(tz=UTC) + timedelta(seconds=seconds)
 
 
+def cors_configuration(origins: Sequence[str]) -> str:
+    """The S3 CORSConfiguration XML of `allow_web_origins`: one rule for every origin."""
+    rule = "".join(f"<AllowedOrigin>{escape(o)}</AllowedOrigin>" for o in origins)
+    rule += "".join(f"<AllowedMethod>{m}</AllowedMethod>" for m in ("PUT", "GET", "HEAD"))
+    rule += "<AllowedHeader>content-type</AllowedHeader><ExposeHeader>ETag</ExposeHeader>"
+    rule += f"<MaxAgeSeconds>{CORS_MAX_AGE_S}</MaxAgeSeconds>"
+    return f"<CORSConfiguration><CORSRule>{rule}</CORSRule></CORSConfiguration>"
+
+
 # --- the local SeaweedFS's own APIs: forgetting deleted bytes -----------------------------------
 # S3 has no verb for "forget these bytes now": deleting an object only marks its needles deleted
 # (SeaweedFS's filer does even that later, from a queue, ~1 s), and the bytes stay in the volume's
@@ -216,17 +251,37 @@ class SeaweedAdmin:
     Used by account erasure so that a deleted original's bytes leave the disk within the erasure
     instead of whenever SeaweedFS's own vacuum gets to them."""
 
-    def __init__(self, master_url: str, filer_url: str, bucket: str) -> None:
+    def __init__(
+        self, master_url: str, filer_url: str, bucket: str, *,
+        tls: ssl.SSLContext | None = None,
+        filer_token: Callable[[], str] | None = None,
+        volume_token: Callable[[str], str] | None = None,
+    ) -> None:  # fmt: skip
+        """`tls` verifies the master and presents the client certificate its HTTPS API
+        demands; `filer_token()` signs a filer read, `volume_token(fid)` a needle's deletion
+        (infra.stack.SeaweedAccess provides all three for the local stack)."""
         self._master = master_url.rstrip("/")
         self._filer = filer_url.rstrip("/")
         self.bucket = bucket
+        self._tls = tls
+        self._filer_token = filer_token
+        self._volume_token = volume_token
+
+    def _http(self, timeout_s: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout_s, verify=self._tls or True)
 
     async def chunk_ids(self, key: str) -> list[str]:
         """The file ids (`<volume>,<needle><cookie>`) holding the object's bytes; [] when the
         object does not exist (any more)."""
         url = f"{self._filer}/buckets/{self.bucket}/{key}"
-        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
-            r = await _call(http, "GET", url, params={"metadata": "true"})
+        async with self._http(ADMIN_TIMEOUT_S) as http:
+            r = await _call(
+                http,
+                "GET",
+                url,
+                params={"metadata": "true"},
+                headers=_bearer(self._filer_token() if self._filer_token else ""),
+            )
         if r.status_code == 404:
             return []
         r.raise_for_status()
@@ -236,10 +291,13 @@ class SeaweedAdmin:
         """Mark the needles deleted on their volume servers now (the filer's own deletion queue
         would do it about a second later); return how many were still there. Idempotent."""
         deleted = 0
-        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
+        async with self._http(ADMIN_TIMEOUT_S) as http:
             for fid in file_ids:
                 for server in await self._locations(http, fid.split(",", 1)[0]):
-                    r = await _call(http, "DELETE", f"http://{server}/{fid}")
+                    token = self._volume_token(fid) if self._volume_token else ""
+                    r = await _call(
+                        http, "DELETE", f"http://{server}/{fid}", headers=_bearer(token)
+                    )
                     if r.status_code != 404:
                         r.raise_for_status()
                         deleted += 1
@@ -254,7 +312,7 @@ class SeaweedAdmin:
 
     async def volumes(self) -> dict[tuple[str, int], VolumeState]:
         """Every volume on every volume server, live from the servers: (server, id) -> state."""
-        async with httpx.AsyncClient(timeout=ADMIN_TIMEOUT_S) as http:
+        async with self._http(ADMIN_TIMEOUT_S) as http:
             topology = (await _json(http, f"{self._master}/dir/status"))["Topology"]
             out: dict[tuple[str, int], VolumeState] = {}
             for server in _volume_servers(topology):
@@ -267,7 +325,7 @@ class SeaweedAdmin:
 
     async def vacuum(self) -> None:
         """Ask the master to compact every volume holding deleted bytes (it answers once done)."""
-        async with httpx.AsyncClient(timeout=VACUUM_TIMEOUT_S) as http:
+        async with self._http(VACUUM_TIMEOUT_S) as http:
             url, threshold = f"{self._master}/vol/vacuum", VACUUM_GARBAGE_THRESHOLD
             r = await _call(http, "GET", url, params={"garbageThreshold": threshold})
             r.raise_for_status()
@@ -288,6 +346,10 @@ class SeaweedAdmin:
                 raise VolumesNotCompacted(f"{sorted(before)} not compacted in {deadline_s} s")
             await asyncio.sleep(COMPACT_POLL_S)
         return 0
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _volume_servers(topology: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ from infra.keystore import RedisKeyStore
 from infra.objectstore import S3Store
 from infra.readiness import publish_worker_health, worker_ready_key
 from infra.sealed_log import SealingLog
-from infra.settings import Settings
+from infra.settings import GATEWAY, S3_UPLOAD, WORKER, Settings
 from infra.topics import FOLLOWS, POSTS, USERS
 from photofeed.stores import Stores, cassandra, make_stores, search_versions, writer_factory
 from projections.engagement import without_notices_to
@@ -80,11 +80,14 @@ def _worker_id(lease: int) -> int:
 
 
 def s3_store(settings: Settings) -> S3Store:
+    """The bucket through the app's identity; presigned uploads are signed with the upload
+    identity, which can write originals (o/) only."""
     scheme = "https" if settings.s3_secure else "http"
+    upload_key, upload_secret = settings.s3_keys(S3_UPLOAD)
     return S3Store(
         make_minio(settings), settings.s3_bucket, endpoint_url=f"{scheme}://{settings.s3}",
         public_url=settings.s3_public, region=settings.s3_region,
-        access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
+        access_key=upload_key, secret_key=upload_secret,
     )  # fmt: skip
 
 
@@ -211,13 +214,16 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
     volumes = None
     if not settings.s3_endpoint:  # the local SeaweedFS: its master and filer APIs as well
         from infra.objectstore import SeaweedAdmin
-        from infra.stack import seaweed_spec
+        from infra.stack import seaweed_access
 
-        # their ports as infra/stack.py starts it: its -master.port= and -filer.port= flags
-        flags = dict(a[1:].split("=", 1) for a in seaweed_spec(settings).argv if a[:1] == "-")
-        at = f"http://{settings.host}:"
+        access = seaweed_access(settings)  # master (HTTPS, mutual TLS) and filer (JWT)
         volumes = SeaweedAdmin(
-            at + flags["master.port"], at + flags["filer.port"], settings.s3_bucket
+            access.master_url,
+            access.filer_url,
+            settings.s3_bucket,
+            tls=access.ssl_context(),
+            filer_token=access.filer_jwt,
+            volume_token=lambda fid: access.volume_jwt(fid, write=True),
         )
 
     return ErasureWorkflow(
@@ -229,6 +235,7 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
 
 
 def build_worker(settings: Settings) -> faust.App:
+    settings = settings.with_(redis_role=WORKER)  # Valkey: the worker's ACL user
     configure_libvips(concurrency=1)  # one libvips thread per process: scale with processes
     stores = make_stores(settings)
     redis = stores.redis
@@ -297,6 +304,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
     """The gateway app; its lifespan builds the clients, each bounded by
     `settings.dependency_timeout_s` (an outage is a 503 within about that long), and runs the
     readiness monitor that keeps /healthz's dependency states fresh."""
+    settings = settings.with_(redis_role=GATEWAY)  # Valkey: the gateway's ACL user
     secret = settings.secret()
     timeout_s = settings.dependency_timeout_s
 
@@ -306,13 +314,13 @@ def build_gateway(settings: Settings) -> Dispatcher:
         stores = Stores(redis, search_versions(settings), cassandra(settings))
         log = KafkaEventLog(settings.bootstrap, default_codec(), delivery_timeout_s=timeout_s)
         scheme = "https" if settings.s3_secure else "http"
+        upload_key, upload_secret = settings.s3_keys(S3_UPLOAD)  # presigned uploads: o/ only
         store = S3Store(
             make_minio(settings, timeout_s=timeout_s), settings.s3_bucket,
             endpoint_url=f"{scheme}://{settings.s3}", public_url=settings.s3_public,
-            region=settings.s3_region, access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
+            region=settings.s3_region, access_key=upload_key, secret_key=upload_secret,
         )  # fmt: skip
-        await asyncio.to_thread(store.ensure_bucket)
+        await asyncio.to_thread(store.ensure_bucket, settings.web_origin_list)
         keys = RedisKeyStore(redis)
         readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)
         sessions = RedisSessions(redis, time.time)
@@ -335,9 +343,6 @@ def build_gateway(settings: Settings) -> Dispatcher:
         app.state.deps = GatewayDeps(
             settings=settings,
             log=LiveActorsLog(SealingLog(log, keys), sessions),
-            sessions=sessions,
-            passwords=passwords,
-            limits=limits,
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
@@ -350,6 +355,9 @@ def build_gateway(settings: Settings) -> Dispatcher:
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),
+            sessions=sessions,
+            passwords=passwords,
+            limits=limits,
             readiness=readiness,
             idempotency=Idempotency(
                 RedisIdempotencyStore(redis, keys, settings.idempotency_ttl_s), secret.encode()

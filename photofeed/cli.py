@@ -17,6 +17,9 @@ from infra.settings import Settings, load_settings
 from infra.stack import Stack, StackError
 from photofeed.backup_cli import backup_app
 from photofeed.deadletters_cli import deadletters_app
+from photofeed.demo import demo
+from photofeed.top_cli import top
+from photofeed.topics_cli import topics_app
 
 app = typer.Typer(
     help="photofeed: an event-sourced photo-sharing backend. Settings come from PHOTOFEED_* "
@@ -25,7 +28,6 @@ app = typer.Typer(
     add_completion=False,
 )
 stack_app = typer.Typer(help="The local stack: Tansu (Kafka), SeaweedFS (S3), Valkey.")
-topics_app = typer.Typer(help="The topic catalogue.")
 replay_app = typer.Typer(help="Rebuild projections from the log, blue/green.")
 blocklist_app = typer.Typer(help="Perceptual-hash blocklist: matching uploads are rejected.")
 uploads_app = typer.Typer(help="Upload housekeeping.")
@@ -84,15 +86,19 @@ def stack_status() -> None:
 
 
 def _print_status(settings: Settings) -> None:
-    """Services, then each worker agent's state, progress, dead letters and lag."""
+    """Services, then each worker agent's state, progress, dead letters and lag, then the
+    worker group's committed offset, true log end and lag per topic partition."""
+    from infra.lag import LagProbeError, probe_lag
     from infra.readiness import worker_health
+    from photofeed.lag_views import agents_table, partition_table
 
     snapshots = worker_health(settings)
     agents_ok = bool(snapshots) and all(
         a["state"] == "running" for snap in snapshots for a in snap["agents"].values()
     )
     table = Table("service", "pid", "healthy", "address")
-    for name, (pid, healthy, address) in Stack(settings).status().items():
+    services = Stack(settings).status()
+    for name, (pid, healthy, address) in services.items():
         table.add_row(name, str(pid or "-"), "yes" if healthy else "no", address)
     procs = _app_processes(settings)
     checks = {"worker": lambda: agents_ok, "gateway": lambda: gateway_healthy(settings)}
@@ -102,35 +108,17 @@ def _print_status(settings: Settings) -> None:
         address = settings.gateway_url if proc.spec.name == "gateway" else ""
         table.add_row(proc.spec.name, str(pid or "-"), "yes" if ok else "no", address)
     Console().print(table)
-    agents = Table("worker pid", "agent", "state", "applied", "dead letters", "lag", "crashes")
-    for snap in snapshots:
-        for name, a in snap["agents"].items():
-            lags = [p["lag"] for p in a["partitions"] if p["lag"] is not None]
-            agents.add_row(
-                str(snap["pid"]), name, a["state"], str(a["processed"]),
-                str(sum(d["count"] for d in a["dead_lettered"])),
-                str(sum(lags)) if lags else "?", str(a["crashes"]),
-            )  # fmt: skip
     if snapshots:
-        Console().print(agents)
-
-
-@topics_app.command("create")
-def topics_create() -> None:
-    """Create every catalogue topic that is missing (idempotent)."""
-    from infra.kafka import create_topics
-
-    s = _settings()
-    for name, state in create_topics(s.bootstrap, partitions=s.topic_partitions).items():
-        console.print(f"{state:>8}  {name}")
-
-
-@topics_app.command("list")
-def topics_list() -> None:
-    """Print the catalogue as Markdown (the README's table)."""
-    from infra.topics import catalogue_markdown
-
-    print(catalogue_markdown())
+        Console().print(agents_table(snapshots))
+    if not settings.kafka_bootstrap and not services.get("tansu", (None, True, ""))[1]:
+        console.print("[yellow]lag unknown:[/] the broker (tansu) is not running")
+        return
+    try:
+        lags = probe_lag(settings)
+    except LagProbeError as exc:
+        console.print(f"[yellow]lag unknown:[/] {exc}")
+        return
+    Console().print(partition_table(lags, settings.worker_group, snapshots))
 
 
 @app.command()
@@ -151,9 +139,15 @@ def worker(
     faust_app = build_worker(s)
     from faust.worker import Worker
 
-    Worker(
-        faust_app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False
-    ).execute_from_commandline()
+    # override_logging=False: Faust/mode install no handler or formatter of their own, so
+    # their records reach configure_logging's JSON handler; no spinner: it writes terminal
+    # escape codes to stdout even when stdout is a log file
+    faust_worker = Worker(
+        faust_app, loglevel=s.log_level.lower(), quiet=True, redirect_stdouts=False,
+        override_logging=False,
+    )  # fmt: skip
+    faust_worker.spinner = None
+    faust_worker.execute_from_commandline()
 
 
 @app.command()
@@ -169,8 +163,8 @@ def gateway(
     if port is not None:
         s = s.with_(gateway_port=port)
     uvicorn.run(
-        build_gateway(s), host=s.host, port=s.gateway_port, log_config=None, access_log=False,
-        loop="uvloop", http="httptools", lifespan="on",
+        build_gateway(s), host=s.api_host, port=s.gateway_port, log_config=None,
+        access_log=False, loop="uvloop", http="httptools", lifespan="on",
     )  # fmt: skip
 
 
@@ -237,7 +231,7 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show what is running."""
+    """Show what is running, each agent's state and the worker group's lag."""
     _print_status(_settings())
 
 
@@ -417,6 +411,10 @@ async def _with_blocklist(action: Any) -> Any:
         return await action(RedisBlocklist(redis))
     finally:
         await redis.aclose()
+
+
+app.command("top")(top)
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from streams.transport import App
 
 BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
-BATCH_WITHIN_S = 0.02  # the most a lone event waits for company; << the 1 s freshness aim
+BATCH_WITHIN_S = 0.005  # the most a lone event waits for company; << the 50 ms freshness aim
 HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)
 HEALTH_EVERY_S = 2.0  # health snapshot published this often; < HEALTH_TTL_S / 2
 HEALTH_TTL_S = 10  # a worker that stops publishing disappears from `photofeed status`
@@ -72,8 +73,19 @@ class WorkerDeps:
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
-    """Faust options that work against Tansu (no idempotent producer, fast group joins)."""
+    """Faust options that work against Tansu (no idempotent producer, fast group joins), with
+    SASL credentials when another Kafka is configured with a user (Settings.kafka_security)."""
+    security = settings.kafka_security()
+    credentials = {}
+    if security:
+        credentials["broker_credentials"] = faust.SASLCredentials(
+            username=security["sasl.username"], password=security["sasl.password"],
+            mechanism=security["sasl.mechanism"],
+            ssl_context=ssl.create_default_context()
+            if security["security.protocol"] == "SASL_SSL" else None,
+        )  # fmt: skip
     return {
+        **credentials,
         "broker": f"kafka://{settings.bootstrap}",
         "value_serializer": "raw",
         "key_serializer": "raw",
@@ -106,6 +118,7 @@ class _Runtime:
         self.codec = codec
         self.health = AgentHealth()
         self.policy = RetryPolicy(settings.outage_budget_s)
+        self.endpoint: object = None  # the worker's health HTTP server, once started
 
     def guard(self, agent: str) -> Guard:
         return Guard(self.policy, _FaustDeadLetters(self.app, agent, self.health))
@@ -207,12 +220,16 @@ def _add_health(app: faust.App, settings: Settings, deps: WorkerDeps, runtime: _
         from streams.health_http import serve
 
         async def health_endpoint() -> None:
-            try:
-                await serve(runtime.snapshot, settings.host, settings.worker_port)
+            try:  # the runner is kept: it owns the listening socket until the process ends
+                runtime.endpoint = await serve(
+                    runtime.snapshot, settings.host, settings.worker_port
+                )
             except OSError as exc:  # port taken (a second worker on this machine): no endpoint
                 log.warning(
                     "health_endpoint_unavailable", port=settings.worker_port, error=str(exc)
                 )
+
+        app.task(health_endpoint)
 
 
 def _add_agent(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,11 @@ class Listed:
     resolution: str  # "" while open
 
 
-def read_letters(bootstrap: str, topic: str = DEAD_LETTER.name) -> Iterator[DeadLetter]:
-    """Every dead letter from the first, up to the end the first fetch reported."""
+def read_letters(
+    bootstrap: str, topic: str = DEAD_LETTER.name, security: Mapping[str, str] | None = None
+) -> Iterator[DeadLetter]:
+    """Every dead letter from the first, up to the end the first fetch reported. `security`:
+    the broker's authentication properties (Settings.kafka_security())."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -42,6 +45,7 @@ def read_letters(bootstrap: str, topic: str = DEAD_LETTER.name) -> Iterator[Dead
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "fetch.wait.max.ms": 50,
+            **(security or {}),
         }
     )
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])

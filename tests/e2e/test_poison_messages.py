@@ -229,3 +229,17 @@ async def test_an_upload_the_media_agent_fails_on_ends_rejected_and_is_dead_lett
     ]  # fmt: skip
     assert len(media) == 1
     assert media[0].reason == "bad_input"
+
+
+async def test_the_worker_serves_its_agents_health_and_dead_letter_metrics(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    base = f"http://{settings.host}:{settings.worker_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=5) as worker:
+        health = await eventually(lambda: worker.get("/healthz"), lambda r: r.status_code == 200)
+        agents = health.json()["agents"]
+        assert agents["project_photofeed_engagement"]["state"] == "running"
+        assert {"media_process_uploads", "project_photofeed_users"} <= set(agents)
+        metrics = (await worker.get("/metrics")).text
+        assert "photofeed_agent_running" in metrics
+        assert "photofeed_consumer_lag" in metrics

@@ -41,11 +41,11 @@ def test_events_and_projections_survive_down_and_up(tmp_path: Path) -> None:
             log.close()
 
         asyncio.run(append())
-        Redis(port=settings.redis_port).set("kept", "yes")
+        Redis.from_url(settings.redis).set("kept", "yes")
         stack.down()
         assert not any(pid for pid, _, _ in stack.status().values())
         stack.up()
-        assert Redis(port=settings.redis_port).get("kept") == b"yes"
+        assert Redis.from_url(settings.redis).get("kept") == b"yes"
         read = [
             default_codec().decode(r.value)
             for batch in LogReader(settings.bootstrap, [USERS.name]).batches()

@@ -25,7 +25,7 @@ async def test_sigkill_mid_stream_then_restart_converges_exactly(
     # an isolated consumer group projecting into its own Redis database
     isolated = settings.with_(
         worker_group=f"crash-{uuid.uuid4().hex[:8]}",
-        redis_url=f"redis://{settings.host}:{settings.redis_port}/3",
+        redis_db=3,
     )
     star = registered(f"star{uuid.uuid4().hex[:8]}")
     await event_log.append(star)

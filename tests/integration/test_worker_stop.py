@@ -27,7 +27,7 @@ async def test_sigterm_mid_stream_stops_in_time_and_restart_converges_exactly(
 ) -> None:
     isolated = settings.with_(
         worker_group=f"stop-{uuid.uuid4().hex[:8]}",
-        redis_url=f"redis://{settings.host}:{settings.redis_port}/4",
+        redis_db=4,
         worker_port=0,
     )
     star = registered(f"star{uuid.uuid4().hex[:8]}")

@@ -136,7 +136,7 @@ def test_service_addresses_default_from_host_and_port(
 ) -> None:
     s = Settings(host=host, kafka_port=kafka, redis_port=redis, s3_port=s3)
     assert s.bootstrap == f"{host}:{kafka}"
-    assert s.redis == f"redis://{host}:{redis}/0"
+    assert s.redis_address == f"redis://{host}:{redis}/0"
     assert s.s3 == f"{host}:{s3}"
 
 
