@@ -140,7 +140,8 @@ async def complete_upload(request: Request) -> Response:
     if not await deps.uploads.mark_completed(photo_id):
         return _processing(photo_id)  # a concurrent complete won the race
     try:
-        await append_or_503(deps, _uploaded_event(deps, request_ids(request), session))
+        event = _uploaded_event(deps, request_ids(request), session, info.etag)
+        await append_or_503(deps, event)
     except Exception:
         await deps.uploads.unmark_completed(photo_id)
         raise
@@ -173,12 +174,17 @@ async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSess
         raise store_refusal(exc) from None  # never S3's message: it names bucket and keys
 
 
-def _uploaded_event(deps: GatewayDeps, ids: IdSource, s: UploadSession) -> ev.PhotoUploaded:
+def _uploaded_event(
+    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str
+) -> ev.PhotoUploaded:
+    """The upload as checked: `etag` pins the original's version, so bytes PUT again through a
+    still-valid presigned URL after `complete` are refused by the media agent."""
     return ev.PhotoUploaded(
         event_id=ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
         actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
         content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=s.tags,
         location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
+        object_etag=etag or None,
     )  # fmt: skip
 
 
@@ -224,7 +230,8 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
         await deps.store.put(session.object_key, photo.file, size, ctype)  # streamed from disk
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
     await deps.uploads.mark_completed(photo_id)
-    await append_or_503(deps, _uploaded_event(deps, ids, session))
+    stored = await deps.store.stat(session.object_key)
+    await append_or_503(deps, _uploaded_event(deps, ids, session, stored.etag if stored else ""))
     return _processing(photo_id)
 
 

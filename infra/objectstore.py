@@ -34,10 +34,19 @@ MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum size of every part but the last
 CORS_MAX_AGE_S = 3600  # browsers cache a preflight's answer this long
 
 
+class ObjectChanged(LookupError):
+    """The object is not the version the caller asked for (written again since)."""
+
+
+def _quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     size: int
     content_type: str
+    etag: str = ""  # changes whenever the object is written again
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +160,27 @@ class S3Store:
             if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
                 return None
             raise
-        return ObjectInfo(obj.size or 0, obj.content_type or "application/octet-stream")
+        return ObjectInfo(
+            obj.size or 0, obj.content_type or "application/octet-stream", obj.etag or ""
+        )
 
-    async def read(self, key: str, limit: int) -> bytes:
-        """The object's bytes; at most `limit` + 1 are read, so the caller can see it is larger."""
+    async def read(self, key: str, limit: int, if_match: str = "") -> bytes:
+        """The object's bytes; at most `limit` + 1 are read, so the caller can see it is larger.
+        With `if_match` (an ETag) the read is conditional: ObjectChanged when the object is no
+        longer that version (S3 answers 412)."""
 
         def get() -> bytes:
-            resp = self._c.get_object(self.bucket, key, length=limit + 1)
+            headers: dict[str, str | list[str] | tuple[str]] | None = (
+                {"If-Match": _quoted(if_match)} if if_match else None
+            )
+            try:
+                resp = self._c.get_object(
+                    self.bucket, key, length=limit + 1, request_headers=headers
+                )
+            except S3Error as exc:
+                if exc.code == "PreconditionFailed":
+                    raise ObjectChanged(key) from None
+                raise
             try:
                 return bytes(resp.read())
             finally:

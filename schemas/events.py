@@ -71,6 +71,7 @@ class PhotoUploaded(Event):
     location: Location | None = None
     alt_text: str | None = None
     sealed_location: str | None = None  # v2: the location, sealed (then `location` is None)
+    object_etag: str | None = None  # v3: the original's ETag when `complete` checked it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

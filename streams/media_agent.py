@@ -30,7 +30,7 @@ from typing import Protocol
 
 import structlog
 
-from infra.objectstore import IMMUTABLE, S3Store
+from infra.objectstore import IMMUTABLE, ObjectChanged, S3Store
 from projections.redis_photos import ContentView
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
@@ -45,6 +45,7 @@ from streams.media.imaging import (
 )
 
 log = structlog.get_logger("photofeed.media")
+CHANGED_REASON = "The photo changed after its upload was completed; upload it again."
 PROCESSING_FAILED = "We could not process this photo right now; please upload it again."
 BLOCKED_REASON = "This photo can't be shared because it matches content that is not allowed."
 OWNER_ERASED = "The account that uploaded this photo was erased."
@@ -105,7 +106,13 @@ class MediaAgent:
             return [self._rejected(upload, "missing_upload", "The uploaded file is gone.")]
         if info.size > self._limits.max_bytes:
             return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
-        data = await self._store.read(upload.object_key, self._limits.max_bytes)
+        checked = upload.object_etag or ""  # v3: what `complete` saw; older events: unchecked
+        if checked and _etag(info.etag) != _etag(checked):
+            return [self._rejected(upload, "upload_changed", CHANGED_REASON)]
+        try:
+            data = await self._store.read(upload.object_key, self._limits.max_bytes, checked)
+        except ObjectChanged:  # written again between the stat and the read
+            return [self._rejected(upload, "upload_changed", CHANGED_REASON)]
         if len(data) > self._limits.max_bytes:
             return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
         sha = hashlib.sha256(data).hexdigest()
@@ -227,6 +234,10 @@ def _log_undecodable(upload: ev.PhotoUploaded, error: BaseException) -> None:
 
 def _from_index(c: ContentView) -> _Known:
     return _Known(c.width, c.height, c.blurhash, c.phash)
+
+
+def _etag(value: str) -> str:
+    return value.strip('"')
 
 
 def _too_large(limit: int) -> str:

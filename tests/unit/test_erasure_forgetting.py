@@ -47,7 +47,7 @@ class Store:
         self.calls.append("stat")
         return ObjectInfo(len(JPEG), "image/jpeg")
 
-    async def read(self, key: str, limit: int) -> bytes:
+    async def read(self, key: str, limit: int, if_match: str = "") -> bytes:
         self.calls.append("read")
         return JPEG
 
