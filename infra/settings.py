@@ -313,11 +313,26 @@ def _s3_key_pair() -> dict[str, str]:
     return {"access_key": "PF" + secrets.token_hex(9).upper(), "secret_key": _token(SECRET_BYTES)}
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `PHOTOFEED_*` variables (default os.environ); unknown ones go to `extra`."""
+SETTINGS_FILE = "photofeed.toml"  # in the current directory: read by every command, never written
+DATA_DIR_SETTINGS = "settings.toml"  # under data_dir: written by `photofeed up`, read otherwise
+
+
+class SettingsFileError(ValueError):
+    """A settings file that cannot be read: the message names the file and the key."""
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, files: bool | None = None, cwd: Path | None = None
+) -> Settings:
+    """Settings from `PHOTOFEED_*` variables (default os.environ; unknown ones go to `extra`),
+    over a TOML settings file, over the defaults. The file is `photofeed.toml` in `cwd` (default
+    the current directory) if present, else `<data_dir>/settings.toml` (data_dir from the
+    variables, or the default). `files` defaults to reading them only when `env` is not passed,
+    so `load_settings(env)` stays a pure function of `env`."""
+    read_files = env is None if files is None else files
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
     known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+    values: dict[str, Any] = {}
     extra = {}
     for key, raw in env.items():
         if not key.startswith("PHOTOFEED_"):
@@ -327,7 +342,91 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             extra[name] = raw
             continue
         values[name] = _convert(known[name].type, raw, key)
+    if read_files:
+        path = settings_file_path(values.get("data_dir", known["data_dir"].default), cwd)
+        if path is not None:
+            values = {**read_settings_file(path), **values}
     return Settings(**values, extra=extra)
+
+
+def settings_file_path(data_dir: Path, cwd: Path | None = None) -> Path | None:
+    """The settings file commands read: `photofeed.toml` in `cwd` (default the current
+    directory) if present, else `<data_dir>/settings.toml` if present, else None. A relative
+    data_dir is taken relative to `cwd`."""
+    base = Path.cwd() if cwd is None else cwd
+    for path in (base / SETTINGS_FILE, base / data_dir / DATA_DIR_SETTINGS):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """Field name -> typed value from a TOML settings file (keys are Settings field names).
+    Raises SettingsFileError naming the file and key for anything else."""
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsFileError(f"{path}: not valid TOML: {exc}") from None
+    known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in known:
+            raise SettingsFileError(
+                f"{path}: unknown setting {name!r} (keys are the Settings field names in "
+                "infra/settings.py, such as gateway_port)"
+            )
+        values[name] = _convert_toml(str(known[name].type), value, f"{path}: {name}")
+    return values
+
+
+def _convert_toml(kind: str, value: Any, label: str) -> Any:
+    """A TOML value as the field's type: a string converts like an environment value; other
+    TOML types must already fit (an integer also fits a float field)."""
+    if isinstance(value, str):
+        try:
+            return _convert(kind, value, label)
+        except ValueError as exc:
+            raise SettingsFileError(str(exc)) from None
+    fits = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+    }
+    if not fits.get(kind, False):
+        raise SettingsFileError(f"{label} = {value!r} is not a valid {kind}")
+    return float(value) if kind == "float" else value
+
+
+def write_settings_file(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings that differ from the defaults (data_dir and `extra` aside: data_dir
+    is where the file is found) as TOML to `path` (default `<data_dir>/settings.toml`),
+    atomically and with mode 0600 (it may hold credentials). Returns the path."""
+    path = settings.data_dir / DATA_DIR_SETTINGS if path is None else path
+    defaults = Settings()
+    lines = ["# written by `photofeed up`: the settings it ran with (PHOTOFEED_* variables win)"]
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in {"extra", "data_dir"} or value == getattr(defaults, f.name):
+            continue
+        lines.append(f"{f.name} = {_toml_value(value)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 def _convert(kind: Any, raw: str, key: str) -> Any:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra.logs import configure_logging
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import gateway_healthy, worker_joined
-from infra.settings import Settings, load_settings
+from infra.settings import SETTINGS_FILE, Settings, load_settings, write_settings_file
 from infra.stack import Stack, StackError
 from photofeed.backup_cli import backup_app
 from photofeed.deadletters_cli import deadletters_app
@@ -186,6 +188,7 @@ def up(
 
     started = time.monotonic()
     s = _settings()
+    saved = write_settings_file(s)
     _stack_up(s)
     create_topics(s.bootstrap, partitions=s.topic_partitions)
     procs = _app_processes(s)
@@ -205,6 +208,7 @@ def up(
         f"[bold green]photofeed is up[/] in {time.monotonic() - started:.1f} s: "
         f"API {s.gateway_url}/api/v1  docs {s.gateway_url}/openapi.json  logs {s.data_dir / 'logs'}"
     )
+    _print_next_steps(s, saved)
     if foreground:
         try:
             while all(p.pid() for p in procs):
@@ -213,6 +217,34 @@ def up(
             pass
         finally:
             _down(s)
+
+
+def _print_next_steps(settings: Settings, saved: Path) -> None:
+    """What to do once the system is up: the web client, and how to call this command."""
+    bindir = Path(sys.executable).parent
+    if bindir.is_relative_to(Path.cwd()):
+        bindir = bindir.relative_to(Path.cwd())
+    url, try_it = settings.gateway_url, "bash docs/try-it.sh"
+    if settings.gateway_port != Settings().gateway_port or settings.api_host != "127.0.0.1":
+        try_it = f"PHOTOFEED_API={url}/api/v1 {try_it}"
+    if settings.data_dir == Settings().data_dir:
+        readers = "read by commands run here"
+    else:
+        readers = f"read with PHOTOFEED_DATA_DIR={settings.data_dir}"
+    if (Path.cwd() / SETTINGS_FILE).is_file():
+        readers = f"{SETTINGS_FILE} here is read instead"
+    url, try_it, saved_at, readers = (escape(v) for v in (url, try_it, str(saved), readers))
+    console.print(
+        f"\n  web client  [bold]{url}/[/]\n"
+        f"  the CLI     [bold]. {bindir / 'activate'}[/]  (or run {bindir / 'photofeed'} …), then\n"
+        "              [bold]photofeed status[/]  services, agents, lag\n"
+        "              [bold]photofeed demo[/]    a dozen users and a living feed\n"
+        f"  the API     [bold]{try_it}[/]  (curl, step by step)\n"
+        f"  settings    {saved_at}: {readers} (PHOTOFEED_* win)\n"
+        "  stop        [bold]photofeed down[/]  (the data stays)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _down(settings: Settings) -> None:
