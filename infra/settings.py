@@ -108,6 +108,10 @@ class Settings:
     # not wake it), so it is the floor of freshness; 20 ms: p99 publish->visible in tens of ms for
     # ~3% of a core of broker CPU while idle (bench_freshness measures both)
     fetch_wait_ms: int = 20
+    # whether this worker runs the media agent (and the other steps that append events: the
+    # celebrity flag, erasure); off for a second consumer group that only rebuilds projections,
+    # which must not process every upload of the log again
+    worker_appends: bool = True
     outage_budget_s: float = 180.0  # an event retried this long through an outage is dead-lettered
     dependency_timeout_s: float = 3.0  # the gateway's bound on one Valkey/broker/S3 call: a
     # dependency silent this long counts as down (503 + Retry-After); >> their p99 (< 50 ms here)

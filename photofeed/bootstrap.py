@@ -268,11 +268,13 @@ def build_worker(settings: Settings) -> faust.App:
     janitor = MediaJanitor(s3_store(settings), photos)
     ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process
     watcher = CelebrityWatcher(graph, claim, log_, ids, settings.celebrity_threshold)
+    appends = settings.worker_appends  # a projection-only group appends nothing to the log
+    after_batch = {FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
+                   USERS.name: erasure_workflow(settings, stores).after_users}  # fmt: skip
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
-        media=media_agent(settings, redis, ids), log=log_, housekeeping=housekeeping,
-        after_batch={FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
-                     USERS.name: erasure_workflow(settings, stores).after_users},
+        media=media_agent(settings, redis, ids) if appends else None, log=log_,
+        housekeeping=housekeeping, after_batch=after_batch if appends else {},
         open_events=Opener(RedisKeyStore(redis), strict=True).open,
         publish_health=lambda snapshot: publish_worker_health(redis, pid, snapshot),
     )  # fmt: skip

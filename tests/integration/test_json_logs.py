@@ -60,7 +60,10 @@ async def test_every_line_the_worker_logs_is_a_json_object(
     settings: Settings, stack: Stack
 ) -> None:
     private = settings.with_(
-        worker_group=f"jsonlog-{uuid.uuid4().hex[:8]}", redis_db=7, worker_port=0
+        worker_group=f"jsonlog-{uuid.uuid4().hex[:8]}",
+        redis_db=7,
+        worker_port=0,
+        worker_appends=False,
     )
     partition, offset = produce_garbage(private, f"jsonlog-{uuid.uuid4().hex}".encode())
     proc = app_process(private, f"jsonlog-worker-{private.worker_group}", "worker")

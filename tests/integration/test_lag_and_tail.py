@@ -90,7 +90,9 @@ def by_topic_lag(rows: list[PartitionLag], topic: str) -> int:
 async def test_lag_rises_while_the_group_is_stopped_and_drains_when_its_worker_runs(
     settings: Settings, event_log: KafkaEventLog
 ) -> None:
-    private = settings.with_(worker_group=f"lag-{uuid.uuid4().hex[:8]}", redis_db=6, worker_port=0)
+    private = settings.with_(
+        worker_group=f"lag-{uuid.uuid4().hex[:8]}", redis_db=6, worker_port=0, worker_appends=False
+    )
     await event_log.append(registered(f"lag{uuid.uuid4().hex[:8]}"))
     before = await asyncio.to_thread(probe_lag, private)
     assert {r.topic for r in before} == set(lag_topics())

@@ -25,6 +25,7 @@ async def test_sigkill_mid_stream_then_restart_converges_exactly(
     # an isolated consumer group projecting into its own Redis database
     isolated = settings.with_(
         worker_group=f"crash-{uuid.uuid4().hex[:8]}",
+        worker_appends=False,  # projections only: the session worker owns the media agent
         redis_db=3,
     )
     star = registered(f"star{uuid.uuid4().hex[:8]}")

@@ -27,6 +27,7 @@ async def test_sigterm_mid_stream_stops_in_time_and_restart_converges_exactly(
 ) -> None:
     isolated = settings.with_(
         worker_group=f"stop-{uuid.uuid4().hex[:8]}",
+        worker_appends=False,  # projections only: the session worker owns the media agent
         redis_db=4,
         worker_port=0,
     )
