@@ -18,17 +18,21 @@ RDKAFKA_LOGGER = "librdkafka"
 
 
 def consumer_config(
-    source: Settings | str, options: Mapping[str, Any] | None = None
+    source: Settings | str,
+    options: Mapping[str, Any] | None = None,
+    security: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """librdkafka properties of a consumer of `source` (Settings, or a bootstrap address).
 
     Defaults: nothing is committed unless the caller asks (`enable.auto.commit` off) and
     librdkafka's own log goes through the `librdkafka` Python logger. `options` (librdkafka
     property names, e.g. {"group.id": ...}) override the defaults; the caller must not put
-    credentials there: they belong here.
+    credentials there: they come from Settings, or from `security` (Settings.kafka_security())
+    for a caller that holds only a bootstrap address.
     """
     bootstrap = source if isinstance(source, str) else source.bootstrap
-    security = {} if isinstance(source, str) else source.kafka_security()
+    if security is None:
+        security = {} if isinstance(source, str) else source.kafka_security()
     return {
         "bootstrap.servers": bootstrap,
         "enable.auto.commit": False,

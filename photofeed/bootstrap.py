@@ -79,13 +79,14 @@ def _worker_id(lease: int) -> int:
     return lease % (MAX_WORKER + 1)
 
 
-def s3_store(settings: Settings) -> S3Store:
+def s3_store(settings: Settings, timeout_s: float | None = None) -> S3Store:
     """The bucket through the app's identity; presigned uploads are signed with the upload
-    identity, which can write originals (o/) only."""
+    identity, which can write originals (o/) only. `timeout_s`: make_minio's bound per call."""
     scheme = "https" if settings.s3_secure else "http"
     upload_key, upload_secret = settings.s3_keys(S3_UPLOAD)
     return S3Store(
-        make_minio(settings), settings.s3_bucket, endpoint_url=f"{scheme}://{settings.s3}",
+        make_minio(settings, timeout_s=timeout_s), settings.s3_bucket,
+        endpoint_url=f"{scheme}://{settings.s3}",
         public_url=settings.s3_public, region=settings.s3_region,
         access_key=upload_key, secret_key=upload_secret,
     )  # fmt: skip
@@ -315,13 +316,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
         redis = make_redis(settings, timeout_s=timeout_s)
         stores = Stores(redis, search_versions(settings), cassandra(settings))
         log = KafkaEventLog(settings.bootstrap, default_codec(), delivery_timeout_s=timeout_s)
-        scheme = "https" if settings.s3_secure else "http"
-        upload_key, upload_secret = settings.s3_keys(S3_UPLOAD)  # presigned uploads: o/ only
-        store = S3Store(
-            make_minio(settings, timeout_s=timeout_s), settings.s3_bucket,
-            endpoint_url=f"{scheme}://{settings.s3}", public_url=settings.s3_public,
-            region=settings.s3_region, access_key=upload_key, secret_key=upload_secret,
-        )  # fmt: skip
+        store = s3_store(settings, timeout_s)  # presigned uploads: o/ only
         await asyncio.to_thread(store.ensure_bucket, settings.web_origin_list)
         keys = RedisKeyStore(redis)
         readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)

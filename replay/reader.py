@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from infra.consumers import consumer_config
 from infra.kafka import partitions_of
 from infra.topics import CATALOGUE, DEAD_LETTER
 from schemas.codec import DecodeError, default_codec
@@ -45,17 +46,13 @@ class LogReader:
 
     def batches(self) -> Iterator[list[Record]]:
         parts = partitions_of(self._bootstrap, self._topics)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": f"photofeed-replay-{uuid.uuid4().hex}",  # never committed
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "auto.offset.reset": "earliest",
-                "fetch.wait.max.ms": 50,
-                **self._security,
-            }
-        )
+        options = {
+            "group.id": f"photofeed-replay-{uuid.uuid4().hex}",  # never committed
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 50,
+        }
+        consumer = Consumer(consumer_config(self._bootstrap, options, self._security))
         assigned = [
             TopicPartition(t, p, OFFSET_BEGINNING) for t, n in parts.items() for p in range(n)
         ]

@@ -12,6 +12,7 @@ the worker exit non-zero so its process manager restarts it from the committed o
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import ssl
@@ -144,7 +145,7 @@ class _Runtime:
             m = item.message
             raw = Consumed(m.topic, m.partition, m.offset, m.key, m.value)
             try:
-                out.append(Consumed(*_fields(raw), self.codec.decode(m.value)))
+                out.append(dataclasses.replace(raw, event=self.codec.decode(m.value)))
             except Exception as exc:  # DecodeError, or anything a hostile value provokes
                 await guard.dead_letter([raw], Failure("bad_input", exc, 1, "decode"))
         return out
@@ -156,10 +157,6 @@ class _Runtime:
     def give_up(self, reason: str) -> None:
         log.error("worker_giving_up", reason=reason, exit_status=GIVE_UP_EXIT)
         os._exit(GIVE_UP_EXIT)  # no commit: everything unacknowledged is redelivered
-
-
-def _fields(c: Consumed) -> tuple[str, int, int, bytes | None, bytes | None]:
-    return c.topic, c.partition, c.offset, c.key, c.value
 
 
 class _FaustDeadLetters:

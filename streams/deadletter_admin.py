@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from redis.asyncio import Redis
 
+from infra.consumers import consumer_config
 from infra.kafka import producer_config
 from infra.topics import DEAD_LETTER
 from streams.deadletters import REDRIVEN_FROM, DeadLetter, parse
@@ -38,16 +39,12 @@ def read_letters(
 ) -> Iterator[DeadLetter]:
     """Every dead letter from the first, up to the end the first fetch reported. `security`:
     the broker's authentication properties (Settings.kafka_security())."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"photofeed-deadletters-{uuid.uuid4().hex}",  # never committed
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "fetch.wait.max.ms": 50,
-            **(security or {}),
-        }
-    )
+    options = {
+        "group.id": f"photofeed-deadletters-{uuid.uuid4().hex}",  # never committed
+        "enable.partition.eof": True,
+        "fetch.wait.max.ms": 50,
+    }
+    consumer = Consumer(consumer_config(bootstrap, options, security or {}))
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
     idle = 0
     try:
