@@ -17,8 +17,7 @@ import pytest
 
 from infra.settings import Settings
 from infra.topics import PHOTOS
-from replay.reader import LogReader
-from schemas.codec import default_codec
+from replay.reader import read_to_end
 from schemas.events import PhotoUploaded
 from tests import samples
 from tests.e2e.test_photos_api import upload_and_complete
@@ -42,11 +41,9 @@ async def direct_upload(api: httpx.AsyncClient, token: str, data: bytes, ctype: 
 
 
 def _partition_of(settings: Settings, photo_id: str) -> int:
-    for batch in LogReader(settings.bootstrap, [PHOTOS.name]).batches():
-        for record in batch:
-            event = default_codec().decode(record.value)
-            if isinstance(event, PhotoUploaded) and event.photo_id == int(photo_id):
-                return record.partition
+    for logged in read_to_end(settings.bootstrap, [PHOTOS.name]):  # poison reads as undecodable
+        if isinstance(logged.event, PhotoUploaded) and logged.event.photo_id == int(photo_id):
+            return logged.partition
     raise AssertionError(f"no PhotoUploaded for {photo_id} in {PHOTOS.name}")
 
 
