@@ -1,7 +1,8 @@
 """Reads `make bench` output (BENCH lines) and fails naming every figure that missed its goal.
 
 Usage: python -m bench.verdict FILE. A figure misses when its ratio is below (better=higher) or
-above (better=lower) its goal, when its ratio is not a number, or when any of its requests failed.
+above (better=lower) its goal, when its ratio is not a number, when any of its requests failed, or
+when it measured fewer requests than it says it needs (`requests=` below `min_requests=`).
 A bench that printed nothing, or a line without `better=`, is a miss too: a figure that cannot
 fail is not a figure.
 """
@@ -20,17 +21,24 @@ class Figure:
     goal: float
     better: str
     errors: int
+    requests: float = math.nan  # a latency figure's sample size, when it names one ...
+    min_requests: float = math.nan  # ... and the least it needs (too few: a miss)
 
     def missed(self) -> str | None:
-        """Why the figure missed its goal, or None."""
+        """Why the figure missed its goal ("; "-joined when for several reasons), or None."""
         if self.better not in {"higher", "lower"}:
             return "no better=higher|lower"
+        why = []
         if self.errors:
-            return f"{self.errors} failed requests"
+            why.append(f"{self.errors} failed requests")
+        if self.requests < self.min_requests:
+            why.append(f"{self.requests:g} requests measured, {self.min_requests:g} needed")
         if math.isnan(self.ratio):
-            return "no ratio"
-        ok = self.ratio >= self.goal if self.better == "higher" else self.ratio <= self.goal
-        return None if ok else f"ratio {self.ratio:g} {self.better} than goal {self.goal:g} wanted"
+            why.append("no ratio")
+        elif not (self.ratio >= self.goal if self.better == "higher" else self.ratio <= self.goal):
+            wanted = ">=" if self.better == "higher" else "<="
+            why.append(f"ratio {self.ratio:g}, wanted {wanted} {self.goal:g}")
+        return "; ".join(why) or None
 
 
 def parse(line: str) -> Figure:
@@ -39,6 +47,7 @@ def parse(line: str) -> Figure:
     return Figure(
         words[1], float(fields.get("ratio", "nan")), float(fields.get("goal", "nan")),
         fields.get("better", ""), int(fields.get("errors", "0")),
+        float(fields.get("requests", "nan")), float(fields.get("min_requests", "nan")),
     )  # fmt: skip
 
 

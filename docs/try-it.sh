@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 
 B=${PHOTOFEED_API:-http://127.0.0.1:8000/api/v1}; J='content-type: application/json'
 PY=${PY:-.venv/bin/python}   # Pillow draws the sample photo; json parses the answers
-# api METHOD PATH [curl options]: prints the step and its HTTP status, keeps the body in $BODY
+POS=; HDR=$(mktemp "${TMPDIR:-/tmp}/photofeed-XXXXXX.hdr")   # the newest Photofeed-Position
+# api METHOD PATH [curl options]: prints the step and its HTTP status, keeps the body in $BODY;
+# sends back the newest Photofeed-Position answered, so a read sees every write before it
 api() {
-  local method=$1 path=$2 out rc=0; shift 2
-  out=$(curl -sS --fail-with-body -X "$method" "$B$path" -w '\n%{http_code}' "$@") || rc=$?
+  local method=$1 path=$2 out rc=0 pos; shift 2
+  out=$(curl -sS --fail-with-body -X "$method" "$B$path" -w '\n%{http_code}' -D "$HDR" \
+    -H "Photofeed-Position: $POS" "$@") || rc=$?
   BODY=${out%$'\n'*}; echo "$method $path -> HTTP ${out##*$'\n'}  ${BODY:0:160}"
-  return $rc
+  pos=$(tr -d '\r' < "$HDR" | grep -i '^photofeed-position:' | cut -d' ' -f2 || true)
+  POS=${pos:-$POS}; return $rc
 }
 field() { "$PY" -c 'import sys,json; print(json.loads(sys.argv[1])[sys.argv[2]])' "$BODY" "$1"; }
 S=$RANDOM$RANDOM; PASS='correct horse'
@@ -34,20 +38,14 @@ for _ in $(seq 60); do                                                         #
 done
 [ "$(field status)" = published ] || { echo "the photo was not published: $BODY"; false; }
 POST=$(field post_id); echo "  published as post $POST"
-for _ in $(seq 20); do                                                         # ana's home feed
-  api GET "/feed?limit=20" -H "Authorization: Bearer $ANA_T"
-  case $BODY in *"\"$POST\""*) break ;; esac; sleep 0.5
-done
+api GET "/feed?limit=20" -H "Authorization: Bearer $ANA_T"                     # ana's home feed
 "$PY" -c 'import sys,json
 for p in json.loads(sys.argv[1])["posts"]:
     print("  in the feed of ana:", p["post_id"], "by", p["user"]["username"], repr(p["caption"]))' "$BODY"
 api POST "/likes/$POST" -H "Authorization: Bearer $ANA_T"                      # 204, idempotent
 api POST "/posts/$POST/comments" -H "Authorization: Bearer $ANA_T" -H "$J" -d '{"text":"wow"}'
-for _ in $(seq 20); do                                                         # bob: ana liked, commented
-  api GET /notifications -H "Authorization: Bearer $BOB_T"
-  case $BODY in *'"comment"'*'"like"'* | *'"like"'*'"comment"'*) break ;; esac; sleep 0.5
-done
+api GET /notifications -H "Authorization: Bearer $BOB_T"                       # bob: ana liked, commented
 "$PY" -c 'import sys,json
 for n in json.loads(sys.argv[1])["notifications"]:
     print("  notification of bob:", n["type"], "by", ", ".join(a["username"] for a in n["actors"]))' "$BODY"
-rm -f "$IMG"
+rm -f "$IMG" "$HDR"

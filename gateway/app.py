@@ -8,11 +8,13 @@ every other route's are per caller.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import docs, web
 from gateway import routes_accounts as accounts
 from gateway import routes_engagement as engagement
 from gateway import routes_notifications as notifications
@@ -20,144 +22,218 @@ from gateway import routes_photos as photos
 from gateway import routes_posts as posts
 from gateway import routes_search as search
 from gateway import routes_sessions as sessions
-from gateway import web
 from gateway.asgi import Dispatcher, Lifespan, Route
-from gateway.auth import authenticated
+from gateway.auth import SESSION_IN_CALL, authenticated, deps_of, require_session
+from gateway.consistency import SETTLED, consistent
 from gateway.deps import GatewayDeps
 from gateway.health import healthz, readyz
 from gateway.idempotency import idempotent
 from gateway.metrics import metrics_endpoint
-from gateway.openapi import Op, build_document
+from gateway.openapi import Op, build_document, link, next_page
+from gateway.openapi_schemas import Limits
 from gateway.responses import json_response
+from infra.settings import Settings
 
 BASE = "/api/v1"
 FOLLOWS_LIMITED = (
-    "too many follows and unfollows by this user (PHOTOFEED_FOLLOW_RATE_PER_MINUTE; Retry-After)"
+    "too many follows and unfollows by this user (`rate_limited`; PHOTOFEED_FOLLOW_RATE_PER_MINUTE)"
 )
 LIKES_LIMITED = (
-    "too many likes and unlikes by this user (PHOTOFEED_LIKE_RATE_PER_MINUTE; Retry-After)"
+    "too many likes and unlikes by this user (`rate_limited`; PHOTOFEED_LIKE_RATE_PER_MINUTE)"
 )
+OVERLOADED = "too many password hashes at once (`overloaded`)"
+GUESSES = (
+    "too many failed password checks for this account or address: growing waits (`rate_limited`)"
+)
+USER_LINKS = {
+    n: link(o, user_id="$response.body#/user_id")
+    for n, o in (
+        ("GetUser", "get_user"),
+        ("UserPosts", "profile_grid"),
+        ("Followers", "followers"),
+        ("Following", "following"),
+        ("Follow", "follow"),
+        ("Unfollow", "unfollow"),
+    )
+}
+FIRST_POST = {
+    "GetPost": link("get_post", "the first post", post_id="$response.body#/posts/0/post_id")
+}
+FIRST_USER = {
+    "GetUser": link("get_user", "the first user", user_id="$response.body#/users/0/user_id")
+}
+POST_LINKS = {
+    n: link(o, post_id="$request.path.post_id")
+    for n, o in (
+        ("Comments", "list_comments"),
+        ("AddComment", "add_comment"),
+        ("Like", "like"),
+        ("Unlike", "unlike"),
+    )
+} | {"Author": link("get_user", user_id="$response.body#/user/user_id")}
+STATUS_LINK = {"Status": link("photo_status", photo_id="$response.body#/photo_id")}
 
 API: list[tuple[str, str, Any, Op]] = [
     ("POST", "/users", accounts.register, Op(
-        "Register an account", {201: "#User: created", 409: "username taken", 422: "invalid field",
-        429: "too many registrations from this address (Retry-After)",
-        503: "too many password hashes at once: overloaded (Retry-After)"},
-        body="Credentials", idempotent=True)),
+        "Register an account", {201: "#Registered: created", 409: "the username is taken "
+        "(`username_taken`)", 429: "too many registrations from this address (`rate_limited`)",
+        503: OVERLOADED}, body="Credentials", idempotent=True, links={201: USER_LINKS})),
     ("POST", "/sessions", sessions.create_session, Op(
         "Log in: a bearer token for a new session", {200: "#Session: token, user_id, "
-        "expires_at", 401: "wrong credentials", 429: "too many failed logins for this username "
-        "or address: growing waits (Retry-After); a success resets them",
-        503: "too many password checks at once: overloaded (Retry-After)"},
-        body="Credentials")),
+        "expires_at", 401: "wrong username or password (`invalid_credentials`)", 429: "too many "
+        "failed logins for this username or address: growing waits, reset by a success "
+        "(`rate_limited`)", 503: OVERLOADED}, body="Credentials", positions=(),
+        links={200: {"Me": link("get_user", user_id="$response.body#/user_id")}})),
     ("DELETE", "/sessions/current", sessions.logout_current, Op(
-        "Log out this token's session (other sessions stay)", {204: "logged out",
-        401: "anonymous, or already logged out"}, auth=True)),
+        "Log out this token's session (other sessions stay)", {204: "logged out"}, auth=True,
+        positions=())),
     ("DELETE", "/sessions", sessions.logout_everywhere, Op(
         "Log out everywhere: every token of the account is revoked, this one too",
-        {204: "logged out everywhere", 401: "anonymous"}, auth=True)),
+        {204: "logged out everywhere"}, auth=True, positions=())),
     ("POST", "/users/me/password", sessions.change_password, Op(
         "Change the password (stored durably); every other session is revoked",
         {200: "#Session: a fresh token for the caller (the old one is revoked)",
-         401: "anonymous", 403: "wrong current password: wrong_password",
-         409: "the account changed meanwhile: credentials_changed", 422: "invalid field",
-         429: "too many failed password checks (Retry-After)",
-         503: "too many password checks at once: overloaded (Retry-After)"},
-        auth=True, body="PasswordChange")),
+         403: "wrong current password (`wrong_password`)", 409: "the account changed "
+         "meanwhile (`credentials_changed`)", 429: GUESSES, 503: OVERLOADED},
+        auth=True, body="PasswordChange", positions=())),
     ("DELETE", "/users/me", accounts.erase_me, Op(
         "Erase my account everywhere (log included: my data key is destroyed), confirmed by "
         "the password; every token of the account is revoked at once",
-        {202: "erasing; `photofeed erasure status <id>` shows the receipts", 401: "anonymous",
-         403: "wrong password: wrong_password", 422: "no password",
-         429: "too many failed password checks (Retry-After)",
-         503: "too many password checks at once: overloaded (Retry-After)"},
+        {202: "#Erasure: erasing; `photofeed erasure status <id>` shows the receipts",
+         403: "wrong password (`wrong_password`)", 429: GUESSES, 503: OVERLOADED},
         auth=True, body="PasswordConfirmation")),
     ("GET", "/users/{user_id}", accounts.get_user, Op(
-        "A profile with counts", {200: "#Profile: the profile", 404: "unknown user"})),
+        "A profile with counts", {200: "#Profile: the profile"}, links={200: USER_LINKS})),
     ("GET", "/users/{user_id}/followers", accounts.followers, Op(
-        "Followers, newest first", {200: "#UserPage: a page", 404: "unknown user"},
-        params=["limit", "cursor"])),
+        "Followers, newest first", {200: "#UserPage: a page"}, params=["limit", "cursor"],
+        links={200: FIRST_USER})),
     ("GET", "/users/{user_id}/following", accounts.following, Op(
-        "Accounts followed, newest first", {200: "#UserPage: a page", 404: "unknown user"},
-        params=["limit", "cursor"])),
+        "Accounts followed, newest first", {200: "#UserPage: a page"},
+        params=["limit", "cursor"], links={200: FIRST_USER})),
     ("POST", "/follow/{user_id}", accounts.follow, Op(
-        "Follow (idempotent)", {204: "following", 401: "anonymous", 404: "unknown user",
-                                422: "self-follow", 429: FOLLOWS_LIMITED}, auth=True)),
+        "Follow (idempotent)", {204: "following", 422: "you cannot follow yourself "
+        "(`invalid_field`)", 429: FOLLOWS_LIMITED}, auth=True)),
     ("DELETE", "/follow/{user_id}", accounts.unfollow, Op(
-        "Unfollow (idempotent)", {204: "not following", 401: "anonymous", 404: "unknown user",
-        429: FOLLOWS_LIMITED}, auth=True)),
+        "Unfollow (idempotent)", {204: "not following", 422: "you cannot unfollow yourself "
+        "(`invalid_field`)", 429: FOLLOWS_LIMITED}, auth=True)),
     ("GET", "/feed", posts.home_feed, Op(
-        "The viewer's home feed, newest first", {200: "#PostPage: a page", 401: "anonymous",
-        400: "bad cursor"}, auth=True, params=["limit", "cursor"])),
+        "The viewer's home feed, newest first", {200: "#PostPage: a page"}, auth=True,
+        params=["limit", "cursor"], links={200: FIRST_POST})),
     ("GET", "/users/{user_id}/posts", posts.profile_grid, Op(
-        "A user's posts, newest first", {200: "#PostPage: a page", 404: "unknown user"},
-        params=["limit", "cursor"])),
+        "A user's posts, newest first", {200: "#PostPage: a page"},
+        params=["limit", "cursor"], links={200: FIRST_POST})),
     ("GET", "/posts/{post_id}", posts.get_post, Op(
-        "One post", {200: "#Post: the post", 404: "unknown or deleted"})),
+        "One post", {200: "#Post: the post", 404: "unknown or deleted"},
+        links={200: POST_LINKS})),
     ("DELETE", "/posts/{post_id}", posts.delete_post, Op(
-        "Delete a post (author only)", {204: "deleted", 403: "not the author",
-        404: "unknown"}, auth=True)),
+        "Delete a post (author only)", {204: "deleted", 403: "not the author (`forbidden`)"},
+        auth=True)),
     ("POST", "/likes/{post_id}", engagement.like, Op(
-        "Like a post (idempotent)", {204: "liked", 401: "anonymous", 404: "unknown or deleted "
-        "post", 429: LIKES_LIMITED}, auth=True)),
+        "Like a post (idempotent)", {204: "liked", 404: "unknown or deleted post",
+        429: LIKES_LIMITED}, auth=True)),
     ("DELETE", "/likes/{post_id}", engagement.unlike, Op(
-        "Unlike a post (idempotent)", {204: "not liked", 401: "anonymous", 404: "unknown or "
-        "deleted post", 429: LIKES_LIMITED}, auth=True)),
+        "Unlike a post (idempotent)", {204: "not liked", 404: "unknown or deleted post",
+        429: LIKES_LIMITED}, auth=True)),
     ("POST", "/posts/{post_id}/comments", engagement.add_comment, Op(
-        "Comment on a post", {201: "#Comment: created", 401: "anonymous", 404: "unknown or "
-        "deleted post", 422: "empty or over-long text", 429: "too many comments by this user "
-        "(PHOTOFEED_COMMENT_RATE_PER_MINUTE; Retry-After)"}, auth=True, body="CommentBody",
-        idempotent=True)),
+        "Comment on a post", {201: "#Comment: created", 404: "unknown or deleted post",
+        429: "too many comments by this user (`rate_limited`; "
+        "PHOTOFEED_COMMENT_RATE_PER_MINUTE)"}, auth=True, body="CommentBody", idempotent=True,
+        links={201: {"Delete": link("delete_comment", comment_id="$response.body#/comment_id"),
+                     "Comments": link("list_comments", post_id="$response.body#/post_id")}})),
     ("GET", "/posts/{post_id}/comments", engagement.list_comments, Op(
-        "A post's comments, oldest first", {200: "#CommentPage: a page", 400: "bad cursor",
+        "A post's comments, oldest first", {200: "#CommentPage: a page",
         404: "unknown or deleted post"}, params=["limit", "cursor"])),
     ("DELETE", "/comments/{comment_id}", engagement.delete_comment, Op(
-        "Delete a comment (its author or the post's author)", {204: "deleted", 401: "anonymous",
-        403: "someone else's comment on someone else's post", 404: "unknown comment"},
-        auth=True)),
+        "Delete a comment (its author or the post's author)", {204: "deleted",
+        403: "someone else's comment on someone else's post (`forbidden`)"}, auth=True)),
     ("GET", "/search", search.search, Op(
         "Search: caption words (stemmed, ranked by relevance then recency), #tags (exact), "
         "@name (username prefix; alone, it returns users)", {200: "#SearchPage: a page",
-        400: "bad cursor", 422: "empty, too long or too many terms"},
-        params=["q", "limit", "cursor"])),
+        422: "q has no word, #tag or @name, or over 10 terms (`invalid_field`)"},
+        params=["q", "limit", "cursor"], links={200: FIRST_POST})),
     ("GET", "/notifications", notifications.list_notifications, Op(
-        "The viewer's notifications, grouped, newest activity first", {200: "#NotificationPage: "
-        "a page", 400: "bad cursor", 401: "anonymous"}, auth=True, params=["limit", "cursor"])),
+        "The viewer's notifications, grouped, newest activity first",
+        {200: "#NotificationPage: a page"}, auth=True, params=["limit", "cursor"])),
     ("POST", "/notifications/read", notifications.mark_read, Op(
         "Mark notifications read up to a notification_id (all when the body is empty)",
-        {204: "marked", 401: "anonymous", 422: "bad up_to_id"}, auth=True, body="ReadMark",
-        body_optional=True)),
+        {204: "marked"}, auth=True, body="ReadMark", body_optional=True)),
     ("POST", "/photos", photos.create_photo, Op(
         "Start an upload (JSON: presigned PUT or S3 multipart) or upload directly (multipart/"
-        "form-data, small files)", {200: "presigned upload", 202: "direct upload accepted",
-        413: "too large", 415: "unsupported type", 422: "invalid field",
-        429: "rate limited (Retry-After)"}, auth=True, body="PhotoUpload", idempotent=True)),
+        "form-data, small files)", {200: "#PresignedUpload: JSON: PUT the bytes, then complete",
+        202: "#Processing: multipart/form-data: stored; poll the status", 400: "a form that "
+        "does not parse, or with several files or over 20 fields (`malformed_form`)", 411: "a form "
+        "without Content-Length (`length_required`)", 413: "over the size limit "
+        "(`payload_too_large`): max_upload_bytes, or direct_upload_max_bytes for forms",
+        415: "not an accepted image type, or a body that is neither JSON nor a form "
+        "(`unsupported_media_type`)", 422: "no photo field or an empty file (`invalid_field`)",
+        429: "too many uploads by this user (`rate_limited`; PHOTOFEED_UPLOAD_RATE_PER_MINUTE)"},
+        auth=True, body="PhotoUpload", form="DirectUpload", idempotent=True, positions=(202,),
+        links={200: {"Complete": link("complete_upload", "after the PUT",
+                                      photo_id="$response.body#/photo_id")},
+               202: STATUS_LINK})),
     ("POST", "/photos/{photo_id}/complete", photos.complete_upload, Op(
-        "Finish a presigned upload", {202: "processing", 403: "not yours", 404: "unknown upload, "
-        "or its multipart upload expired or was aborted: upload_not_found", 409: "nothing "
-        "uploaded yet / parts missing / the store refused the parts", 422: "a part's etag does "
-        "not match its bytes (invalid_part) or a part is smaller than part_size "
-        "(part_too_small)"}, auth=True, idempotent=True)),
+        "Finish a presigned upload (multipart: with every part's ETag)", {202: "#Processing: "
+        "processing", 403: "not yours (`forbidden`)", 404: "no such upload, or its multipart "
+        "upload expired or was aborted (`upload_not_found`)", 409: "nothing uploaded yet "
+        "(`not_uploaded`), other than the announced size (`size_mismatch`), or parts missing or "
+        "refused (`upload_incomplete`)", 422: "a part's etag does not match its bytes "
+        "(`invalid_part`) or a part is smaller than part_size (`part_too_small`)"},
+        auth=True, body="CompleteParts", body_optional=True, idempotent=True,
+        links={202: STATUS_LINK})),
     ("GET", "/photos/{photo_id}/status", photos.photo_status, Op(
-        "Processing status (owner only)", {200: "processing, published (urls), deleted or rejected "
-        "(reason)", 404: "unknown photo"}, auth=True)),
+        "Processing status (owner only): processing, published (urls, post_id), deleted or "
+        "rejected (reason_code)", {200: "#PhotoStatus: the status", 409: "the upload was not "
+        "completed yet (`not_uploaded`)"}, auth=True,
+        links={200: {"Post": link("get_post", post_id="$response.body#/post_id"),
+                     "Variant": link("photo_variant", photo_id="$response.body#/photo_id")}})),
     ("GET", "/photos/{photo_id}", photos.photo_variant, Op(
-        "Redirect to a variant's immutable URL", {302: "Location: the variant",
-        404: "unknown or unpublished", 422: "bad size"}, params=["size"])),
+        "Redirect to a variant's immutable URL", {302: "to the variant",
+        404: "unknown or unpublished", 410: "the photo was deleted (`gone`)",
+        422: "size is not thumbnail, feed or full (`invalid_field`)"}, params=["size"])),
 ]  # fmt: skip
+PAGED = {"followers", "following", "home_feed", "profile_grid", "list_comments", "search",
+         "list_notifications"}  # fmt: skip
 
 
-def openapi_document() -> dict[str, Any]:
-    return build_document([(m, p, op) for m, p, _, op in API])
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The document as this gateway serves it (bounds from `settings`; defaults without)."""
+    operations = []
+    for method, path, endpoint, op in API:
+        name = endpoint.__name__
+        op = replace(op, tag=endpoint.__module__.removeprefix("gateway.routes_"),
+                     positions=(200,) if (method, path) in SETTLED else op.positions)  # fmt: skip
+        if name in PAGED:
+            links = op.links.get(200, {}) | {"NextPage": next_page(name, path, op.params)}
+            op = replace(op, links={**op.links, 200: links})
+        operations.append((method, path, name, op))
+    return build_document(operations, Limits.of(settings or Settings()))
 
 
-async def openapi(_request: Request) -> Response:
-    return json_response(openapi_document())
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_document(deps_of(request).settings))
 
 
-def _endpoint(endpoint: Any, op: Op) -> Any:
-    """The route as served: the session checked first, then Idempotency-Key, then the route."""
-    return authenticated(idempotent(endpoint, per_user=op.auth) if op.idempotent else endpoint)
+def _endpoint(method: str, path: str, endpoint: Any, op: Op) -> Any:
+    """The route as served: the session checked first (a route that needs one answers 401
+    before it reads anything else), then Idempotency-Key, then read-your-writes
+    (gateway/consistency.py: READS declares what the route reads), then the route."""
+    inner = consistent(endpoint, method, path)
+    keyed = idempotent(inner, per_user=op.auth) if op.idempotent else inner
+    defer = endpoint in SESSION_IN_CALL  # the route checks the session in its own call
+    return authenticated(_signed_in(keyed) if op.auth else keyed, defer)
+
+
+def _signed_in(endpoint: Any) -> Any:
+    """`endpoint` behind a required session: anonymous is 401 before headers and bodies are
+    looked at (a malformed Photofeed-Position or Idempotency-Key included)."""
+
+    async def guarded(request: Request) -> Response:
+        require_session(request)
+        response: Response = await endpoint(request)
+        return response
+
+    guarded.__doc__ = endpoint.__doc__
+    return guarded
 
 
 ROUTES: list[Route] = [
@@ -165,8 +241,12 @@ ROUTES: list[Route] = [
     Route("GET", "/readyz", readyz),
     Route("GET", "/metrics", metrics_endpoint),
     Route("GET", "/openapi.json", openapi),
-    *(Route(method, BASE + path, _endpoint(endpoint, op)) for method, path, endpoint, op in API),
+    *(
+        Route(method, BASE + path, _endpoint(method, path, endpoint, op))
+        for method, path, endpoint, op in API
+    ),
     *web.ROUTES,  # the web client: /, /index.html, /web/... (gateway/web.py)
+    *docs.ROUTES,  # the API reference: /docs (Swagger UI over /openapi.json; gateway/docs.py)
 ]
 
 

@@ -52,6 +52,7 @@ class Dispatcher:
         self._static: dict[tuple[str, str], Route] = {}
         self._dynamic: list[tuple[re.Pattern[str], Route]] = []
         self._paths: dict[str, set[str]] = {}  # template -> methods, for 405
+        self._literal = {r.path for r in routes if "{" not in r.path}  # paths without params
         for route in routes:
             self._paths.setdefault(route.path, set()).add(route.method)
             if "{" in route.path:
@@ -62,11 +63,14 @@ class Dispatcher:
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
         """(route, path params, template); route is None with a template when only the method
-        is wrong, and None with no template when nothing matches."""
+        is wrong, and None with no template when nothing matches. A literal path shadows the
+        templates it also fits (`/users/me` is not a `/users/{user_id}`)."""
         route = self._static.get((method, path))
         if route is not None:
             return route, {}, route.path
-        template = path if path in self._paths else None
+        if path in self._literal:
+            return None, {}, path
+        template = None
         for pattern, candidate in self._dynamic:
             m = pattern.match(path)
             if m is not None:
@@ -77,7 +81,9 @@ class Dispatcher:
 
     def allowed(self, path: str) -> set[str]:
         """Every method some route serves at `path` (a 405's Allow header)."""
-        methods = set(self._paths.get(path, ()))
+        if path in self._literal:
+            return set(self._paths[path])  # a literal path: its own methods (see `match`)
+        methods: set[str] = set()
         for pattern, route in self._dynamic:
             if pattern.match(path):
                 methods.add(route.method)

@@ -20,6 +20,15 @@ from gateway.tokens import Claims, InvalidToken
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _SESSION = "photofeed.session"  # request scope: the checked Claims, or None when anonymous
+_PENDING = "photofeed.session.pending"  # True while a deferring route has not checked it yet
+SESSION_IN_CALL: set[Endpoint] = set()  # routes that check the session in their own call
+
+
+def session_in_call(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that checks the session inside its one server-side call (the pages in
+    gateway/routes_posts.py): `authenticated` then defers the check to it."""
+    SESSION_IN_CALL.add(endpoint)
+    return endpoint
 
 
 def deps_of(request: Request) -> GatewayDeps:
@@ -27,9 +36,13 @@ def deps_of(request: Request) -> GatewayDeps:
     return deps
 
 
-async def authenticate(request: Request) -> Claims | None:
+async def authenticate(request: Request, defer: bool = False) -> Claims | None:
     """Verify the bearer token (signature, expiry, then its session: one Valkey round trip)
-    and remember the outcome for the request; None when there is no Authorization header."""
+    and remember the outcome for the request; None when there is no Authorization header.
+
+    `defer`: the route checks the session inside its own server-side call (one round trip for
+    the whole request): the claims are kept pending until the route settles them
+    (`settle_session`), and `authenticated` checks any it left pending before answering."""
     header = request.headers.get("authorization")
     if header is None:
         request.scope[_SESSION] = None
@@ -42,23 +55,60 @@ async def authenticate(request: Request) -> Claims | None:
         claims = deps.tokens.claims(token.strip(), int(time.time()))
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
-    verdict = await deps.sessions.check(claims)
-    if verdict == "gone":
-        raise ApiError(401, "account_erased", "this account was erased",
-                       {"WWW-Authenticate": "Bearer"})  # fmt: skip
-    if verdict == "revoked":
-        raise ApiError(401, "session_revoked", "this session was logged out; log in again",
-                       {"WWW-Authenticate": "Bearer"})  # fmt: skip
     request.scope[_SESSION] = claims
+    if defer:
+        request.scope[_PENDING] = True
+        return claims
+    _refuse(await deps.sessions.check(claims))
     return claims
 
 
-def authenticated(endpoint: Endpoint) -> Endpoint:
-    """`endpoint` behind `authenticate`."""
+def _refuse(verdict: str) -> None:
+    """401 unless the session stands ('ok')."""
+    if verdict == "gone":
+        raise ApiError(401, "account_erased", "this account was erased",
+                       {"WWW-Authenticate": "Bearer"})  # fmt: skip
+    if verdict != "ok":
+        raise ApiError(401, "session_revoked", "this session was logged out; log in again",
+                       {"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+def pending_session(request: Request) -> Claims | None:
+    """The verified claims whose session this route checks in its own call; None when there
+    is nothing to check (anonymous, or already checked)."""
+    if not request.scope.get(_PENDING):
+        return None
+    claims: Claims = request.scope[_SESSION]
+    return claims
+
+
+def settle_session(request: Request, verdict: str) -> None:
+    """The verdict of the route's own session check: 401 unless 'ok'."""
+    if request.scope.pop(_PENDING, False):
+        _refuse(verdict)
+
+
+async def check_pending_session(request: Request) -> None:
+    """Check a pending session now (a deferring route's fallback path, or a route that
+    answered without settling it)."""
+    if request.scope.pop(_PENDING, False):
+        _refuse(await deps_of(request).sessions.check(request.scope[_SESSION]))
+
+
+def authenticated(endpoint: Endpoint, defer: bool = False) -> Endpoint:
+    """`endpoint` behind `authenticate`; with `defer`, the route checks the session in its own
+    call, and whatever it leaves unchecked is checked before anything is answered (a revoked
+    session gets its 401, never the route's answer or error)."""
 
     async def guarded(request: Request) -> Response:
-        await authenticate(request)
-        return await endpoint(request)
+        await authenticate(request, defer)
+        try:
+            response = await endpoint(request)
+        except ApiError:
+            await check_pending_session(request)
+            raise
+        await check_pending_session(request)
+        return response
 
     guarded.__doc__ = endpoint.__doc__
     return guarded

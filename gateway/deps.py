@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import structlog
 
@@ -18,6 +18,7 @@ from gateway.sessions import RedisSessions
 from gateway.tokens import TokenSigner
 from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
+from infra.positions import LogPosition
 from infra.settings import Settings
 from projections.ports import (
     EngagementStore,
@@ -27,22 +28,26 @@ from projections.ports import (
     UserReader,
     VersionRegistry,
 )
+from projections.redis_pages import RedisPages
 from projections.redis_photos import RedisPhotos
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
 
-if TYPE_CHECKING:  # both modules read deps through gateway.auth
+if TYPE_CHECKING:  # these modules read deps through gateway.auth
+    from gateway.consistency import Consistency
     from gateway.health import Readiness
     from gateway.idempotency import Idempotency
 
+T = TypeVar("T")
 ACTIVE_VERSION_TTL_S = 1.0  # a swap reaches every gateway within this; old versions live longer
 
 
 class EventLog(Protocol):
     """Appends events durably (acks=all) and in order; raises infra.kafka.AppendError when the
-    log does not acknowledge in time (the gateway answers 503 log_unavailable)."""
+    log does not acknowledge in time (the gateway answers 503 log_unavailable). Returns where
+    each event was stored (read-your-writes tokens: gateway/consistency.py)."""
 
-    async def append(self, *events: Event) -> None: ...
+    async def append(self, *events: Event) -> Sequence[LogPosition]: ...
 
 
 class GraphViews(UserReader, GraphReader, Protocol):
@@ -78,6 +83,11 @@ class GatewayDeps:
     clock: Callable[[], float] = time.time
     readiness: Readiness | None = None  # /readyz's checks; None: nothing to check
     idempotency: Idempotency | None = None  # None: Idempotency-Key is ignored
+    consistency: Consistency | None = None  # None: Photofeed-Position is not waited on
+    # (graph, feeds, engagement versions) -> one-call pages; None: a store is not Valkey
+    pages_at: Callable[[int, int, int], RedisPages | None] = lambda *_: None
+    url_base: bytes = b""  # what a post card's URL placeholder becomes (projections/cards.py)
+    _adapters: dict[tuple[str, Any], Any] = field(default_factory=dict)
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -93,15 +103,18 @@ class GatewayDeps:
 
     async def graph(self) -> GraphViews:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
-        return self.graph_at(await self._active_version("graph"))
+        v = await self._active_version("graph")
+        return self._adapter(("graph", v), lambda: self.graph_at(v))
 
     async def feeds(self) -> FeedStore:
         """The reader of the active feeds version (posts, timelines, home feeds)."""
-        return self.feeds_at(await self._active_version("feeds"))
+        v = await self._active_version("feeds")
+        return self._adapter(("feeds", v), lambda: self.feeds_at(v))
 
     async def engagement(self) -> EngagementStore:
         """The reader of the active engagement version (likes, comments, notifications)."""
-        return self.engagement_at(await self._active_version("engagement"))
+        v = await self._active_version("engagement")
+        return self._adapter(("engagement", v), lambda: self.engagement_at(v))
 
     async def search(self) -> SearchIndex:
         """The active version of the search index."""
@@ -109,7 +122,25 @@ class GatewayDeps:
 
     async def photos(self) -> RedisPhotos:
         """The reader of the active photos version."""
-        return self.photos_at(await self._active_version("photos"))
+        v = await self._active_version("photos")
+        return self._adapter(("photos", v), lambda: self.photos_at(v))
+
+    async def pages(self) -> RedisPages | None:
+        """One-call pages over the active graph, feeds and engagement versions; None when one
+        of them is not kept in Valkey (the routes then read through the per-group readers)."""
+        versions = (await self._active_version("graph"), await self._active_version("feeds"),
+                    await self._active_version("engagement"))  # fmt: skip
+        return self._adapter(("pages", versions), lambda: self.pages_at(*versions))
+
+    def _adapter(self, key: tuple[str, Any], build: Callable[[], T]) -> T:
+        """Adapters are built once per process and version (they register their scripts);
+        retired versions' adapters are dropped when a group swaps."""
+        found = self._adapters.get(key)
+        if found is None:
+            for old in [k for k in self._adapters if k[0] == key[0]]:
+                del self._adapters[old]
+            found = self._adapters[key] = build()
+        return cast(T, found)
 
     async def _active_version(self, group: str) -> int:
         now = time.monotonic()

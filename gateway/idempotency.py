@@ -5,7 +5,7 @@ for registration, which has no caller yet — and by a fingerprint of method, pa
 
 - first attempt: the command runs with ids reserved for the key (`request_ids`);
 - the same key and body again: the first answer (status, body, Location / Content-Type /
-  Cache-Control) with `Idempotent-Replayed: true`; nothing is appended;
+  Cache-Control / Photofeed-Position) with `Idempotent-Replayed: true`; nothing is appended;
 - while the first attempt still runs: 409 `request_in_progress` with `Retry-After`;
 - the same key with another body: 422 `idempotency_key_reused`;
 - after a 5xx (say the log timed out: the event may or may not be stored): the command runs again
@@ -45,7 +45,8 @@ RESERVED_IDS = 4  # >= the ids any keyed route draws (register, comment, direct 
 BODY_SLACK_BYTES = 1024 * 1024  # >= MAX_JSON_BYTES and routes_photos.FORM_OVERHEAD_BYTES
 SPOOL_MEMORY_BYTES = 1024 * 1024  # larger bodies spill to a temp file, as Starlette's forms do
 CHUNK_BYTES = 64 * 1024
-KEPT_HEADERS = ("content-type", "location", "cache-control")  # replayed with the body
+# replayed with the body; photofeed-position: where the first attempt's events are
+KEPT_HEADERS = ("content-type", "location", "cache-control", "photofeed-position")
 _IDS = "photofeed.ids"  # request scope: the IdSource of a keyed attempt
 _OWNER = "photofeed.answer_owner"  # request scope: whose key seals a stored anonymous answer
 log = structlog.get_logger("photofeed.gateway")

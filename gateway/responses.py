@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from starlette.responses import Response
+
+from projections.cards import rfc3339
+
+__all__ = ["json_response", "no_content", "rfc3339"]
 
 
 def json_response(
@@ -20,8 +23,3 @@ def json_response(
 
 def no_content() -> Response:
     return Response(status_code=204)
-
-
-def rfc3339(ms: int) -> str:
-    """Unix milliseconds as the API's RFC 3339 UTC timestamp."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

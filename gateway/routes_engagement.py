@@ -7,11 +7,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.auth import deps_of, require_user
+from gateway.auth import (
+    check_pending_session,
+    deps_of,
+    require_user,
+    session_in_call,
+    settle_session,
+)
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
 from gateway.idempotency import request_ids
+from gateway.page_calls import page_response, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.routes_posts import live_post
@@ -62,11 +69,21 @@ async def add_comment(request: Request) -> Response:
     return json_response((await comments_json(deps, [view]))[0], 201)
 
 
+@session_in_call
 async def list_comments(request: Request) -> Response:
+    """One server-side call with every read group in Valkey (gateway/routes_posts.py)."""
     deps = deps_of(request)
     post_id = path_id(request, "post_id", "post")
     limit = limit_param(request)
     after = decode_cursor(request.query_params.get("cursor"))
+    pages = await deps.pages()
+    if pages is not None:
+        reply = await pages.comments(post_id, session_keys(request), limit, after)
+        settle_session(request, reply.status if reply.status in ("revoked", "gone") else "ok")
+        if reply.status == "none":
+            raise not_found("post")
+        return page_response(deps, "comments", reply.posts, encode_cursor(reply.next))
+    await check_pending_session(request)
     await live_post(deps, post_id)
     page, nxt = await (await deps.engagement()).comments(post_id, limit, after)
     return json_response(

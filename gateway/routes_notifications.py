@@ -8,24 +8,40 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.auth import deps_of, require_user
+from gateway.auth import (
+    check_pending_session,
+    deps_of,
+    require_user,
+    session_in_call,
+    settle_session,
+)
 from gateway.cursors import decode_key_cursor, encode_key_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import invalid
+from gateway.page_calls import page_response, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import json_object, limit_param
-from projections.engagement import parse_group
+from projections.engagement import SHOWN_ACTORS, parse_group
 from projections.ports import Notice
 from schemas import events as ev
 from schemas.ids import parse_id
 
 
+@session_in_call
 async def list_notifications(request: Request) -> Response:
+    """One server-side call with every read group in Valkey (gateway/routes_posts.py)."""
     deps = deps_of(request)
     me = require_user(request)
     limit = limit_param(request)
     after = decode_key_cursor(request.query_params.get("cursor"))
+    pages = await deps.pages()
+    if pages is not None:
+        reply = await pages.notifications(me, session_keys(request), limit, after, SHOWN_ACTORS)
+        settle_session(request, reply.status if reply.status in ("revoked", "gone") else "ok")
+        cursor = encode_key_cursor(reply.next_key)
+        return page_response(deps, "notifications", reply.posts, cursor)
+    await check_pending_session(request)
     page = await (await deps.engagement()).notifications(me, limit, after)
     return json_response(
         {"notifications": await _hydrate(deps, page.items), "next_cursor":

@@ -22,7 +22,9 @@ from gateway.routes_accounts import append_or_503
 from gateway.store_errors import store_refusal
 from gateway.uploads import UploadSession
 from gateway.validation import (
+    MAX_ALT_TEXT,
     MAX_CAPTION,
+    form_fields,
     int_field,
     json_object,
     location_value,
@@ -106,7 +108,7 @@ async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Res
         answer["upload_url"] = deps.store.presign_put(key, ctype, size, ttl)
     session = UploadSession(
         photo_id, me, key, ctype, size, _caption(body), tags_value(body.get("tags")),
-        location_value(body.get("location")), optional_string(body, "alt_text", 1000),
+        location_value(body.get("location")), optional_string(body, "alt_text", MAX_ALT_TEXT),
         upload_id, part_bytes, expires_ms,
     )  # fmt: skip
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
@@ -118,9 +120,12 @@ def _caption(body: dict[str, Any]) -> str:
 
 
 async def complete_upload(request: Request) -> Response:
+    """202 processing. The body (the parts of a multipart upload; none otherwise) is read and
+    checked as JSON first, whatever the upload: malformed input is refused, never ignored."""
     deps = deps_of(request)
     me = require_user(request)
     photo_id = path_id(request, "photo_id", "photo")
+    parts = _parts(await json_object(request, empty=True))
     found = await deps.uploads.get(photo_id)
     if found is None:
         raise not_found("upload")
@@ -130,7 +135,7 @@ async def complete_upload(request: Request) -> Response:
     if completed:
         return _processing(photo_id)  # idempotent: a retried complete appends nothing
     if session.upload_id is not None:
-        await _complete_multipart(request, deps, session)
+        await _complete_multipart(parts, deps, session)
     info = await deps.store.stat(session.object_key)
     if info is None:
         raise ApiError(409, "not_uploaded", "nothing was uploaded for this photo yet")
@@ -148,11 +153,11 @@ async def complete_upload(request: Request) -> Response:
     return _processing(photo_id)
 
 
-async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSession) -> None:
-    if await deps.store.stat(s.object_key) is not None:
-        return  # assembled by an earlier call whose event append failed
-    body = await json_object(request)
-    raw = body.get("parts")
+def _parts(body: dict[str, Any]) -> list[tuple[int, str]] | None:
+    """The body's `parts` as (part_number, etag), None when absent; 422 when malformed."""
+    if "parts" not in body:
+        return None
+    raw = body["parts"]
     if not isinstance(raw, list) or not raw:
         raise invalid("parts", "must list every uploaded part as {part_number, etag}")
     parts = []
@@ -160,6 +165,16 @@ async def _complete_multipart(request: Request, deps: GatewayDeps, s: UploadSess
         if not isinstance(item, dict):
             raise invalid("parts", "each part is an object {part_number, etag}")
         parts.append((int_field(item, "part_number", 1, 10_000), string_field(item, "etag")))
+    return parts
+
+
+async def _complete_multipart(
+    parts: list[tuple[int, str]] | None, deps: GatewayDeps, s: UploadSession
+) -> None:
+    if await deps.store.stat(s.object_key) is not None:
+        return  # assembled by an earlier call whose event append failed
+    if parts is None:
+        raise invalid("parts", "must list every uploaded part as {part_number, etag}")
     assert s.upload_id is not None
     assert s.part_bytes is not None
     expected = math.ceil(s.size_bytes / s.part_bytes)
@@ -204,7 +219,7 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
     if int(declared) > cap + FORM_OVERHEAD_BYTES:
         message = f"direct uploads are limited to {cap} bytes; use the presigned flow"
         raise ApiError(413, "payload_too_large", message)
-    async with request.form(max_files=1, max_fields=20) as form:
+    async with form_fields(request, max_files=1, max_fields=20) as form:
         photo = form.get("photo")
         if not isinstance(photo, UploadFile):
             raise invalid("photo", "attach the image as the form field 'photo'")
@@ -224,7 +239,7 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
         session = UploadSession(
             photo_id, me, original_key(me, photo_id), ctype, size, _caption(body),
             tags_value(body["tags"]), location_value(body["location"]),
-            optional_string(body, "alt_text", 1000),
+            optional_string(body, "alt_text", MAX_ALT_TEXT),
         )  # fmt: skip
         await photo.seek(0)
         await deps.store.put(session.object_key, photo.file, size, ctype)  # streamed from disk

@@ -1,4 +1,11 @@
-"""Home feed, profile grid and single posts, hydrated in a few pipelined round trips."""
+"""Home feed, profile grid and single posts.
+
+With every read group in Valkey each of these is ONE server-side call (projections/lua/pages.lua
+through projections/redis_pages.py) that also checks the caller's session and returns the page's
+JSON from post cards kept ready by the projection: the route adds the cursor and sends bytes.
+Otherwise (Cassandra stores, or posts projected before cards existed) the page is assembled from
+the per-group readers in a few pipelined round trips.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.auth import deps_of, require_user, viewer
+from gateway.auth import check_pending_session, deps_of, require_user, session_in_call, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
+from gateway.page_calls import page_response, served, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
+from projections.cards import with_url_base
 from projections.feed_query import read_feed, rebuild_feed
 from projections.ports import Position, PostStats, PostView
 from schemas import events as ev
@@ -30,11 +39,21 @@ async def live_post(deps: GatewayDeps, post_id: int) -> PostView:
     return post
 
 
+@session_in_call
 async def home_feed(request: Request) -> Response:
     deps = deps_of(request)
     me = require_user(request)
     limit = limit_param(request)
     after = decode_cursor(request.query_params.get("cursor"))
+    pages = await deps.pages()
+    session = session_keys(request)
+    if pages is not None and session is not None:
+        reply = await pages.feed(me, session, limit, after)
+        if served(request, reply):
+            if reply.missing:
+                deps.in_background(_rebuild(deps, me))  # served by pull meanwhile
+            return page_response(deps, "posts", reply.posts, encode_cursor(reply.next))
+    await check_pending_session(request)
     graph = await deps.graph()
     following = {e.user_id for e in (await graph.following(me, 100_000, None)).items}
     feeds = await deps.feeds()
@@ -44,12 +63,30 @@ async def home_feed(request: Request) -> Response:
     return await _posts_page(deps, page.posts, page.next, me)
 
 
+async def _rebuild(deps: GatewayDeps, me: int) -> None:
+    """Build a missing pushed feed (new user, evicted) from the followed authors' timelines."""
+    edges = await (await deps.graph()).following(me, 100_000, None)
+    following = {e.user_id for e in edges.items}
+    if following:
+        feeds = await deps.feeds()
+        await rebuild_feed(feeds, feeds, me, following)
+
+
+@session_in_call
 async def profile_grid(request: Request) -> Response:
     deps = deps_of(request)
     author = path_id(request, "user_id", "user")
     limit = limit_param(request)
     after = decode_cursor(request.query_params.get("cursor"))
     me = viewer(request)
+    pages = await deps.pages()
+    if pages is not None:
+        reply = await pages.grid(author, me, session_keys(request), limit, after)
+        if served(request, reply):
+            if reply.status == "none":
+                raise not_found("user")
+            return page_response(deps, "posts", reply.posts, encode_cursor(reply.next))
+    await check_pending_session(request)
     if author not in await (await deps.graph()).users([author]):
         raise not_found("user")
     feeds = await deps.feeds()
@@ -61,9 +98,20 @@ async def profile_grid(request: Request) -> Response:
     return await _posts_page(deps, page, nxt, me)
 
 
+@session_in_call
 async def get_post(request: Request) -> Response:
     deps = deps_of(request)
-    post = await live_post(deps, path_id(request, "post_id", "post"))
+    post_id = path_id(request, "post_id", "post")
+    pages = await deps.pages()
+    if pages is not None:
+        reply = await pages.post(post_id, viewer(request), session_keys(request))
+        if served(request, reply):
+            if reply.status == "none":
+                raise not_found("post")
+            body = with_url_base(reply.posts, deps.url_base)
+            return Response(body, media_type="application/json")
+    await check_pending_session(request)
+    post = await live_post(deps, post_id)
     return json_response((await hydrate(deps, [post], viewer(request)))[0])
 
 

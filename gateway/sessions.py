@@ -13,7 +13,7 @@ erasing account appends nothing, whatever its requests had passed before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from gateway.accounts import CHANGED_AT, ERASING, USERNAME, account_key
 from gateway.tokens import Claims
 from infra.keystore import ErasedUser, fsynced
+from infra.positions import LogPosition
 from infra.sealed_log import EventLog
 from schemas import events as ev
 
@@ -89,7 +90,7 @@ class LiveActorsLog:
         self._log = log
         self._sessions = sessions
 
-    async def append(self, *events: ev.Event) -> None:
+    async def append(self, *events: ev.Event) -> Sequence[LogPosition]:
         for actor in sorted({e.actor_id for e in events}):
             state = await self._sessions.actor_state(actor)
             erasing_itself = state == 2 and all(
@@ -97,4 +98,4 @@ class LiveActorsLog:
             )
             if state != 1 and not erasing_itself:
                 raise ErasedUser(actor)
-        await self._log.append(*events)
+        return await self._log.append(*events)

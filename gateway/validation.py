@@ -1,11 +1,19 @@
-"""Request parsing with clear errors: malformed JSON is 400, a wrong or missing field is 422."""
+"""Request parsing with clear errors: malformed JSON is 400, a wrong or missing field is 422.
+
+The limits and patterns here are also what `/openapi.json` publishes (gateway/openapi_schemas.py
+reads them), so a value the document allows is one these functions accept, and the reverse.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from gateway.errors import ApiError, bad_request, invalid
@@ -13,6 +21,9 @@ from schemas.ids import parse_id
 
 MAX_JSON_BYTES = 64 * 1024  # commands are small; photos never travel as JSON
 USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.]{1,28}[a-z0-9_]\Z")  # 3..30 chars, no edge dots
+# what a client may send for one: any ASCII case, spaces around it (lower-cased and trimmed)
+USERNAME_INPUT = r"^ *[A-Za-z0-9_][A-Za-z0-9_.]{1,28}[A-Za-z0-9_] *$"
+_USERNAME_INPUT = re.compile(USERNAME_INPUT.removesuffix("$") + r"\Z")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256  # argon2 hashes any length; the cap bounds hashing work
 
 
@@ -45,6 +56,23 @@ async def json_object(request: Request, empty: bool = False) -> dict[str, Any]:
     return value
 
 
+@asynccontextmanager
+async def form_fields(request: Request, max_files: int, max_fields: int) -> AsyncIterator[FormData]:
+    """The multipart/form-data body, its files closed on exit. A malformed body, or one with
+    more files or fields than allowed, is 400 malformed_form (Starlette raises its own
+    HTTPException, which the dispatcher would answer with a 500)."""
+    try:
+        form = await request.form(max_files=max_files, max_fields=max_fields)
+    except HTTPException as exc:
+        raise bad_request(
+            f"malformed multipart/form-data: {exc.detail}", "malformed_form"
+        ) from None
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
 def string_field(body: dict[str, Any], name: str) -> str:
     if name not in body:
         raise invalid(name, "is required")
@@ -64,9 +92,12 @@ def optional_string(body: dict[str, Any], name: str, max_len: int) -> str | None
 
 
 def int_field(body: dict[str, Any], name: str, low: int, high: int) -> int:
+    """An integer from low to high; 5.0 is one too, as JSON Schema's "integer" says."""
     if name not in body:
         raise invalid(name, "is required")
     value = body[name]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise invalid(name, f"must be an integer, not {_json_type(value)}")
     if not low <= value <= high:
@@ -75,20 +106,28 @@ def int_field(body: dict[str, Any], name: str, low: int, high: int) -> int:
 
 
 TAG = re.compile(r"^\w{1,50}\Z")  # letters, digits, underscore in any script; no '#'
+TAG_INPUT = r"^#?\w{1,50}$"  # a tag as sent: TAG with an optional leading '#'
 MAX_TAGS = 30
 MAX_CAPTION = 2200  # Instagram's caption limit
+MAX_ALT_TEXT = 1000  # a screen reader's description of the photo
+LIMIT_DEFAULT, LIMIT_MAX = 20, 100  # ?limit= of every list; 1 <= default <= max
 
 
 MAX_COMMENT = 2200  # Instagram's comment limit
 
 
+COMMENT_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # something besides whitespace, no NUL
+
+
 def comment_text(body: dict[str, Any]) -> str:
-    """A comment's text: 1..MAX_COMMENT characters once surrounding whitespace is dropped."""
-    value = string_field(body, "text").strip()
+    """A comment's text as sent: 1..MAX_COMMENT characters, not only whitespace, no NUL; stored
+    with surrounding whitespace dropped."""
+    raw = string_field(body, "text")
+    if len(raw) > MAX_COMMENT:
+        raise invalid("text", f"must be at most {MAX_COMMENT} characters, not {len(raw)}")
+    value = raw.strip()
     if not value:
         raise invalid("text", "must not be empty")
-    if len(value) > MAX_COMMENT:
-        raise invalid("text", f"must be at most {MAX_COMMENT} characters, not {len(value)}")
     if "\x00" in value:
         raise invalid("text", "must not contain NUL characters")
     return value
@@ -100,13 +139,13 @@ def tags_value(raw: Any, name: str = "tags") -> tuple[str, ...]:
         return ()
     if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
         raise invalid(name, "must be an array of strings")
-    tags = [t.removeprefix("#").lower() for t in raw]
+    tags = [t.removeprefix("#") for t in raw]
     if len(tags) > MAX_TAGS:
         raise invalid(name, f"at most {MAX_TAGS} tags")
-    for tag in tags:
+    for tag in tags:  # checked as sent: lower-casing may turn a letter into two characters
         if not TAG.match(tag):
             raise invalid(name, f"{tag!r} is not a tag (1-50 letters, digits or _)")
-    return tuple(dict.fromkeys(tags))
+    return tuple(dict.fromkeys(t.lower() for t in tags))
 
 
 def location_value(raw: Any, name: str = "location") -> tuple[float, float] | None:
@@ -125,14 +164,15 @@ def location_value(raw: Any, name: str = "location") -> tuple[float, float] | No
 
 
 def username_field(body: dict[str, Any]) -> str:
+    """The canonical (lower-case) username. Checked before lower-casing, as ASCII: Unicode case
+    folding would turn the Kelvin sign into a 'k' and admit a name the pattern refuses."""
     raw = string_field(body, "username")
-    name = raw.strip().lower()
-    if not USERNAME.fullmatch(name):
+    if not _USERNAME_INPUT.match(raw):
         raise invalid(
             "username",
             "must be 3 to 30 characters of a-z, 0-9, '_' or '.', not starting or ending with '.'",
         )
-    return name
+    return raw.strip(" ").lower()
 
 
 def password_field(body: dict[str, Any], name: str = "password") -> str:
@@ -150,7 +190,7 @@ def path_id(request: Request, name: str, what: str) -> int:
     return value
 
 
-def limit_param(request: Request, default: int = 20, maximum: int = 100) -> int:
+def limit_param(request: Request, default: int = LIMIT_DEFAULT, maximum: int = LIMIT_MAX) -> int:
     """`?limit=`: ASCII digits only (str.isdigit also takes '²' and other digits int() refuses)."""
     raw = request.query_params.get("limit")
     if raw is None:

@@ -23,6 +23,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from infra.positions import LogPosition
 from infra.topics import CATALOGUE, TopicSpec, key_of, topic_of
 from schemas.codec import Codec
 from schemas.events import Event
@@ -107,16 +108,17 @@ class KafkaEventLog:
         while not self._stop.is_set():
             self._producer.poll(POLL_INTERVAL_S)
 
-    async def append(self, *events: Event) -> None:
-        """Append in order; return once every event is acknowledged by all replicas.
+    async def append(self, *events: Event) -> list[LogPosition]:
+        """Append in order; once every event is acknowledged by all replicas, return where
+        each was stored (from the delivery reports), in the order of `events`.
 
         Raises AppendError within the delivery timeout (+ DELIVERY_GRACE_S) otherwise; see the
         module docstring for what a failed append may still have stored."""
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
+        futures: list[asyncio.Future[LogPosition]] = []
         try:
             for event in events:
-                fut: asyncio.Future[None] = loop.create_future()
+                fut: asyncio.Future[LogPosition] = loop.create_future()
                 futures.append(fut)
                 self._producer.produce(
                     topic_of(type(event)).name,
@@ -128,7 +130,7 @@ class KafkaEventLog:
             raise AppendError(f"the event log refused the event: {exc}") from None
         try:
             async with asyncio.timeout(self._bound_s):
-                await asyncio.gather(*futures)
+                return list(await asyncio.gather(*futures))
         except TimeoutError:
             raise AppendError(
                 f"the event log did not report on the event within {self._bound_s:.1f} s"
@@ -157,19 +159,31 @@ class KafkaEventLog:
         self._thread.join(timeout=2)
 
 
-def _resolver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> Any:
-    def done(err: KafkaError | None, _msg: Message) -> None:
+def _resolver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[LogPosition]) -> Any:
+    def done(err: KafkaError | None, msg: Message) -> None:
+        where = _position(msg) if err is None else None
+
         def settle() -> None:
             if fut.done():
                 return
-            if err is None:
-                fut.set_result(None)
+            if where is not None:
+                fut.set_result(where)
             else:
-                fut.set_exception(AppendError(f"the event log refused the event: {err.str()}"))
+                reason = err.str() if err is not None else "no offset in the acknowledgement"
+                fut.set_exception(AppendError(f"the event log refused the event: {reason}"))
 
         loop.call_soon_threadsafe(settle)
 
     return done
+
+
+def _position(msg: Message) -> LogPosition | None:
+    """Where an acknowledged message was stored; None when the report lacks it (never with
+    acks=all, which producer_config sets: the broker answers every produce with its offset)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None or offset < 0:
+        return None
+    return LogPosition(topic, partition, offset)
 
 
 def partitions_of(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
@@ -159,8 +159,16 @@ def _left(deadline: float) -> float:
 
 
 def lag_families(lags: Sequence[PartitionLag], group: str, ok: bool = True) -> list[Metric]:
-    """Prometheus gauges of one probe: per partition the group's committed offset, the log end
-    and the lag, plus `photofeed_lag_probe_ok` (0 when the broker did not answer)."""
+    """Prometheus gauges of one group's probe (see group_lag_families); `ok` False: the broker
+    did not answer."""
+    return group_lag_families({group: lags if ok else None})
+
+
+def group_lag_families(probes: Mapping[str, Sequence[PartitionLag] | None]) -> list[Metric]:
+    """Prometheus gauges of one probe per consumer group (None: that probe got no answer): per
+    partition each group's committed offset and lag, the log end (once per partition: the
+    highest any probe saw), and `photofeed_lag_probe_ok` per group (0 when it got no answer;
+    its partitions are then left out rather than shown stale)."""
     committed = GaugeMetricFamily(
         "photofeed_group_committed_offset",
         "the consumer group's committed offset (next offset to read)",
@@ -176,16 +184,23 @@ def lag_families(lags: Sequence[PartitionLag], group: str, ok: bool = True) -> l
         "messages the consumer group has yet to read (log end - committed)",
         labels=["group", "topic", "partition"],
     )
-    for row in lags:
-        part = str(row.partition)
-        if row.committed is not None:
-            committed.add_metric([group, row.topic, part], row.committed)
-        if row.end is not None:
-            end.add_metric([row.topic, part], row.end)
-        if row.lag is not None:
-            lag.add_metric([group, row.topic, part], row.lag)
-    up = GaugeMetricFamily("photofeed_lag_probe_ok", "1 when the last lag probe got answers")
-    up.add_metric([], 1.0 if ok else 0.0)
+    up = GaugeMetricFamily(
+        "photofeed_lag_probe_ok", "1 when the last lag probe got answers", labels=["group"]
+    )
+    ends: dict[tuple[str, int], int] = {}
+    for group, rows in sorted(probes.items()):
+        up.add_metric([group], 0.0 if rows is None else 1.0)
+        for row in rows or ():
+            part = str(row.partition)
+            if row.committed is not None:
+                committed.add_metric([group, row.topic, part], row.committed)
+            if row.end is not None:
+                key = (row.topic, row.partition)
+                ends[key] = max(row.end, ends.get(key, row.end))
+            if row.lag is not None:
+                lag.add_metric([group, row.topic, part], row.lag)
+    for (topic, partition), offset in sorted(ends.items()):
+        end.add_metric([topic, str(partition)], offset)
     return [committed, end, lag, up]
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from infra.keystore import RedisKeyStore
+from infra.positions import LogPosition
 from schemas.events import Event
 from schemas.sealing import has_personal_data, seal_event
 
 
 class EventLog(Protocol):
-    async def append(self, *events: Event) -> None: ...
+    async def append(self, *events: Event) -> Sequence[LogPosition]: ...
 
 
 class SealingLog:
@@ -21,9 +23,9 @@ class SealingLog:
         self._log = log
         self._keys = keys
 
-    async def append(self, *events: Event) -> None:
+    async def append(self, *events: Event) -> Sequence[LogPosition]:
         sealed = [
             seal_event(e, await self._keys.key_for(e.actor_id)) if has_personal_data(e) else e
             for e in events
         ]
-        await self._log.append(*sealed)
+        return await self._log.append(*sealed)

@@ -90,6 +90,7 @@ class Settings:
     password_hash_queue: int = 8  # a full queue waits ~(threads + queue) / threads * 20 ms
     blocklist_max_distance: int = 8  # Hamming distance of perceptual hashes that counts as a match
     gateway_port: int = 8000
+    gateway_workers: int = 0  # gateway processes `photofeed up` runs on the port; 0: one per core
     web_origins: str = ""  # comma-separated origins the web client is served from, allowed
     # by the bucket's CORS rules (browsers PUT uploads straight to S3); default: gateway_url
     token_secret: str = ""  # default: a random secret kept in data_dir/token.secret
@@ -116,7 +117,16 @@ class Settings:
     dependency_timeout_s: float = 3.0  # the gateway's bound on one Valkey/broker/S3 call: a
     # dependency silent this long counts as down (503 + Retry-After); >> their p99 (< 50 ms here)
     idempotency_ttl_s: int = 24 * 3600  # how long an Idempotency-Key's first answer is kept
-    worker_port: int = 8001  # the worker's /healthz and /metrics (loopback); 0: no endpoint
+    # the longest a request sending Photofeed-Position waits for the projections it reads to
+    # apply that position, then answers `Photofeed-Consistency: stale`; >> the ~50 ms they trail
+    consistency_wait_s: float = 2.0
+    worker_port: int = 8001  # the worker's /healthz and /metrics (loopback); 0: no endpoint;
+    # `photofeed up` runs the i-th worker's on worker_port + i - 1
+    workers: int = 1  # Faust worker processes `photofeed up` runs in the one consumer group
+    # the gateway's /metrics reports lag of worker_group and these consumer groups (comma-
+    # separated), probed in the background every lag_refresh_s (0: no lag gauges)
+    lag_groups: str = ""
+    lag_refresh_s: float = 5.0  # >= one probe (~0.1 s locally); a scrape never waits for one
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)

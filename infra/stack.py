@@ -70,6 +70,7 @@ VALKEY_APP_RULES = (
     "-@all", "+@read", "+@write", "+@keyspace", "+@scripting", "+@transaction", "+@connection",
     "-@dangerous", "-@admin", "-function", "-script|flush", "-script|kill", "-script|debug",
     "+time",  # in no category but @fast; the idempotency script reads the server's clock
+    "+function|list",  # read-only: a process checks the function library it calls
 )  # fmt: skip
 # the worker's account erasure rewrites Valkey's persistence files after destroying keys
 # (projections/redis_erasure.py): it reads INFO persistence and starts the two rewrites; CONFIG
@@ -147,6 +148,24 @@ def valkey_spec(s: Settings) -> ProcessSpec:
         "--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "32",
     ]  # fmt: skip
     return ProcessSpec("valkey", argv)
+
+
+# Valkey Functions libraries the app calls (the read pages: projections/lua/pages.lua, checked by
+# each gateway at start-up through projections/functions.py). The stack defines them as admin
+# whenever it starts, so every local Valkey holds the checkout's code; the app roles may only
+# call and list functions. An external Valkey/Redis: FUNCTION LOAD REPLACE these files as admin.
+VALKEY_FUNCTIONS = Path(__file__).resolve().parents[1] / "projections" / "lua"
+
+
+def load_valkey_functions(settings: Settings) -> int:
+    """FUNCTION LOAD REPLACE every library in VALKEY_FUNCTIONS (idempotent); how many."""
+    import redis
+
+    files = sorted(VALKEY_FUNCTIONS.glob("*.lua"))
+    with redis.Redis.from_url(settings.redis_for(ADMIN), socket_timeout=10.0) as r:
+        for path in files:
+            r.function_load(path.read_text(), replace=True)
+    return len(files)
 
 
 def _valkey_answers(settings: Settings) -> Callable[[], bool]:
@@ -483,6 +502,8 @@ class Stack:
                     self.services[name].process.start()
             for name in wave:
                 self._await_healthy(name, self.services[name])
+                if name == "valkey":
+                    load_valkey_functions(self.settings)
                 if on_ready is not None:
                     on_ready(name, time.monotonic() - started)
 

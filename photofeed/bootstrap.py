@@ -13,16 +13,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import faust
+import orjson
 import structlog
 from redis.asyncio import Redis
 
 from gateway.accounts import RedisAccountStore
 from gateway.app import create_app
 from gateway.asgi import Dispatcher
+from gateway.consistency import Consistency, PositionsLog
 from gateway.deps import GatewayDeps
 from gateway.health import Check, Readiness
 from gateway.idempotency import Idempotency
 from gateway.idempotency_store import RedisIdempotencyStore
+from gateway.lag_gauges import watch_lag
 from gateway.outages import BROKER, S3, VALKEY
 from gateway.passwords import PasswordPool
 from gateway.ratelimit import Backoff, Limits, LoginGuard, Pseudonyms, RateLimiter
@@ -40,10 +43,12 @@ from infra.topics import FOLLOWS, POSTS, USERS
 from photofeed.stores import Stores, cassandra, make_stores, search_versions, writer_factory
 from projections.engagement import without_notices_to
 from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
+from projections.functions import check_library, pages_library
 from projections.handlers import group_events, writes_for
 from projections.ports import Edge, GraphReader, Page, Position
 from projections.redis_erasure import ErasureFacts
 from projections.redis_photos import RedisPhotos
+from projections.redis_positions import RedisAppliedOffsets, RedisSettledUploads
 from projections.redis_versions import RedisVersions
 from projections.writes import SetComment, SetLike, Write
 from schemas.codec import default_codec
@@ -58,6 +63,7 @@ from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.media_janitor import MediaJanitor
 from streams.opener import Opener
+from streams.settled_uploads import SettledUploadsLog
 from streams.sink import Planner, ProjectionSink, pure_planner
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
@@ -274,7 +280,9 @@ def build_worker(settings: Settings) -> faust.App:
                    USERS.name: erasure_workflow(settings, stores).after_users}  # fmt: skip
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
-        media=media_agent(settings, redis, ids) if appends else None, log=log_,
+        media=media_agent(settings, redis, ids) if appends else None,
+        log=SettledUploadsLog(log_, RedisSettledUploads(redis)),  # the media agent's results
+        applied=RedisAppliedOffsets(redis),  # read-your-writes: what each group applied
         housekeeping=housekeeping, after_batch=after_batch if appends else {},
         open_events=Opener(RedisKeyStore(redis), strict=True).open,
         publish_health=lambda snapshot: publish_worker_health(redis, pid, snapshot),
@@ -319,6 +327,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
         store = s3_store(settings, timeout_s)  # presigned uploads: o/ only
         await asyncio.to_thread(store.ensure_bucket, settings.web_origin_list)
         keys = RedisKeyStore(redis)
+        await check_library(redis, pages_library())  # refuse a stale read library at start-up
         readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)
         sessions = RedisSessions(redis, time.time)
         pseudonyms = Pseudonyms(secret.encode())
@@ -339,7 +348,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
         passwords = PasswordPool(settings.password_hash_threads, settings.password_hash_queue)
         app.state.deps = GatewayDeps(
             settings=settings,
-            log=LiveActorsLog(SealingLog(log, keys), sessions),
+            log=PositionsLog(LiveActorsLog(SealingLog(log, keys), sessions)),  # + read-your-writes
             accounts=RedisAccountStore(redis),
             tokens=TokenSigner(secret, settings.token_ttl_s),
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
@@ -349,6 +358,8 @@ def build_gateway(settings: Settings) -> Dispatcher:
             feeds_at=stores.feeds_at,
             engagement_at=stores.engagement_at,
             search_at=stores.search.at,
+            pages_at=stores.pages_at,
+            url_base=orjson.dumps(store.public_url("")).strip(b'"'),  # JSON-escaped
             uploads=RedisUploadStore(redis),
             store=store,
             upload_limit=RateLimiter(redis, "upload", settings.upload_rate_per_minute, 60),
@@ -359,12 +370,17 @@ def build_gateway(settings: Settings) -> Dispatcher:
             idempotency=Idempotency(
                 RedisIdempotencyStore(redis, keys, settings.idempotency_ttl_s), secret.encode()
             ),
+            consistency=Consistency(
+                RedisAppliedOffsets(redis), RedisSettledUploads(redis), settings.consistency_wait_s
+            ),
         )
         monitor = asyncio.create_task(readiness.monitor())
+        lag = asyncio.create_task(watch_lag(settings, app.metrics))  # /metrics' lag gauges
         try:
             yield
         finally:
             monitor.cancel()
+            lag.cancel()
             passwords.close()
             log.close()
             await redis.aclose()

@@ -13,13 +13,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from infra.logs import configure_logging
-from infra.processes import ManagedProcess, ProcessSpec, wait_until
-from infra.readiness import gateway_healthy, worker_joined
 from infra.settings import SETTINGS_FILE, Settings, load_settings, write_settings_file
 from infra.stack import Stack, StackError
+from photofeed.app_processes import (
+    AppStartError,
+    gateway_process,
+    start_app,
+    status_rows,
+    worker_processes,
+)
 from photofeed.backup_cli import backup_app
 from photofeed.deadletters_cli import deadletters_app
 from photofeed.demo import demo
+from photofeed.gateway_serve import gateway_processes
 from photofeed.top_cli import top
 from photofeed.topics_cli import topics_app
 
@@ -95,20 +101,11 @@ def _print_status(settings: Settings) -> None:
     from photofeed.lag_views import agents_table, partition_table
 
     snapshots = worker_health(settings)
-    agents_ok = bool(snapshots) and all(
-        a["state"] == "running" for snap in snapshots for a in snap["agents"].values()
-    )
     table = Table("service", "pid", "healthy", "address")
     services = Stack(settings).status()
-    for name, (pid, healthy, address) in services.items():
+    rows = [(n, pid, ok, address) for n, (pid, ok, address) in services.items()]
+    for name, pid, healthy, address in [*rows, *status_rows(settings, snapshots)]:
         table.add_row(name, str(pid or "-"), "yes" if healthy else "no", address)
-    procs = _app_processes(settings)
-    checks = {"worker": lambda: agents_ok, "gateway": lambda: gateway_healthy(settings)}
-    for proc in procs:
-        pid = proc.pid()
-        ok = pid is not None and checks[proc.spec.name]()
-        address = settings.gateway_url if proc.spec.name == "gateway" else ""
-        table.add_row(proc.spec.name, str(pid or "-"), "yes" if ok else "no", address)
     Console().print(table)
     if snapshots:
         Console().print(agents_table(snapshots))
@@ -155,52 +152,49 @@ def worker(
 @app.command()
 def gateway(
     port: int = typer.Option(None, help="Port (default PHOTOFEED_GATEWAY_PORT, 8000)"),
+    workers: int = typer.Option(
+        1, min=0, help="Processes sharing the port (SO_REUSEPORT); 0: one per core."
+    ),
+    reuse_port: bool = typer.Option(False, hidden=True, help="Bind with SO_REUSEPORT (children)."),
 ) -> None:
-    """Run the HTTP gateway in the foreground."""
-    import uvicorn
-
-    from photofeed.bootstrap import build_gateway
+    """Run the HTTP gateway in the foreground: one process, or --workers N sharing the port."""
+    from photofeed.gateway_serve import PortTaken, processes_per_core, run_gateway
 
     s = _settings()
     if port is not None:
         s = s.with_(gateway_port=port)
-    uvicorn.run(
-        build_gateway(s), host=s.api_host, port=s.gateway_port, log_config=None,
-        access_log=False, loop="uvloop", http="httptools", lifespan="on",
-    )  # fmt: skip
-
-
-def _app_processes(settings: Settings) -> list[ManagedProcess]:
-    run, logs = settings.data_dir / "run", settings.data_dir / "logs"
-    py = [sys.executable, "-m", "photofeed"]
-    return [
-        ManagedProcess(ProcessSpec("worker", [*py, "worker", "--supervised"]), run, logs),
-        ManagedProcess(ProcessSpec("gateway", [*py, "gateway"]), run, logs),
-    ]
+    try:
+        raise typer.Exit(run_gateway(s, workers or processes_per_core(), reuse_port=reuse_port))
+    except PortTaken as exc:
+        console.print(f"[red]the gateway's port is taken:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def up(
     foreground: bool = typer.Option(False, help="Stay attached; Ctrl-C stops everything."),
+    workers: int | None = typer.Option(
+        None, min=1, help="Faust worker processes in the one group (default PHOTOFEED_WORKERS, 1)"
+    ),
+    gateway_workers: int | None = typer.Option(
+        None, min=0, help="Gateway processes (default PHOTOFEED_GATEWAY_WORKERS; 0: one per core)"
+    ),
 ) -> None:
-    """Start the whole system: stack, topics, worker and gateway."""
+    """Start the whole system: stack, topics, workers and gateway."""
     from infra.kafka import create_topics
 
     started = time.monotonic()
     s = _settings()
+    s = s.with_(workers=s.workers if workers is None else workers)
+    s = s.with_(gateway_workers=s.gateway_workers if gateway_workers is None else gateway_workers)
     saved = write_settings_file(s)
     _stack_up(s)
     create_topics(s.bootstrap, partitions=s.topic_partitions)
-    procs = _app_processes(s)
     try:
-        worker_pid = procs[0].start()
-        procs[1].start()
-        if not wait_until(lambda: gateway_healthy(s), READY_TIMEOUT_S, 0.2):
-            console.print(f"[red]gateway did not answer[/]; log:\n{procs[1].log_tail()}")
-            raise typer.Exit(1)
-        if not wait_until(lambda: worker_joined(s, worker_pid), READY_TIMEOUT_S, 0.2):
-            console.print(f"[red]worker did not join its group[/]; log:\n{procs[0].log_tail()}")
-            raise typer.Exit(1)
+        procs = start_app(s, gateway_processes(s), READY_TIMEOUT_S)
+    except AppStartError as exc:
+        console.print(f"[red]{exc.args[0]}[/]; log:\n{exc.args[1]}")
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         _down(s)
         raise typer.Exit(130) from None
@@ -248,9 +242,17 @@ def _print_next_steps(settings: Settings, saved: Path) -> None:
 
 
 def _down(settings: Settings) -> None:
-    for proc in reversed(_app_processes(settings)):
-        if proc.stop():
-            console.print(f"stopped {proc.spec.name}")
+    """Stop the gateway, then every worker at once (each finishes its batch and commits),
+    then the stack. Each stop waits until its whole process group is gone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if gateway_process(settings).stop():
+        console.print("stopped gateway")
+    workers = worker_processes(settings)
+    with ThreadPoolExecutor(max(1, len(workers))) as pool:
+        for proc, stopped in zip(workers, pool.map(lambda w: w.stop(), workers), strict=True):
+            if stopped:
+                console.print(f"stopped {proc.spec.name}")
     stopped = Stack(settings).down()
     console.print(f"stopped: {', '.join(stopped) or 'no services were running'}")
 

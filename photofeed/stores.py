@@ -30,6 +30,7 @@ from projections.redis_engagement import RedisEngagement
 from projections.redis_feeds import RedisFeeds
 from projections.redis_graph import RedisGraph
 from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
+from projections.redis_pages import RedisPages
 from projections.redis_photos import RedisPhotos
 from projections.sqlite_search import SqliteSearchVersions
 from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline
@@ -79,6 +80,12 @@ class Stores:
         if self.cassandra is not None:
             return FeedViews(RedisFeeds(self.redis, version), self.cassandra.posts_at(version))
         return RedisFeeds(self.redis, version)
+
+    def pages_at(self, graph: int, feeds: int, engagement: int) -> RedisPages | None:
+        """One-call pages (projections/lua/pages.lua) when every group they read is in Valkey."""
+        if self.cassandra is not None:
+            return None
+        return RedisPages(self.redis, graph, feeds, engagement)
 
     def engagement_at(self, version: int) -> EngagementStore:
         hot = RedisEngagement(self.redis, version)
@@ -147,7 +154,7 @@ def version_admin(stores: Stores, group: str) -> VersionAdmin:
     if group == "search":
         return stores.search
     if group == "feeds":  # home feeds are a cache of timelines; the property test proves reads
-        feeds = RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, (":feed",))
+        feeds = RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, FeedKeys.CACHE_SUFFIXES)
         return feeds if cass is None else CombinedAdmin(feeds, cass.posts)
     if group == "graph" and cass is not None:
         admin: VersionAdmin = cass.graph

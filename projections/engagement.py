@@ -15,7 +15,8 @@ retract what they had caused.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from projections.event_time import event_ms
@@ -133,3 +134,39 @@ def without_notices_to(erased: set[int], writes: list[Write]) -> list[Write]:
         else w
         for w in writes
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class LikeRun:
+    """One liker's likes and unlikes of one post within a batch, in order, as the adapter needs
+    them: only steps newer than every earlier step of the same pair (an older one can never be
+    applied: the stored version is at least the newest step applied before it)."""
+
+    post_id: int
+    author_id: int
+    liker_id: int
+    notify: bool
+    steps: tuple[tuple[int, bool, int], ...]  # (version, liked, at_ms), versions increasing
+
+
+def like_runs(writes: Iterable[SetLike]) -> list[LikeRun]:
+    """The batch's likes collapsed per (liker, post), in order of first appearance.
+
+    Applying the runs in order, each step when newer than the stored version, leaves exactly the
+    state that applying `writes` one by one leaves: a step is skipped here only when an earlier
+    step of the same pair was newer, so it would have been skipped anyway. A pair whose author or
+    `notify` changes mid-batch (never, in practice) continues in a new run after its current one.
+    """
+    runs: list[list[Any]] = []  # [post, author, liker, notify, steps, newest version]
+    latest: dict[tuple[int, int], list[Any]] = {}
+    for w in writes:
+        run = latest.get((w.liker_id, w.post_id))
+        if run is not None and w.version <= run[5]:
+            continue
+        if run is None or run[1] != w.author_id or run[3] != w.notify:
+            run = [w.post_id, w.author_id, w.liker_id, w.notify, [], 0]
+            latest[(w.liker_id, w.post_id)] = run
+            runs.append(run)
+        run[4].append((w.version, w.liked, w.at_ms))
+        run[5] = w.version
+    return [LikeRun(r[0], r[1], r[2], r[3], tuple(r[4])) for r in runs]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from projections.cards import post_card
 from projections.event_time import event_ms
 from projections.writes import (
     FeedAdd,
@@ -86,6 +87,8 @@ def _published(e: ev.PostPublished, facts: FeedFacts, celebrity: bool) -> list[W
         ("thumbnail", e.variants.thumbnail), ("feed", e.variants.feed), ("full", e.variants.full),
         ("width", str(e.width)), ("height", str(e.height)), ("blurhash", e.blurhash),
         ("alt_text", e.alt_text or ""), ("published_ms", str(ms)),
+        ("card", post_card(e.post_id, e.caption, e.tags, _variants(e.variants), e.width,
+                           e.height, e.blurhash, e.alt_text, ms)),
     )  # fmt: skip
     writes: list[Write] = [
         PutPost(e.post_id, e.actor_id, fields, e.event_id),
@@ -95,3 +98,7 @@ def _published(e: ev.PostPublished, facts: FeedFacts, celebrity: bool) -> list[W
     if not celebrity and followers:
         writes.append(FeedAdd(followers, e.post_id, ms))
     return writes
+
+
+def _variants(v: ev.Variants) -> dict[str, str]:
+    return {"thumbnail": v.thumbnail, "feed": v.feed, "full": v.full}

@@ -13,6 +13,7 @@ from projections.engagement import ENGAGEMENT_HANDLERS
 from projections.event_time import event_ms
 from projections.search import SEARCH_HANDLERS
 from projections.writes import (
+    MarkCelebrity,
     PutContent,
     PutUser,
     ReleasePhoto,
@@ -43,6 +44,10 @@ def on_unfollowed(e: ev.UserUnfollowed) -> list[Write]:
     if e.actor_id == e.followee_id:
         return []
     return [SetFollow(e.actor_id, e.followee_id, event_ms(e), False, e.event_id)]
+
+
+def on_celebrity_flagged(e: ev.CelebrityFlagged) -> list[Write]:
+    return [MarkCelebrity(e.actor_id)]  # followers then merge the user's posts at read time
 
 
 def _variant_fields(v: ev.Variants) -> list[tuple[str, str]]:
@@ -90,6 +95,7 @@ HANDLERS: dict[str, dict[type[ev.Event], Handler]] = {
         ev.UserAvatarChanged: on_avatar_changed,
         ev.UserFollowed: on_followed,
         ev.UserUnfollowed: on_unfollowed,
+        ev.CelebrityFlagged: on_celebrity_flagged,
     },
     "photos": {
         ev.PhotoUploaded: on_photo_uploaded,

@@ -1,9 +1,15 @@
-"""Shared Redis adapter plumbing: batch script arguments (split by hash slot on a cluster), the
-newest-first page script's arguments and rows, and reply decoding."""
+"""Shared Redis adapter plumbing: batch script arguments (split by hash slot on a cluster), many
+script calls in one round trip, the newest-first page script's arguments and rows, and reply
+decoding."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.crc import key_slot
+from redis.exceptions import NoScriptError
 
 from projections.ports import Position
 
@@ -25,6 +31,30 @@ class ScriptBatch:
             bucket[0].extend(keys)
             bucket[1].extend(args)
         return list(grouped.values())
+
+
+ScriptCall = tuple[AsyncScript, Sequence[str], Sequence[str | int]]  # script, KEYS, ARGV
+
+
+async def run_scripts(redis: Redis, calls: Sequence[ScriptCall]) -> None:
+    """Run every call in order in one pipelined round trip (no SCRIPT EXISTS first, as a
+    pipeline's registered scripts would cost: one more round trip per batch). When the server
+    lost its script cache (a restart), the scripts are loaded and the whole batch runs again:
+    only for idempotent scripts (every projection write is version-guarded)."""
+    if not calls:
+        return
+    for attempt in range(2):
+        async with redis.pipeline(transaction=False) as pipe:
+            for script, keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            try:
+                await pipe.execute()
+                return
+            except NoScriptError:
+                if attempt:
+                    raise
+        for script in {id(c[0]): c[0] for c in calls}.values():
+            script.sha = await redis.script_load(script.script)
 
 
 def text(value: bytes | str) -> str:

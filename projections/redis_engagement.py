@@ -16,7 +16,8 @@ shard, or moves it to the Cassandra adapters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,9 +31,10 @@ from projections.engagement import (
     comment_groups_prefix,
     follow_group,
     like_group,
+    like_runs,
 )
 from projections.ports import CommentView, Notice, NoticePage, Position, PostStats
-from projections.redis_batch import ScriptBatch, text
+from projections.redis_batch import ScriptBatch, ScriptCall, run_scripts, text
 from projections.redis_keys import EngagementKeys
 from projections.redis_scripts import PAGE_BEFORE
 from projections.writes import (
@@ -62,15 +64,20 @@ class RedisEngagement:
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
-        """One script call per kind of write, in a batch; kinds touch disjoint state except the
-        inbox, whose operations commute (counts, and the newest remaining actors)."""
+        """One script call per kind of write, all in one round trip; kinds touch disjoint state
+        except the inbox, whose operations commute (counts, and the newest remaining actors).
+        Likes go first, collapsed per (liker, post) (projections.engagement.like_runs)."""
+        await self.prepare(writes)()
+
+    def prepare(self, writes: Sequence[Write]) -> Callable[[], Coroutine[Any, Any, None]]:
+        """`apply`'s calls, built now (CPU only) and sent when the result is called: a rebuild
+        builds the next batch's while the store applies this one's."""
         batches = {name: ScriptBatch() for name in ("comments", "follows", "gone")}
-        likes: list[str | int] = []
+        likes: list[SetLike] = []
         reads = ScriptBatch()
         for w in writes:
             if isinstance(w, SetLike):
-                likes += [w.post_id, w.author_id, w.liker_id, version_key(w.version),
-                          "1" if w.liked else "0", w.at_ms, "1" if w.notify else "0"]  # fmt: skip
+                likes.append(w)
             elif isinstance(w, SetComment):
                 batches["comments"].add(*self._comment_entry(w))
             elif isinstance(w, SetFollowNotice):
@@ -80,14 +87,14 @@ class RedisEngagement:
             elif isinstance(w, PostGone):
                 batches["gone"].add(*self._gone_entry(w))
         caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_GROUP_ACTORS]
-        if likes:
-            await self._likes([], [*caps, self.keys.prefix, *likes])
         scripts = {"comments": self._comments, "follows": self._follows, "gone": self._gone}
+        calls: list[ScriptCall] = []
+        if likes:
+            calls.append((self._likes, [], [*caps, self.keys.prefix, *_like_args(likes)]))
         for name, batch in batches.items():
-            for keys, args in batch.groups(False):
-                await scripts[name](keys, [*caps, *args])
-        for keys, args in reads.groups(False):
-            await self._read(keys, args)
+            calls += [(scripts[name], keys, [*caps, *args]) for keys, args in batch.groups(False)]
+        calls += [(self._read, keys, args) for keys, args in reads.groups(False)]
+        return functools.partial(run_scripts, self._r, calls)
 
     def _comment_entry(self, w: SetComment) -> tuple[list[str], list[str | int]]:
         k = self.keys
@@ -182,6 +189,22 @@ class RedisEngagement:
             )  # fmt: skip
         nxt = (page[-1][1], page[-1][0]) if len(rows) > limit and page else None
         return NoticePage(items, nxt)
+
+
+def _like_args(likes: Sequence[SetLike]) -> list[str | int]:
+    """SET_LIKES's ARGV per run: post, author, liker, notify, step count, then the steps."""
+    out: list[str | int] = []
+    for run in like_runs(likes):
+        out += [
+            run.post_id,
+            run.author_id,
+            run.liker_id,
+            "1" if run.notify else "0",
+            len(run.steps),
+        ]
+        for version, liked, at_ms in run.steps:
+            out += [version_key(version), "1" if liked else "0", at_ms]
+    return out
 
 
 def _comment(comment_id: int, raw: Mapping[Any, Any]) -> CommentView | None:

@@ -72,91 +72,182 @@ local function notice_remove(inbox, meta, gprefix, group, actor)
 end
 """
 
-# Likes, with their notifications aggregated per group for the whole batch (a hot post's likes
-# in one batch cost one group update, not one each). No KEYS: key names are built from ARGV[3],
-# the group's prefix, exactly as EngagementKeys builds them (tests read through EngagementKeys).
-# ARGV per entry: post id, author id, liker, version, '1' liked / '0' not, ms, '1' notify.
+# Likes, aggregated for the whole batch: one HGET and one HSET per (liker, post) pair, one
+# count change per post, one update per notification group (a hot post's likes in one batch cost
+# one group update, not one each), one trim per inbox that gained a group. No KEYS: key names are
+# built from ARGV[3], the group's prefix, exactly as EngagementKeys builds them.
+# ARGV per run (projections.engagement.like_runs): post id, author id, liker, '1' notify, k, then
+# k steps of version, '1' liked / '0' not, ms; versions increase within a run.
 # The liker's hash holds flag .. version .. '|' .. author (the author: to retract on erasure).
-# The count changes exactly when the membership flips, in the same atomic step.
+# The count moves by the flips of the membership, in the same atomic step. A group keeps its
+# newest CAP_ACTORS actors and an exact count `|n` of its actors; its kept actors are a subset of
+# them, so it can only need trimming when `|n` exceeds CAP_ACTORS.
 SET_LIKES = (
     _NOTICES
     + """
 local prefix = ARGV[3]
-local pending, order = {}, {}
-
-local function note(author, group, actor, op)
-  local k = author .. ' ' .. group
-  local p = pending[k]
-  if not p then
-    p = {author = author, group = group, delta = 0, ops = {}, actors = {}}
-    pending[k] = p
-    order[#order + 1] = k
-  end
-  if p.ops[actor] == nil then p.actors[#p.actors + 1] = actor end
-  p.ops[actor] = op
-  p.delta = p.delta + (op and 1 or -1)
-end
-
+local posts, post_order, groups, group_order, grown = {}, {}, {}, {}, {}
 local applied = 0
-for a = 4, #ARGV, 7 do
-  local post_id, author, actor, version, flag, ms, notify = unpack(ARGV, a, a + 6)
+
+local function post_of(id)
+  local p = posts[id]
+  if not p then
+    p = {key = prefix .. ':p:{' .. id .. '}', delta = 0}
+    posts[id] = p
+    post_order[#post_order + 1] = id
+  end
+  return p
+end
+
+local function deleted(p)  -- a deleted post gains no like notifications
+  if p.deleted == nil then p.deleted = redis.call('HEXISTS', p.key, 'deleted') == 1 end
+  return p.deleted
+end
+
+-- the actor's latest notice in the group: ops[actor] is the ms it joined at (its version in
+-- versions[actor]), or false when it left
+local function note(author, post_id, actor, ms, version, step)
+  local k = author .. ' ' .. post_id
+  local g = groups[k]
+  if not g then
+    g = {author = author, post = post_id, delta = 0, ops = {}, versions = {}, actors = {}}
+    groups[k] = g
+    group_order[#group_order + 1] = k
+  end
+  if g.ops[actor] == nil then g.actors[#g.actors + 1] = actor end
+  g.ops[actor], g.versions[actor] = ms, version
+  g.delta = g.delta + step
+end
+
+local a = 4
+while a <= #ARGV do
+  local post_id, author, actor, notify = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local first, last = a + 5, a + 2 + 3 * tonumber(ARGV[a + 4])
+  a = last + 3
   local liked = prefix .. ':u:{' .. actor .. '}:liked'
-  local post = prefix .. ':p:{' .. post_id .. '}'
   local current = redis.call('HGET', liked, post_id)
-  if not current or string.sub(current, 2, 20) < version then
-    redis.call('HSET', liked, post_id, flag .. version .. '|' .. author)
-    local was = (current and string.sub(current, 1, 1) == '1') or false
-    local now = flag == '1'
-    if was ~= now then
-      if redis.call('HINCRBY', post, 'likes', now and 1 or -1) == 0 then
-        redis.call('HDEL', post, 'likes')  -- no likes: no field, however it came about
-      end
-      if notify == '1' and not now then
-        note(author, 'like:' .. post_id, actor, false)
-      elseif notify == '1' and redis.call('HEXISTS', post, 'deleted') == 0 then
-        note(author, 'like:' .. post_id, actor, {ms, version})
+  local version = current and string.sub(current, 2, 20)
+  local was = current and string.sub(current, 1, 1) or '0'
+  local flag, changed, p = was, false, post_of(post_id)
+  for i = first, last, 3 do
+    local v, f = ARGV[i], ARGV[i + 1]
+    if not version or version < v then
+      version, changed, applied = v, true, applied + 1
+      if f ~= flag then
+        flag = f
+        if notify == '1' and f == '0' then
+          note(author, post_id, actor, false, nil, -1)
+        elseif notify == '1' and not deleted(p) then
+          note(author, post_id, actor, ARGV[i + 2], v, 1)
+        end
       end
     end
-    applied = applied + 1
+  end
+  if changed then
+    redis.call('HSET', liked, post_id, flag .. version .. '|' .. author)
+    if flag ~= was then p.delta = p.delta + (flag == '1' and 1 or -1) end
   end
 end
 
-for _, k in ipairs(order) do
-  local p = pending[k]
-  local user = prefix .. ':u:{' .. p.author .. '}'
-  local inbox, meta, gprefix = user .. ':inbox', user .. ':inbox:meta', user .. ':g:'
-  local group, gkey = p.group, gprefix .. p.group
-  local exists = redis.call('ZSCORE', inbox, group)
-  local added = 0
-  for _, actor in ipairs(p.actors) do
-    local op = p.ops[actor]
-    if op then
-      redis.call('ZADD', gkey, op[1], actor)
-      redis.call('HSET', meta, group .. '|' .. actor, op[2])
-      added = added + 1
-    elseif exists then
-      redis.call('ZREM', gkey, actor)
-      redis.call('HDEL', meta, group .. '|' .. actor)
-    end
-  end
-  local n = 0
-  if exists then
-    n = redis.call('HINCRBY', meta, group .. '|n', p.delta)
-  elseif added > 0 then
-    n = added  -- an absent group holds exactly the actors added now
-    redis.call('HSET', meta, group .. '|n', n)
-  end
-  if n <= 0 then
-    drop_group(inbox, meta, gprefix, group)
-  else
-    for _, old in ipairs(redis.call('ZRANGE', gkey, 0, -(CAP_ACTORS + 1))) do
-      redis.call('HDEL', meta, group .. '|' .. old)
-    end
-    redis.call('ZREMRANGEBYRANK', gkey, 0, -(CAP_ACTORS + 1))
-    refresh(inbox, meta, gkey, group)
-    trim_inbox(inbox, meta, gprefix)
+for _, id in ipairs(post_order) do
+  local p = posts[id]
+  if p.delta ~= 0 and redis.call('HINCRBY', p.key, 'likes', p.delta) == 0 then
+    redis.call('HDEL', p.key, 'likes')  -- no likes: no field, however it came about
   end
 end
+
+-- the adds that can outlive the trim: those at least as new as the CAP_ACTORS-th newest
+local function keepable(g, adds)
+  if #adds <= CAP_ACTORS then return adds end
+  local times = {}
+  for i, actor in ipairs(adds) do times[i] = tonumber(g.ops[actor]) end
+  table.sort(times, function(x, y) return x > y end)
+  local out = {}
+  for _, actor in ipairs(adds) do
+    if tonumber(g.ops[actor]) >= times[CAP_ACTORS] then out[#out + 1] = actor end
+  end
+  return out
+end
+
+-- a command over many members, in slices (Lua's unpack takes a few thousand values at most)
+local function sliced(cmd, key, values)
+  for i = 1, #values, 1000 do
+    redis.call(cmd, key, unpack(values, i, math.min(i + 999, #values)))
+  end
+end
+
+local function update(g)
+  local user = prefix .. ':u:{' .. g.author .. '}'
+  local inbox, meta, gprefix = user .. ':inbox', user .. ':inbox:meta', user .. ':g:'
+  local group = 'like:' .. g.post
+  local gkey = gprefix .. group
+  local score = redis.call('ZSCORE', inbox, group)
+  local adds, removes = {}, {}
+  for _, actor in ipairs(g.actors) do
+    if g.ops[actor] then adds[#adds + 1] = actor elseif score then removes[#removes + 1] = actor end
+  end
+  local n = #adds  -- an absent group holds exactly the actors added now
+  if score then n = redis.call('HINCRBY', meta, group .. '|n', g.delta) end
+  if n <= 0 then
+    if score then drop_group(inbox, meta, gprefix, group) end
+    return
+  end
+  local fields = {}
+  if #removes > 0 then
+    for i, actor in ipairs(removes) do fields[i] = group .. '|' .. actor end
+    sliced('ZREM', gkey, removes)
+    sliced('HDEL', meta, fields)
+  end
+  adds = keepable(g, adds)
+  local zargs, best, newest, tie = {}, nil, nil, false
+  for _, actor in ipairs(adds) do
+    local ms = tonumber(g.ops[actor])
+    zargs[#zargs + 1], zargs[#zargs + 2] = g.ops[actor], actor
+    if not best or ms > best then best, newest, tie = ms, actor, false
+    elseif ms == best then tie = true end
+  end
+  sliced('ZADD', gkey, zargs)
+  local evicted = {}
+  if n > CAP_ACTORS then
+    local old = redis.call('ZRANGE', gkey, 0, -(CAP_ACTORS + 1))
+    if #old > 0 then
+      fields = {}
+      for i, actor in ipairs(old) do evicted[actor], fields[i] = true, group .. '|' .. actor end
+      sliced('HDEL', meta, fields)
+      redis.call('ZREMRANGEBYRANK', gkey, 0, #old - 1)
+    end
+  end
+  local hargs = {}
+  for _, actor in ipairs(adds) do
+    if not evicted[actor] then
+      hargs[#hargs + 1], hargs[#hargs + 2] = group .. '|' .. actor, g.versions[actor]
+    end
+  end
+  if not score then
+    hargs[#hargs + 1], hargs[#hargs + 2] = group .. '|n', n
+    grown[g.author] = {inbox, meta, gprefix}
+  end
+  -- the group's time and id are its newest remaining actor's (see refresh)
+  -- (no removes implies some adds: every op of an existing group is one or the other)
+  local old_ms = score and tonumber(score)
+  if #removes == 0 and old_ms and best < old_ms then
+    -- every add is older than the newest actor, who stays: time and id unchanged
+  elseif #removes == 0 and not tie and (not old_ms or best > old_ms) then
+    redis.call('ZADD', inbox, g.ops[newest], group)  -- the newest actor is the newest add
+    hargs[#hargs + 1], hargs[#hargs + 2] = group .. '|id', g.versions[newest]
+  else
+    local top = redis.call('ZREVRANGE', gkey, 0, 0, 'WITHSCORES')
+    if #top > 0 then
+      redis.call('ZADD', inbox, top[2], group)
+      hargs[#hargs + 1], hargs[#hargs + 2] = group .. '|id',
+        g.ops[top[1]] and g.versions[top[1]] or redis.call('HGET', meta, group .. '|' .. top[1])
+    end
+  end
+  sliced('HSET', meta, hargs)
+end
+
+for _, k in ipairs(group_order) do update(groups[k]) end
+for _, t in pairs(grown) do trim_inbox(t[1], t[2], t[3]) end
 return applied
 """
 )

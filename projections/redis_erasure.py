@@ -78,23 +78,28 @@ async def erase_graph(redis: Redis, version: int, user: int, facts: ErasureFacts
         for other in facts.followers:
             pipe.zrem(k.following(other), user)
             pipe.hdel(k.following_versions(other), str(user))
+            pipe.srem(k.celebrities_followed(other), user)
         for other in facts.following:
             pipe.zrem(k.followers(other), user)
             pipe.hdel(k.followers_versions(other), str(user))
         pipe.delete(k.user(user), k.followers(user), k.following(user),
-                    k.followers_versions(user), k.following_versions(user))  # fmt: skip
+                    k.followers_versions(user), k.following_versions(user),
+                    k.celebrities_followed(user))  # fmt: skip
+        pipe.srem(k.celebrities(), user)
         await pipe.execute()
 
 
 async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
     k = FeedKeys(version)
     async with redis.pipeline(transaction=False) as pipe:
+        for follower in facts.followers:  # deep-scroll caches name the user's posts and id
+            pipe.delete(k.frontier(follower), k.deep_meta(follower), k.deep(follower))
         if facts.posts:
             for follower in facts.followers:
                 pipe.zrem(k.feed(follower), *facts.posts)
             pipe.delete(*(k.post(post) for post in facts.posts))
-        pipe.delete(k.timeline(user), k.timeline_versions(user), k.feed(user),
-                    k.feed_trimmed(user))  # fmt: skip
+        pipe.delete(k.timeline(user), k.timeline_versions(user), k.feed(user), k.feed_trimmed(user),
+                    k.frontier(user), k.deep_meta(user), k.deep(user))  # fmt: skip
         pipe.srem(k.celebrities(), user)
         await pipe.execute()
 

@@ -10,12 +10,20 @@ from redis.asyncio import Redis
 from projections import redis_scripts as lua
 from projections.ports import Edge, GraphCounts, Page, Position, UserView
 from projections.redis_batch import ScriptBatch, page_args, page_rows, text
-from projections.redis_keys import GraphKeys
-from projections.writes import PutUser, SetAvatar, SetFollow, Write, version_key
+from projections.redis_keys import GraphKeys, template
+from projections.writes import (
+    MarkCelebrity,
+    PutUser,
+    SetAvatar,
+    SetFollow,
+    Write,
+    version_key,
+)
 
 
 class RedisGraph:
-    """One version of the graph group in one Redis; cheap to build per request."""
+    """One version of the graph group in one Redis (users, follow edges, and the celebrities each
+    user follows); built once per process and version: it registers its scripts."""
 
     def __init__(self, redis: Redis, version: int, cluster: bool = False) -> None:
         self._r = redis
@@ -25,12 +33,16 @@ class RedisGraph:
         self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
         self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
         self._page = redis.register_script(lua.PAGE_BEFORE)
+        self._sync_celebrities = redis.register_script(lua.SYNC_CELEBRITIES_FOLLOWED)
+        self._flag = redis.register_script(lua.FLAG_CELEBRITY)
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """One script call per kind of write for the whole batch (per hash slot on a cluster)."""
         hashes = ScriptBatch()
         members = ScriptBatch()
         k = self.keys
+        edges: list[tuple[int, int]] = []
+        flagged: list[int] = []
         for w in writes:
             if isinstance(w, PutUser):
                 fields: list[str | int] = ["username", w.username, "created_ms", w.created_ms]
@@ -43,10 +55,22 @@ class RedisGraph:
                 a, b = w.follower_id, w.followee_id
                 members.add([k.following(a), k.following_versions(a)], [b, w.at_ms, v, present])
                 members.add([k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present])
+                edges.append((a, b))
+            elif isinstance(w, MarkCelebrity):
+                flagged.append(w.user_id)
         for keys, args in hashes.groups(self._cluster):
             await self._set_fields(keys, args)
         for keys, args in members.groups(self._cluster):
             await self._set_members(keys, args)
+        for user in flagged:
+            await self._flag(
+                [k.celebrities(), k.followers(user)], [user, template(k.celebrities_followed)]
+            )
+        if edges:
+            keys = [k.celebrities()]
+            for a, _ in edges:
+                keys += [k.following(a), k.celebrities_followed(a)]
+            await self._sync_celebrities(keys, [b for _, b in edges])
 
     async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
         if not ids:

@@ -7,9 +7,32 @@ on one slot of a Redis Cluster. Projection keys start with the projection group 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 ACTIVE_VERSIONS = "projections:active"  # hash: group -> version that serves reads
 BUILDING_VERSIONS = "projections:building"  # hash: group -> version a replay is filling
 VERSION_SEQUENCE = "projections:next"  # hash: group -> last version number handed out
+
+
+def applied_offsets(group: str) -> str:
+    """Hash "<topic>:<partition>" -> the next offset `group` has applied there (only grows;
+    unversioned: live agents write every version of a group). Read-your-writes waits on it."""
+    return f"projections:applied:{group}"
+
+
+def settled_upload(photo_id: int) -> str:
+    """String: the position token of the events that settled an upload (published or
+    rejected), kept a day for GET /photos/{id}/status to hand out."""
+    return f"photos:settled:{{{photo_id}}}"
+
+
+def template(key_of: Callable[[int], str]) -> str:
+    """A key scheme as a `string.format` template for Lua (`%s` where the id goes), so a script
+    that derives keys from the ids it reads still spells no key name itself."""
+    return key_of(_ID).replace(str(_ID), "%s")
+
+
+_ID = 987654321987654321  # a placeholder id no key prefix contains
 
 
 class GraphKeys:
@@ -29,6 +52,12 @@ class GraphKeys:
 
     def followers_versions(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:followers:v"  # hash follower_id -> last version
+
+    def celebrities_followed(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:celebs"  # set: followed ids flagged celebrity
+
+    def celebrities(self) -> str:
+        return f"{self.prefix}:celebrities"  # set of user ids flagged celebrity
 
     def following_versions(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:following:v"  # hash followee_id -> last version
@@ -63,6 +92,10 @@ class PhotoKeys:
 class FeedKeys:
     """Keys of the feeds projection group: posts, author timelines, home feeds, celebrities."""
 
+    # key suffixes of caches whose content depends on timing (home feeds, deep scroll's merge): a
+    # replay rebuilds or drops them but does not compare them with the live version's
+    CACHE_SUFFIXES = (":feed", ":frontier", ":deep", ":deep:meta")
+
     def __init__(self, version: int) -> None:
         self.prefix = f"feeds.v{version}"
 
@@ -83,6 +116,15 @@ class FeedKeys:
 
     def celebrities(self) -> str:
         return f"{self.prefix}:celebrities"  # set of user ids whose posts are pulled
+
+    def frontier(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:frontier"  # zset: each author's next post
+
+    def deep_meta(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:deep:meta"  # hash: start, end, done (a cache)
+
+    def deep(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:deep"  # zset: merged history past the feed
 
 
 class EngagementKeys:

@@ -124,3 +124,32 @@ for k = 1, #KEYS, 3 do
 end
 return #KEYS / 3
 """
+
+# The celebrities each user follows, kept beside the follow edges (the home feed merges their
+# timelines at read time without reading the whole following set). KEYS[1] the celebrity set,
+# then per entry: the follower's following zset and followed-celebrities set; ARGV per entry:
+# the followee. Derived from the current state, so any order of follows and flags converges.
+SYNC_CELEBRITIES_FOLLOWED = """
+for k = 2, #KEYS, 2 do
+  local followee = ARGV[k / 2]
+  if redis.call('ZSCORE', KEYS[k], followee) and
+     redis.call('SISMEMBER', KEYS[1], followee) == 1 then
+    redis.call('SADD', KEYS[k + 1], followee)
+  else
+    redis.call('SREM', KEYS[k + 1], followee)
+  end
+end
+return #ARGV
+"""
+
+# A user becomes a celebrity (one-way): into the celebrity set, and into the followed-celebrities
+# set of each current follower. KEYS[1] the celebrity set, KEYS[2] the user's followers zset;
+# ARGV[1] the user, ARGV[2] the followed-celebrities key template (`%s`: the follower).
+FLAG_CELEBRITY = """
+redis.call('SADD', KEYS[1], ARGV[1])
+local followers = redis.call('ZRANGE', KEYS[2], 0, -1)
+for _, follower in ipairs(followers) do
+  redis.call('SADD', string.format(ARGV[2], follower), ARGV[1])
+end
+return #followers
+"""

@@ -11,10 +11,20 @@ Live reads keep being served from the active version throughout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from infra.topics import CATALOGUE
 from projections.handlers import group_events
@@ -63,6 +73,24 @@ def topics_for(group: str) -> list[str]:
     return [t.name for t in CATALOGUE if wanted & set(t.events)]
 
 
+Send = Callable[[], Coroutine[Any, Any, None]]  # a batch's writes, ready to go to the store
+
+
+@runtime_checkable
+class PreparingWriter(Protocol):
+    """A writer that can build a batch's store calls before sending them (CPU only), so a
+    rebuild builds batch n+1's while the store applies batch n's."""
+
+    def prepare(self, writes: Sequence[Write]) -> Send: ...
+
+
+@dataclass
+class _Counts:
+    events: int = 0
+    undecodable: int = 0
+    writes: int = 0
+
+
 async def rebuild(
     group: str,
     reader: LogReader,
@@ -79,27 +107,17 @@ async def rebuild(
     open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None = None,
 ) -> ReplayResult:
     """`open_events` is the live agents' decoded-batch step (sealed fields opened, erased users
-    dropped): a rebuild must see exactly what they saw."""
+    dropped): a rebuild must see exactly what they saw. `open_events` and `plan` may read the
+    store but never the version being built: they run while earlier batches are written."""
     live = await versions.active(group)
     version = await versions.begin_build(group)
     started = time.perf_counter()
-    events = undecodable = writes = 0
+    counts = _Counts()
     try:
-        writer = writer_for(version)
-        async for batch in _prefetched(reader.batches()):
-            decoded = []
-            for record in batch:
-                try:
-                    decoded.append(codec.decode(record.value))
-                except DecodeError:
-                    undecodable += 1  # the live agent dead-lettered it too
-            if open_events is not None:
-                decoded = await open_events(decoded)
-            planned = await plan(decoded)
-            await writer.apply(planned)
-            events += len(batch)
-            writes += len(planned)
-            on_progress(events, sum(reader.stop_offsets.values()) or None)
+        steps = _Steps(codec, writer_for(version), plan, open_events)
+        async with contextlib.aclosing(steps.run(reader, counts)) as batches:
+            async for _ in batches:
+                on_progress(counts.events, sum(reader.stop_offsets.values()) or None)
     except BaseException:
         await versions.finish_build(group, version, swap=False)
         await admin.drop(version)
@@ -115,8 +133,64 @@ async def rebuild(
         await admin.drop(retired)
         dropped = retired
     return ReplayResult(
-        group, version, live, events, undecodable, writes, seconds, count, sample, do_swap, dropped
-    )
+        group, version, live, counts.events, counts.undecodable, counts.writes, seconds, count,
+        sample, do_swap, dropped,
+    )  # fmt: skip
+
+
+@dataclass
+class _Steps:
+    """One pass over the log: read (a background thread), decode, open, plan, write."""
+
+    codec: Codec
+    writer: ProjectionWriter
+    plan: Callable[[Sequence[Event]], Awaitable[list[Write]]]
+    open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None
+
+    async def run(self, reader: LogReader, counts: _Counts) -> AsyncGenerator[None, None]:
+        """Yields after each batch. The store applies batch n while this process decodes batch
+        n+1, reads what it needs (the store is free then: its reads never wait behind a big
+        write), starts batch n's writes, then builds batch n+1's calls; batches are written one
+        after the other, in log order."""
+        send: Send | None = None  # the previous batch's writes, built, not sent yet
+        writing: asyncio.Task[None] | None = None  # the batch before's, being applied
+        try:
+            async for batch in _prefetched(reader.batches()):
+                decoded = self._decode(batch, counts)
+                if writing is not None:
+                    await writing
+                if self.open_events is not None:
+                    decoded = await self.open_events(decoded)
+                planned = await self.plan(decoded)
+                if send is not None:
+                    writing = asyncio.create_task(send())
+                    await asyncio.sleep(0)  # let it send its calls before this process goes on
+                send = self._sender(planned)
+                counts.events += len(batch)
+                counts.writes += len(planned)
+                yield
+            if writing is not None:
+                await writing
+            if send is not None:
+                await send()
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+
+    def _decode(self, batch: Sequence[Record], counts: _Counts) -> list[Event]:
+        decoded, decode = [], self.codec.decode
+        for record in batch:
+            try:
+                decoded.append(decode(record.value))
+            except DecodeError:
+                counts.undecodable += 1  # the live agent dead-lettered it too
+        return decoded
+
+    def _sender(self, writes: list[Write]) -> Send:
+        if isinstance(self.writer, PreparingWriter):
+            return self.writer.prepare(writes)
+        return functools.partial(self.writer.apply, writes)
 
 
 async def _verify(admin: VersionAdmin, live: int, version: int) -> tuple[int, list[str]]:

@@ -17,7 +17,7 @@ import functools
 import os
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,18 +28,19 @@ from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
 from projections.handlers import group_events
 from schemas.codec import Codec
-from schemas.events import Event, PhotoUploaded
+from schemas.events import Event, PhotoRejected, PhotoUploaded
+from streams.batches import drained
 from streams.deadletters import Consumed, headers_for
 from streams.failures import Failure, RetryPolicy
 from streams.guard import Guard
-from streams.health import AgentHealth, supervise
+from streams.health import AgentHealth, WorkDone, supervise
 from streams.media_agent import MediaAgent
 from streams.sink import ProjectionSink
 from streams.transport import App
 
-BATCH_MAX = 1000  # messages per batch: one Redis pipeline per sink and version
+BATCH_MAX = 1000  # most messages per projection batch: one Redis pipeline per sink and version
 MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
-BATCH_WITHIN_S = 0.005  # the most a lone event waits for company; << the 50 ms freshness aim
+BATCH_WITHIN_S = 0.005  # the most a lone upload waits for company; << the 50 ms freshness aim
 HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)
 HEALTH_EVERY_S = 2.0  # health snapshot published this often; < HEALTH_TTL_S / 2
 HEALTH_TTL_S = 10  # a worker that stops publishing disappears from `photofeed status`
@@ -49,9 +50,18 @@ log = structlog.get_logger("photofeed.worker")
 
 
 class EventLog(Protocol):
-    """Appends events durably (acks=all), in order."""
+    """Appends events durably (acks=all), in order (what it returns, where they were stored,
+    is not needed here)."""
 
-    async def append(self, *events: Event) -> None: ...
+    async def append(self, *events: Event) -> object: ...
+
+
+class AppliedOffsets(Protocol):
+    """Records that projection groups applied a batch (projections/redis_positions.py)."""
+
+    async def record(
+        self, groups: Iterable[str], next_offsets: Mapping[tuple[str, int], int]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class WorkerDeps:
     open_events: Callable[[Sequence[Event]], Awaitable[list[Event]]] | None = None
     # the health snapshot, published every HEALTH_EVERY_S (for `photofeed status`)
     publish_health: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    # where each group's applied offsets go, right after a batch's projection writes, so the
+    # gateway can tell when a client's own writes are visible (read-your-writes)
+    applied: AppliedOffsets | None = None
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -118,6 +131,7 @@ class _Runtime:
         self.app = app
         self.codec = codec
         self.health = AgentHealth()
+        self.work = WorkDone()  # counters for the worker's /metrics
         self.policy = RetryPolicy(settings.outage_budget_s)
         self.endpoint: object = None  # the worker's health HTTP server, once started
 
@@ -219,7 +233,7 @@ def _add_health(app: faust.App, settings: Settings, deps: WorkerDeps, runtime: _
         async def health_endpoint() -> None:
             try:  # the runner is kept: it owns the listening socket until the process ends
                 runtime.endpoint = await serve(
-                    runtime.snapshot, settings.host, settings.worker_port
+                    runtime.snapshot, runtime.work, settings.host, settings.worker_port
                 )
             except OSError as exc:  # port taken (a second worker on this machine): no endpoint
                 log.warning(
@@ -236,18 +250,22 @@ def _add_agent(
     after, open_events = deps.after_batch.get(spec.name), deps.open_events
     name = f"project_{spec.name.replace('.', '_')}"
     guard = rt.guard(name)
+    handled, wrote = group_events(), functools.partial(rt.work.wrote, name)  # for /metrics
 
     async def project(items: Sequence[Consumed]) -> None:
         events = [i.event for i in items if i.event is not None]
         if open_events is not None:
             events = await open_events(events)
         for sink in sinks:
-            await sink.apply(events)
+            await sink.apply(events, wrote)
+            rt.work.applied(name, sink.group, events, handled[sink.group])
+        if deps.applied is not None:
+            await deps.applied.record([s.group for s in sinks], next_offsets(items))
         if after is not None:
             await after(events)
 
     async def consume(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
+        async for batch in drained(stream, BATCH_MAX):  # what is queued: streams/batches.py
             items = await rt.decode(guard, batch)
             dead = await guard.run("project", items, project)
             rt.done(name, batch, len(items) - dead)
@@ -257,6 +275,14 @@ def _add_agent(
 
     agent.__name__ = name
     app.agent(topic, name=name)(agent)
+
+
+def next_offsets(items: Sequence[Consumed]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the offset after the newest of `items` there."""
+    out: dict[tuple[str, int], int] = {}
+    for i in items:
+        out[(i.topic, i.partition)] = max(out.get((i.topic, i.partition), 0), i.offset + 1)
+    return out
 
 
 def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt: _Runtime) -> None:
@@ -273,8 +299,11 @@ def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt:
     async def process(items: Sequence[Consumed]) -> None:
         for item in items:
             if isinstance(item.event, PhotoUploaded):
+                started = time.perf_counter()
                 results = await media.handle(item.event)
                 await event_log.append(*results)
+                outcome = "rejected" if isinstance(results[0], PhotoRejected) else "published"
+                rt.work.media_done(outcome, time.perf_counter() - started)
                 log.info(
                     "photo_handled", photo_id=item.event.photo_id,
                     outcome=type(results[0]).__name__,
@@ -283,10 +312,13 @@ def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt:
     async def consume(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
             dead = 0
-            for item in await rt.decode(guard, batch):
+            items = await rt.decode(guard, batch)
+            media.expect([i.event for i in items if isinstance(i.event, PhotoUploaded)])
+            for item in items:  # the next upload's original is read while one is processed
                 if await guard.run("media", [item], process):
                     dead += 1
                     if isinstance(item.event, PhotoUploaded):
+                        rt.work.media_done("dead_lettered", None)
                         reject = functools.partial(_reject, media, event_log, item.event)
                         await guard.run("media rejection", [item], reject)
             rt.done(name, batch, len(batch) - dead)

@@ -13,7 +13,7 @@ from schemas.ids import SnowflakeGenerator
 
 
 class EventLog(Protocol):
-    async def append(self, *events: ev.Event) -> None: ...
+    async def append(self, *events: ev.Event) -> object: ...  # positions: unused here
 
 
 class CelebrityWatcher:

@@ -1,25 +1,33 @@
-"""What each agent of a worker is doing: its state, progress, dead letters and lag, and the
+"""What each agent of a worker is doing: its state, progress, dead letters and lag; what the
+agents have done (events per projection group, fan-out deliveries, media timings); and the
 supervisor that restarts an agent that crashes.
 
-`AgentHealth` is plain bookkeeping (no I/O) updated by the agents; the worker publishes its
-`snapshot()` to Valkey for `photofeed status`, serves it at `/healthz`, and turns it into
-Prometheus metrics at `/metrics` (see streams/health_http.py).
+`AgentHealth` and `WorkDone` are plain bookkeeping (no I/O) updated by the agents on the event
+loop; the worker publishes the health `snapshot()` to Valkey for `photofeed status`, serves it
+at `/healthz`, and turns both into Prometheus metrics at `/metrics` (streams/health_http.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from projections.writes import FeedAdd
+
 CRASH_LIMIT = 3  # crashes within CRASH_WINDOW_S after which the worker gives up (exits non-zero)
 CRASH_WINDOW_S = 60.0  # > CRASH_LIMIT restarts' total backoff, so a crash loop is always seen
 RESTART_FIRST_S = 0.5  # first restart delay; doubles per crash in the window
+# seconds of one successful attempt at an upload (S3 read, variants, S3 writes, append),
+# ascending: from a small image to a large one on a busy worker
+MEDIA_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+MEDIA_OUTCOMES = ("published", "rejected", "dead_lettered")  # what became of an upload
 log = structlog.get_logger("photofeed.worker")
 
 
@@ -78,6 +86,47 @@ class AgentHealth:
                 "partitions": partitions,
             }
         return out
+
+
+@dataclass
+class WorkDone:
+    """Counters since the worker started (they only grow: Prometheus takes their rate)."""
+
+    projected: dict[tuple[str, str], int] = field(default_factory=dict)  # (agent, group) -> events
+    deliveries: dict[str, int] = field(default_factory=dict)  # agent -> feed entries pushed
+    # outcome -> uploads; each starts at 0, so Prometheus sees the first one (a series that
+    # first appears at 1 shows no increase())
+    media: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEDIA_OUTCOMES, 0))
+    media_counts: list[int] = field(default_factory=lambda: [0] * (len(MEDIA_BUCKETS) + 1))
+    media_seconds: float = 0.0  # sum of the observed processing times
+
+    def applied(
+        self, agent: str, group: str, events: Sequence[object], handled: Collection[type]
+    ) -> None:
+        """Projection group `group` applied a batch of `events` (to every version): count those
+        of the types it handles (`handled`). A batch run again after a failure counts again."""
+        n = sum(type(e) in handled for e in events)
+        if n:
+            self.projected[(agent, group)] = self.projected.get((agent, group), 0) + n
+
+    def wrote(self, agent: str, writes: Sequence[object]) -> None:
+        """A sink applied `writes`: count the home-feed entries pushed (one per follower)."""
+        n = fanout_deliveries(writes)
+        if n:
+            self.deliveries[agent] = self.deliveries.get(agent, 0) + n
+
+    def media_done(self, outcome: str, seconds: float | None) -> None:
+        """An upload ended `outcome` (one of MEDIA_OUTCOMES) after `seconds` of processing
+        (None: not timed, e.g. dead-lettered after retries)."""
+        self.media[outcome] = self.media.get(outcome, 0) + 1
+        if seconds is not None:
+            self.media_counts[bisect.bisect_left(MEDIA_BUCKETS, seconds)] += 1
+            self.media_seconds += seconds
+
+
+def fanout_deliveries(writes: Sequence[object]) -> int:
+    """Home-feed entries that `writes` push: one per owner of each FeedAdd."""
+    return sum(len(w.owners) for w in writes if isinstance(w, FeedAdd))
 
 
 async def supervise(

@@ -11,6 +11,10 @@ makes the image libraries do ends as `PhotoRejected` (`process_image` promises o
 logged with its class). Only infrastructure failures raise (S3 stat/read/put, the content index
 or blocklist in Valkey unreachable), so the caller retries them as outages.
 
+Read-ahead: the worker announces each batch (`expect`), and while one upload is processed the
+next one's original is read, so S3 latency hides behind the CPU work (bench/bench_media_agent.py).
+A read ahead that fails raises when its upload is handled, exactly as a read then would.
+
 Erased owners: the agent decodes raw events (the opener, which drops erased users' events, only
 sits in front of the projections), so it asks the key store itself. An upload whose owner is
 erased ends `PhotoRejected` with code `owner_erased` and nothing is written to S3; one whose owner
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -92,6 +96,19 @@ class MediaAgent:
         self._ids = ids
         self._limits = limits
         self._owners = owners
+        self._upcoming: list[ev.PhotoUploaded] = []  # announced by `expect`, in order
+        self._reads: dict[int, asyncio.Task[bytes | _Refused]] = {}  # upload event id -> read ahead
+
+    def expect(self, uploads: Sequence[ev.PhotoUploaded]) -> None:
+        """Announce the uploads about to be handled, in this order (the agent's batch): once an
+        upload's original is in hand, the next one's is read while this one is processed, so
+        S3 reads overlap the CPU work. Optional: an upload not announced is read when handled.
+        Read-ahead left over from an earlier announcement is dropped (at most one original is
+        held ahead)."""
+        for task in self._reads.values():
+            task.cancel()
+        self._reads.clear()
+        self._upcoming = list(uploads)
 
     async def handle(self, upload: ev.PhotoUploaded) -> list[ev.Event]:
         """The events that record what became of `upload`; idempotent in effect (same keys).
@@ -101,20 +118,11 @@ class MediaAgent:
         """
         if await self._owner_erased(upload):
             return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
-        info = await self._store.stat(upload.object_key)
-        if info is None:
-            return [self._rejected(upload, "missing_upload", "The uploaded file is gone.")]
-        if info.size > self._limits.max_bytes:
-            return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
-        checked = upload.object_etag or ""  # v3: what `complete` saw; older events: unchecked
-        if checked and _etag(info.etag) != _etag(checked):
-            return [self._rejected(upload, "upload_changed", CHANGED_REASON)]
-        try:
-            data = await self._store.read(upload.object_key, self._limits.max_bytes, checked)
-        except ObjectChanged:  # written again between the stat and the read
-            return [self._rejected(upload, "upload_changed", CHANGED_REASON)]
-        if len(data) > self._limits.max_bytes:
-            return [self._rejected(upload, "too_large", _too_large(self._limits.max_bytes))]
+        original = await self._original(upload)
+        if isinstance(original, _Refused):
+            return [self._rejected(upload, original.code, original.reason)]
+        data = original
+        self._read_next(upload)
         sha = hashlib.sha256(data).hexdigest()
         known = await (await self._index()).content(sha)
         image: ProcessedImage | _Known
@@ -136,6 +144,43 @@ class MediaAgent:
                 await self._unstore_variants(sha)
             return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
         return self._published(upload, sha, image)
+
+    async def _original(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
+        """The upload's original: read ahead (see `expect`) or now. A read ahead that failed
+        raises here, as a read now would (an outage: the caller retries, reading again)."""
+        task = self._reads.pop(upload.event_id, None)
+        if task is None or task.cancelled():
+            return await self._read(upload)
+        return await task
+
+    def _read_next(self, upload: ev.PhotoUploaded) -> None:
+        """Start reading the original of the announced upload after `upload`, if any."""
+        ids = [u.event_id for u in self._upcoming]
+        if upload.event_id not in ids:
+            return
+        at = ids.index(upload.event_id) + 1
+        if at < len(ids) and ids[at] not in self._reads:
+            task = asyncio.create_task(self._read(self._upcoming[at]), name="media-read-ahead")
+            task.add_done_callback(_retrieved)
+            self._reads[ids[at]] = task
+
+    async def _read(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
+        """The original's bytes (bounded, the ETag `complete` checked), or why it cannot be used."""
+        info = await self._store.stat(upload.object_key)
+        if info is None:
+            return _Refused("missing_upload", "The uploaded file is gone.")
+        if info.size > self._limits.max_bytes:
+            return _Refused("too_large", _too_large(self._limits.max_bytes))
+        checked = upload.object_etag or ""  # v3: what `complete` saw; older events: unchecked
+        if checked and _etag(info.etag) != _etag(checked):
+            return _Refused("upload_changed", CHANGED_REASON)
+        try:
+            data = await self._store.read(upload.object_key, self._limits.max_bytes, checked)
+        except ObjectChanged:  # written again between the stat and the read
+            return _Refused("upload_changed", CHANGED_REASON)
+        if len(data) > self._limits.max_bytes:
+            return _Refused("too_large", _too_large(self._limits.max_bytes))
+        return data
 
     async def _owner_erased(self, upload: ev.PhotoUploaded) -> bool:
         return bool(await self._owners.erased([upload.actor_id]))
@@ -212,6 +257,21 @@ class MediaAgent:
             event_id=self._ids.next_id(), occurred_at=datetime.now(tz=UTC),
             actor_id=upload.actor_id, photo_id=upload.photo_id, reason_code=code, reason=reason,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why an original cannot be processed, found while reading it (a PhotoRejected's code)."""
+
+    code: str
+    reason: str
+
+
+def _retrieved(task: asyncio.Task[bytes | _Refused]) -> None:
+    """Mark a read-ahead's failure as seen: one never awaited (its upload was not handled after
+    all) is dropped quietly; one awaited raises in `handle` as usual."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,14 +40,19 @@ class ProjectionSink:
         self._writer_for = writer_for
         self._plan = plan or pure_planner(group)
 
-    async def apply(self, events: Sequence[Event]) -> int:
+    async def apply(
+        self, events: Sequence[Event], on_applied: Callable[[Sequence[Write]], None] | None = None
+    ) -> int:
         """Write the batch to each target version; return the number of writes per version.
 
         The targets are read after the batch was collected, so any event appended after a replay
-        took its high watermark is written to the version being built.
+        took its high watermark is written to the version being built. `on_applied` (the
+        worker's metrics) sees the writes once every version has them.
         """
         writes = await self._plan(events)
         if writes:
             for version in await self._versions.targets(self.group):
                 await self._writer_for(version).apply(writes)
+            if on_applied is not None:
+                on_applied(writes)
         return len(writes)

@@ -17,6 +17,7 @@ from gateway.sessions import LiveActorsLog, RedisSessions, revoked_key
 from gateway.tokens import TokenSigner
 from infra.kafka import KafkaEventLog
 from infra.keystore import ErasedUser
+from infra.positions import LogPosition
 from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER
 from photofeed.bootstrap import erasure_workflow
@@ -138,8 +139,9 @@ class Recorder:
     def __init__(self) -> None:
         self.appended: list[ev.Event] = []
 
-    async def append(self, *events: ev.Event) -> None:
+    async def append(self, *events: ev.Event) -> list[LogPosition]:
         self.appended += events
+        return []  # where they were stored: not needed here
 
 
 async def test_the_append_path_refuses_erasing_erased_and_unknown_actors(redis: Redis) -> None:

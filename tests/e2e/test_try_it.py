@@ -27,7 +27,9 @@ def test_try_it_script_runs_every_step_and_shows_the_post_in_the_feed(
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
     statuses = re.findall(r"-> HTTP (\d{3})", out)
-    assert len(statuses) >= 12, out  # users, sessions, follow, upload, status, feed, ...
+    assert len(statuses) >= 11, out  # users, sessions, follow, upload, status (polled), feed, ...
+    assert len(re.findall(r"GET /feed", out)) == 1, out  # read-your-writes: no polling loop
+    assert len(re.findall(r"GET /notifications", out)) == 1, out
     assert all(s.startswith("2") for s in statuses), out
     post_id = re.search(r"published as post (\d+)", out)
     assert post_id is not None, out

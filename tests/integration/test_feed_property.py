@@ -1,7 +1,10 @@
 """Property: for random follow graphs, celebrity thresholds, posts, deletions, follows and
 unfollows, paging the home feed yields exactly "every live post of the authors the viewer follows
 now, newest first" — no duplicates, no gaps, across page boundaries, with posts arriving between
-pages. Runs the real pure planner, the real Redis adapter and the real read path."""
+pages. Runs the real pure planners (feeds and graph), the real Redis adapters and both read
+paths in lockstep: the Python one (projections/feed_query.py, used with other stores) and the
+one-call server-side function the gateway serves from (projections/lua/pages.lua, its deep-scroll
+materialization extended every few rows)."""
 
 from __future__ import annotations
 
@@ -11,17 +14,24 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from gateway.accounts import account_key
+from gateway.sessions import revoked_key
 from infra.settings import Settings
 from infra.stack import Stack
+from projections.cards import with_url_base
 from projections.feed_query import read_feed
 from projections.feeds import FeedFacts, facts_needed, feed_writes
+from projections.handlers import writes_for
 from projections.ports import Position
 from projections.redis_feeds import RedisFeeds
+from projections.redis_graph import RedisGraph
+from projections.redis_pages import RedisPages
 from schemas import events as ev
 
 pytestmark = pytest.mark.stack
@@ -64,7 +74,11 @@ def event(kind: type[ev.Event], actor: int, ms: int, **fields: object) -> ev.Eve
 class Harness:
     def __init__(self, redis: Redis, threshold: int, max_feed: int) -> None:
         self.model = Model()
-        self.feeds = RedisFeeds(redis, next(_versions), max_feed=max_feed)
+        self.redis = redis
+        version = next(_versions)
+        self.feeds = RedisFeeds(redis, version, max_feed=max_feed)
+        self.graph = RedisGraph(redis, version)
+        self.pages = RedisPages(redis, version, version, version, deep_step=3)  # extends often
         self.threshold = threshold
         self.clock = BASE_MS
         self.post_ids = itertools.count(90)  # crosses 99 -> 100: ties of ids of unequal length
@@ -77,6 +91,7 @@ class Harness:
         facts = FeedFacts({a: m.followers(a) for a in need.followers_of},
                           frozenset(m.celebrities), timelines)  # fmt: skip
         await self.feeds.apply(feed_writes([e], facts))
+        await self.graph.apply(writes_for("graph", [e]))
 
     async def step(self, action: tuple[str, int, int]) -> None:
         kind, a, b = action
@@ -99,7 +114,9 @@ class Harness:
             m.following[a].discard(b)
             e = event(ev.UserUnfollowed, a, self.clock, followee_id=b)
             if kind == "unfollow":
-                await self.apply(e)  # else the asynchronous purge has not happened yet
+                await self.apply(e)
+            else:  # the graph knows; the feeds group's purge has not happened yet
+                await self.graph.apply(writes_for("graph", [e]))
         elif kind == "delete":
             mine = [p for p, (au, _) in m.posts.items() if au == a and p not in m.deleted]
             if mine:
@@ -109,11 +126,19 @@ class Harness:
 
     async def page_all(self, viewer: int, limit: int, arrivals: list[tuple[str, int, int]]
                        ) -> list[int]:  # fmt: skip
+        """Every page through both read paths from the same cursor: they must agree."""
         seen: list[int] = []
         cursor: Position | None = None
+        session = (account_key(viewer), revoked_key(viewer, "s"), 7)
+        await self.redis.hset(account_key(viewer), mapping={"username": "v", "changed_at": 7})
         for _ in range(200):
             page = await read_feed(self.feeds, viewer, set(self.model.following[viewer]), limit,
                                    cursor)  # fmt: skip
+            served = await self.pages.feed(viewer, session, limit, cursor)
+            assert served.status == "ok", served
+            cards = orjson.loads(with_url_base(served.posts, b"http://cdn/"))
+            assert [int(c["post_id"]) for c in cards] == [p.post_id for p in page.posts]
+            assert served.next == page.next
             assert len(page.posts) <= limit
             seen += [p.post_id for p in page.posts]
             if arrivals:  # new posts arrive between pages: they land above the cursor

@@ -103,6 +103,8 @@ def test_app_roles_cannot_run_administrative_commands(
         ["CONFIG", "SET", "appendfsync", "no"],
         ["ACL", "SETUSER", "x", "on"],
         ["DEBUG", "SLEEP", "0"],  # (refused to everyone anyway: enable-debug-command no)
+        ["FUNCTION", "LOAD", "REPLACE", "#!lua name=x\nredis.register_function('x', tostring)"],
+        ["FUNCTION", "DELETE", "photofeed_pages"],  # the read library is the admin's to define
     ):
         verdict = admin.acl_dryrun(role, *dangerous)
         assert b"no permissions" in verdict, (dangerous, verdict)
@@ -118,6 +120,7 @@ def test_app_roles_cannot_run_administrative_commands(
     assert scratch.set(key, "v", ex=60)
     assert scratch.eval("return redis.call('GET', KEYS[1])", 1, key) == b"v"
     assert scratch.waitaof(0, 0, 100) is not None
+    assert scratch.function_list(library="photofeed_pages")  # listing it (start-up check) is not
 
 
 def test_only_the_worker_reads_persistence_info(settings: Settings, stack: Stack) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bench.harness import report_bound
 from bench.verdict import misses
 
 LINE = "BENCH {name} project=1 baseline=2 ratio={ratio} goal={goal} better={better} errors={e}"
@@ -30,3 +33,17 @@ def test_each_kind_of_miss_is_named() -> None:
 
 def test_no_figures_at_all_is_a_miss() -> None:
     assert misses("INFO only value=1 unit=x\n") == ["no BENCH lines at all"]
+
+
+def test_a_figure_measured_on_too_few_requests_misses() -> None:
+    tail = "project=10 bound=20 ratio=0.5 goal=1 better=lower errors=0 unit=ms min_requests=1e+04"
+    text = f"BENCH enough {tail} requests=1e+04\nBENCH too_few {tail} requests=3200\n"
+    assert [m.split(":")[0] for m in misses(text)] == ["too_few"]
+
+
+def test_an_absolute_budget_is_judged_against_its_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    report_bound("within", 15.0, 20.0, "ms", better="lower")
+    report_bound("over", 25.0, 20.0, "ms", better="lower")
+    printed = capsys.readouterr().out
+    assert "baseline=" not in printed  # a bound is not a measured baseline
+    assert [m.split(":")[0] for m in misses(printed)] == ["over"]

@@ -16,7 +16,14 @@ from projections.handlers import (
     on_user_registered,
     writes_for,
 )
-from projections.writes import VERSION_WIDTH, PutUser, SetAvatar, SetFollow, version_key
+from projections.writes import (
+    VERSION_WIDTH,
+    MarkCelebrity,
+    PutUser,
+    SetAvatar,
+    SetFollow,
+    version_key,
+)
 from schemas import events as ev
 from schemas.events import EVENT_TYPES
 from schemas.ids import EPOCH_MS
@@ -74,12 +81,13 @@ def test_self_follow_produces_no_write() -> None:
     assert writes_for("graph", [followed(actor=9, followee=9)]) == []
 
 
-def test_the_graph_group_handles_exactly_the_user_and_follow_events() -> None:
+def test_the_graph_group_handles_exactly_the_user_follow_and_celebrity_events() -> None:
     assert set(GRAPH) == {
         ev.UserRegistered,
         ev.UserAvatarChanged,
         ev.UserFollowed,
         ev.UserUnfollowed,
+        ev.CelebrityFlagged,  # the celebrities each user follows (the feed's read path)
     }
     assert all(t in EVENT_TYPES for group in HANDLERS.values() for t in group)
 
@@ -134,6 +142,10 @@ def test_writes_for_is_the_concatenation_of_handler_results(events: list[ev.Even
 def test_every_write_is_versioned_by_the_event_that_caused_it(events: list[ev.Event]) -> None:
     for event in events:
         for write in writes_for("graph", [event]):
+            if isinstance(write, MarkCelebrity):  # one-way: needs no version to be idempotent
+                assert isinstance(event, ev.CelebrityFlagged)
+                assert write.user_id == event.actor_id
+                continue
             assert isinstance(write, PutUser | SetAvatar | SetFollow)
             assert write.version == event.event_id
 

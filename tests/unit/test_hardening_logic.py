@@ -186,7 +186,8 @@ async def call(app: Dispatcher, method: str, path: str) -> tuple[int, dict[str, 
     [
         ("PUT", "/users", "POST"),
         ("PATCH", "/users/7", "GET"),
-        ("POST", "/users/me", "DELETE, GET"),  # the literal route and the template both match
+        ("POST", "/users/me", "DELETE"),  # a literal path shadows the template it fits
+        ("GET", "/users/me", "DELETE"),
         ("GET", "/likes/7", "DELETE, POST"),
     ],
 )

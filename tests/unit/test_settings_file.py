@@ -180,7 +180,7 @@ def test_up_writes_the_effective_settings_and_never_touches_photofeed_toml(
     monkeypatch.setenv("PHOTOFEED_GATEWAY_PORT", "8555")
     monkeypatch.setenv("PHOTOFEED_LOG_JSON", "false")
     with pytest.raises(typer.Exit):
-        cli.up(foreground=False)
+        cli.up(foreground=False, workers=None, gateway_workers=None)
     assert mine.read_text() == "# mine\ntopic_partitions = 2\n"
     written = tmp_path / ".photofeed" / "settings.toml"
     assert stat.S_IMODE(written.stat().st_mode) == 0o600

@@ -2,6 +2,9 @@
 // ApiError {status, code, message, retryAfter}. Creating POSTs carry an Idempotency-Key, so a
 // retry after a network error or a 503 (same key) can never create twice. Uploads go straight
 // to S3 through XMLHttpRequest, for its upload progress events.
+// Read-your-writes: every request sends back the newest Photofeed-Position an answer carried
+// (the server merges the one a request sent into its answer), so a read shows this tab's own
+// writes: the server waits, briefly, until the projections it reads have applied them.
 
 import { session, signOut } from './session.js';
 import { sleep } from './dom.js';
@@ -9,6 +12,17 @@ import { sleep } from './dom.js';
 const BASE = '/api/v1';
 const RETRIES = 2;
 const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection']);
+const POSITION = 'Photofeed-Position';
+const POSITION_KEY = 'photofeed.position'; // per tab: a reload right after a write still sees it
+
+let position = sessionStorage.getItem(POSITION_KEY);
+
+function keepPosition(res) {
+  const next = res.headers.get(POSITION);
+  if (!next) return;
+  position = next;
+  sessionStorage.setItem(POSITION_KEY, next);
+}
 
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter = null) {
@@ -41,6 +55,8 @@ export async function api(method, path, { body, key, signal, anonymous = false }
   if (key) headers['Idempotency-Key'] = key === true ? newKey() : key;
   const retryable = Boolean(key) || method === 'GET';
   for (let attempt = 0; ; attempt++) {
+    if (position) headers[POSITION] = position;
+    else delete headers[POSITION];
     let res;
     try {
       res = await fetch(BASE + path, {
@@ -59,10 +75,16 @@ export async function api(method, path, { body, key, signal, anonymous = false }
       await sleep((retryAfter || 1) * 1000);
       continue;
     }
+    keepPosition(res);
     if (res.status === 204) return null;
     const data = await res.json().catch(() => null);
     if (res.ok) return data;
     const { code = `http_${res.status}`, message = '' } = data?.error || {};
+    if (code === 'invalid_position' && headers[POSITION] && attempt < RETRIES) {
+      position = null; // a token this server cannot read (say, from another deployment): drop it
+      sessionStorage.removeItem(POSITION_KEY);
+      continue;
+    }
     if (res.status === 401 && headers.Authorization) signOut();
     throw new ApiError(res.status, code, friendly(res.status, code, message, retryAfter), retryAfter);
   }

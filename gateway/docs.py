@@ -1,0 +1,71 @@
+"""`/docs`: the API reference for people, Swagger UI rendering `/openapi.json`, served by this
+process alone: no CDN, so it works offline.
+
+Contract:
+- `/docs` is the page (gateway/docs_page/index.html); `/docs/{asset}` serves only the files
+  named in ASSETS: Swagger UI's script, stylesheet and icon from the `swagger-ui-bundle-v2`
+  wheel (the swagger-ui-dist release, unchanged), and this page's own initializer and styles.
+  Any other name is 404.
+- Every answer carries the web client's headers (gateway/web.py): the same strict
+  Content-Security-Policy (scripts and styles from this origin only, nothing inline, which is
+  why the initializer is a file), a strong ETag with `Cache-Control: no-cache` (304 on a match),
+  `nosniff` and `Referrer-Policy`.
+- Swagger UI's validator badge (a call to a public service) is off; "Try it out" calls this
+  gateway's `/api/v1` (same origin, allowed by `connect-src 'self'`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from swagger_ui_bundle import swagger_ui_path
+
+from gateway.asgi import Route
+from gateway.auth import deps_of
+from gateway.errors import not_found
+from gateway.web import REFERRER_POLICY, content_security_policy, etag_matches, load_asset
+
+OWN_ROOT = Path(__file__).resolve().with_name("docs_page")
+SWAGGER_ROOT = Path(swagger_ui_path)
+ASSETS: dict[str, Path] = {
+    "swagger-ui-bundle.js": SWAGGER_ROOT,
+    "swagger-ui.css": SWAGGER_ROOT,
+    "favicon-32x32.png": SWAGGER_ROOT,
+    "init.js": OWN_ROOT,
+    "docs.css": OWN_ROOT,
+}
+
+
+def _serve(request: Request, root: Path, name: str) -> Response:
+    asset = load_asset([name], root)
+    if asset is None:
+        raise not_found(f"the file {request.url.path}")
+    headers = {
+        "ETag": asset.etag,
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": content_security_policy(deps_of(request).settings),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": REFERRER_POLICY,
+    }
+    if etag_matches(request.headers.get("if-none-match"), asset.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, headers=headers, media_type=asset.content_type)
+
+
+async def docs_page(request: Request) -> Response:
+    """The page."""
+    return _serve(request, OWN_ROOT, "index.html")
+
+
+async def docs_asset(request: Request) -> Response:
+    """One of ASSETS."""
+    name = request.path_params["asset"]
+    root = ASSETS.get(name)
+    if root is None:
+        raise not_found(f"the file {request.url.path}")
+    return _serve(request, root, name)
+
+
+ROUTES: list[Route] = [Route("GET", "/docs", docs_page), Route("GET", "/docs/{asset}", docs_asset)]
