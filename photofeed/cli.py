@@ -200,7 +200,7 @@ def up(
         raise typer.Exit(130) from None
     console.print(
         f"[bold green]photofeed is up[/] in {time.monotonic() - started:.1f} s: "
-        f"API {s.gateway_url}/api/v1  docs {s.gateway_url}/openapi.json  logs {s.data_dir / 'logs'}"
+        f"API {s.gateway_url}/api/v1  docs {s.gateway_url}/docs  logs {s.data_dir / 'logs'}"
     )
     _print_next_steps(s, saved)
     if foreground:
