@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from projections.event_time import event_ms
 from projections.writes import (
@@ -136,8 +135,7 @@ def without_notices_to(erased: set[int], writes: list[Write]) -> list[Write]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class LikeRun:
+class LikeRun(NamedTuple):  # a tuple: a batch builds thousands
     """One liker's likes and unlikes of one post within a batch, in order, as the adapter needs
     them: only steps newer than every earlier step of the same pair (an older one can never be
     applied: the stored version is at least the newest step applied before it)."""

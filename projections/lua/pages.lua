@@ -94,25 +94,31 @@ local function id_le(a, b)
   return a <= b
 end
 
-local function newer(a, b)  -- row order, newest first: score, then member bytes
-  if a[2] ~= b[2] then return a[2] > b[2] end
-  return a[1] > b[1]
-end
-
--- Up to `limit` distinct rows of several flat pages, newest first, as {member, score, score as
--- Redis wrote it} (the text is what a position compares with).
+-- Up to `limit` distinct rows of several flat pages, each newest first, merged newest first
+-- (score, then member bytes) as {member, score, score as Redis wrote it} (the text is what a
+-- position compares with). A k-way merge of sorted pages that stops at `limit`: no sort.
 local function merge_newest(flats, limit)
-  local rows, seen = {}, {}
-  for _, flat in ipairs(flats) do
-    for i = 1, #flat, 2 do
-      if not seen[flat[i]] then
-        seen[flat[i]] = true
-        rows[#rows + 1] = {flat[i], tonumber(flat[i + 1]), flat[i + 1]}
+  local heads, rows, seen = {}, {}, {}
+  for i = 1, #flats do heads[i] = 1 end
+  while #rows < limit do
+    local best, best_score, best_member = nil, nil, nil
+    for i, flat in ipairs(flats) do
+      local h = heads[i]
+      if h < #flat then
+        local member, score = flat[h], tonumber(flat[h + 1])
+        if best == nil or score > best_score or (score == best_score and member > best_member) then
+          best, best_score, best_member = i, score, member
+        end
       end
     end
+    if best == nil then break end
+    local h = heads[best]
+    heads[best] = h + 2
+    if not seen[best_member] then
+      seen[best_member] = true
+      rows[#rows + 1] = {best_member, best_score, flats[best][h + 1]}
+    end
   end
-  table.sort(rows, newer)
-  while #rows > limit do table.remove(rows) end
   return rows
 end
 
