@@ -23,9 +23,8 @@ from starlette.responses import Response
 from swagger_ui_bundle import swagger_ui_path
 
 from gateway.asgi import Route
-from gateway.auth import deps_of
 from gateway.errors import not_found
-from gateway.web import REFERRER_POLICY, content_security_policy, etag_matches, load_asset
+from gateway.web import serve
 
 OWN_ROOT = Path(__file__).resolve().with_name("docs_page")
 SWAGGER_ROOT = Path(swagger_ui_path)
@@ -38,25 +37,9 @@ ASSETS: dict[str, Path] = {
 }
 
 
-def _serve(request: Request, root: Path, name: str) -> Response:
-    asset = load_asset([name], root)
-    if asset is None:
-        raise not_found(f"the file {request.url.path}")
-    headers = {
-        "ETag": asset.etag,
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": content_security_policy(deps_of(request).settings),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": REFERRER_POLICY,
-    }
-    if etag_matches(request.headers.get("if-none-match"), asset.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, headers=headers, media_type=asset.content_type)
-
-
 async def docs_page(request: Request) -> Response:
     """The page."""
-    return _serve(request, OWN_ROOT, "index.html")
+    return serve(request, ["index.html"], OWN_ROOT)
 
 
 async def docs_asset(request: Request) -> Response:
@@ -65,7 +48,7 @@ async def docs_asset(request: Request) -> Response:
     root = ASSETS.get(name)
     if root is None:
         raise not_found(f"the file {request.url.path}")
-    return _serve(request, root, name)
+    return serve(request, [name], root)
 
 
 ROUTES: list[Route] = [Route("GET", "/docs", docs_page), Route("GET", "/docs/{asset}", docs_asset)]

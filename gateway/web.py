@@ -108,8 +108,10 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def serve(request: Request, segments: list[str]) -> Response:
-    asset = load_asset(segments)
+def serve(request: Request, segments: list[str], root: Path = WEB_ROOT) -> Response:
+    """The file at `root/segments...` with the web client's headers (CSP, ETag, no-cache), or
+    304 when If-None-Match names it; also serves the /docs page (gateway/docs.py)."""
+    asset = load_asset(segments, root)
     if asset is None:
         raise ApiError(404, "not_found", f"no file {request.url.path}")
     headers = {

@@ -132,6 +132,15 @@ local function session(account, revoked, epoch)
   return 'ok'
 end
 
+-- The session of a page that may be anonymous (epoch ''): nil when it stands or there is none,
+-- else the reply that refuses it.
+local function checked(keys, epoch)  -- nil when the session stands or there is none
+  if epoch == '' then return nil end
+  local verdict = session(keys[1], keys[2], epoch)
+  if verdict ~= 'ok' then return {verdict} end
+  return nil
+end
+
 -- Everything a page needs to turn post ids into cards, with per-call caches.
 local function reader(t, viewer_liked)
   local self = {authors = {}, follows = {}}
@@ -375,10 +384,8 @@ end
 -- Reply: {'ok', posts JSON[, next score, next member]}, {'none'} for an unknown author,
 -- {'legacy'}, or a session verdict.
 local function grid_page(keys, args)
-  if args[1] ~= '' then
-    local verdict = session(keys[1], keys[2], args[1])
-    if verdict ~= 'ok' then return {verdict} end
-  end
+  local refused = checked(keys, args[1])
+  if refused then return refused end
   if redis.call('EXISTS', keys[4]) == 0 then return {'none'} end
   local limit = tonumber(args[2])
   local r = reader(templates(args, 5), keys[5])
@@ -397,10 +404,8 @@ end
 -- absent). ARGV: epoch ('' when anonymous), post id, then the templates.
 -- Reply: {'ok', post JSON}, {'none'} for a deleted or unknown post, {'legacy'}, or a verdict.
 local function post_card(keys, args)
-  if args[1] ~= '' then
-    local verdict = session(keys[1], keys[2], args[1])
-    if verdict ~= 'ok' then return {verdict} end
-  end
+  local refused = checked(keys, args[1])
+  if refused then return refused end
   local r = reader(templates(args, 3), keys[3])
   local p = r.post(args[2])
   if p == false then return {'legacy'} end
@@ -413,10 +418,8 @@ end
 -- ARGV: epoch ('' when anonymous), the number of posts n, n post ids, then the templates.
 -- Reply: {'ok', posts JSON}, {'legacy'}, or a session verdict.
 local function post_cards(keys, args)
-  if args[1] ~= '' then
-    local verdict = session(keys[1], keys[2], args[1])
-    if verdict ~= 'ok' then return {verdict} end
-  end
+  local refused = checked(keys, args[1])
+  if refused then return refused end
   local n = tonumber(args[2])
   local r = reader(templates(args, 3 + n), keys[3])
   local cards = {}
@@ -426,13 +429,6 @@ local function post_cards(keys, args)
     if p then cards[#cards + 1] = r.card(args[i], p) end
   end
   return reply(cards, nil)
-end
-
-local function checked(keys, epoch)  -- nil when the session stands or there is none
-  if epoch == '' then return nil end
-  local verdict = session(keys[1], keys[2], epoch)
-  if verdict ~= 'ok' then return {verdict} end
-  return nil
 end
 
 local function live_post(t, id)
