@@ -18,9 +18,10 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import worker_joined
 from infra.settings import Settings
-from projections.feeds import MAX_FEED
-from projections.redis_feeds import RedisFeeds
-from projections.redis_versions import RedisVersions
+from projections.feeds.logic import MAX_FEED
+from projections.feeds.redis import RedisFeeds
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from schemas import events as ev
 from schemas.codec import default_codec
 from schemas.ids import SnowflakeGenerator
@@ -54,15 +55,15 @@ async def through_pipeline(settings: Settings, followers: int) -> tuple[float, l
     versions = RedisVersions(redis)
 
     async def follower_count() -> int:
-        from projections.redis_graph import RedisGraph
+        from projections.graph.redis import RedisGraph
 
-        g = RedisGraph(redis, await versions.active("graph"))
+        g = RedisGraph(redis, await versions.active(Group.GRAPH))
         return (await g.counts([author]))[author].followers
 
     deadline = time.monotonic() + 120
     while await follower_count() < followers and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-    feeds = RedisFeeds(redis, await versions.active("feeds"))
+    feeds = RedisFeeds(redis, await versions.active(Group.FEEDS))
     last = fans[-1]
 
     def publish() -> ev.PostPublished:

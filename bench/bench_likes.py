@@ -4,7 +4,7 @@ loop over the same bytes, in the same run.
 ~100k pre-encoded PostLiked/PostUnliked events (90% likes, 10% unlikes of earlier likes, a few
 self-likes) from 20k users over 2k posts by 200 authors, Zipf-skewed so a few posts are hot.
 1. `likes_pipeline`: in this process, what the agent does per batch of BATCH_MAX messages:
-   `codec.decode` each, then `ProjectionSink("engagement", ...).apply(events)` on the Valkey.
+   `codec.decode` each, then `ProjectionSink(Group.ENGAGEMENT, ...).apply(events)` on the Valkey.
 2. `likes_worker`: the same events appended to Kafka, then a real `photofeed worker` started;
    timed from its group join until every post's last event is applied.
 The baseline of both is `fastavro.schemaless_reader` over the same message bodies (writer schema
@@ -37,8 +37,9 @@ from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import worker_joined
 from infra.settings import Settings
 from photofeed.stores import make_stores, writer_factory
-from projections.redis_engagement import RedisEngagement
-from projections.redis_versions import RedisVersions
+from projections.engagement.redis import RedisEngagement
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from projections.writes import VERSION_WIDTH, version_key
 from schemas import events as ev
 from schemas.codec import HEADER_LEN, default_codec
@@ -142,7 +143,7 @@ async def apply_all(sink: ProjectionSink, messages: Sequence[bytes]) -> None:
 
 async def verify(redis: Redis, work: Workload) -> None:
     """Every post's like count in the active version equals the count the events imply."""
-    engagement = RedisEngagement(redis, await RedisVersions(redis).active("engagement"))
+    engagement = RedisEngagement(redis, await RedisVersions(redis).active(Group.ENGAGEMENT))
     posts = list(work.expected)
     got: dict[int, int] = {}
     for start in range(0, len(posts), STATS_PAGE):
@@ -169,7 +170,9 @@ async def through_pipeline(settings: Settings, work: Workload) -> float:
     """Events/s of decode + ProjectionSink.apply in this process, on a fresh store."""
     stores = make_stores(settings)  # as the worker builds them; likes touch only Valkey
     redis = stores.redis
-    sink = ProjectionSink("engagement", RedisVersions(redis), writer_factory(stores, "engagement"))
+    sink = ProjectionSink(
+        Group.ENGAGEMENT, RedisVersions(redis), writer_factory(stores, Group.ENGAGEMENT)
+    )
     await apply_all(sink, work.messages[:WARMUP_EVENTS])  # warm-up: script cache, connections
     await redis.flushdb()
     started = time.perf_counter()
@@ -183,7 +186,7 @@ async def through_pipeline(settings: Settings, work: Workload) -> float:
 
 async def applied(redis: Redis, work: Workload) -> bool:
     """Whether each post's last event is in the active version (Kafka keeps a post's order)."""
-    keys = RedisEngagement(redis, await RedisVersions(redis).active("engagement")).keys
+    keys = RedisEngagement(redis, await RedisVersions(redis).active(Group.ENGAGEMENT)).keys
     async with redis.pipeline(transaction=False) as pipe:
         for post, (user, _) in work.last.items():
             pipe.hget(keys.liked(user), str(post))

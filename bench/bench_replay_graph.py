@@ -20,6 +20,7 @@ from bench.harness import isolated_stack, report
 from infra.kafka import KafkaEventLog, partitions_of
 from infra.settings import Settings
 from photofeed.replay_cli import replay_group
+from projections.groups import Group
 from replay.rebuild import topics_for
 from schemas import events as ev
 from schemas.codec import default_codec
@@ -76,10 +77,10 @@ def main() -> None:
         t = time.perf_counter()
         total = load(settings)
         print(f"loaded {total} events in {time.perf_counter() - t:.1f} s", flush=True)
-        topics = topics_for("graph")
+        topics = topics_for(Group.GRAPH)
         bare_consume(settings, topics, total)  # warm-up: broker caches, S3 reads
         baseline = bare_consume(settings, topics, total)
-        result = asyncio.run(replay_group(settings, "graph"))
+        result = asyncio.run(replay_group(settings, Group.GRAPH))
         assert result.events == total, result
         report(
             "replay_graph_events_per_s", result.events_per_s, baseline, GOAL, "events/s",

@@ -35,11 +35,18 @@ from infra.kafka import KafkaEventLog, partitions_of
 from infra.settings import Settings
 from infra.topics import topic_of
 from photofeed.replay_cli import replay_group
+from projections.groups import Group
 from replay.rebuild import topics_for
 from schemas.codec import HEADER_LEN, bundled_schema_texts, default_codec, load_schema_versions
 from schemas.events import Event
 
-GROUPS = ("graph", "photos", "feeds", "engagement", "search")  # graph first: feeds reads it
+GROUPS = (
+    Group.GRAPH,
+    Group.PHOTOS,
+    Group.FEEDS,
+    Group.ENGAGEMENT,
+    Group.SEARCH,
+)  # graph first: feeds reads it
 SCALE = 0.25  # of LogShape(): the largest log whose five replays fit ~2 minutes here
 GOAL = 0.2  # issue 15: a replay runs at >= 20% of the bare consume + decode loop
 CONSUME_BATCH = 2000  # messages per consume() call, as replay/reader.py takes them

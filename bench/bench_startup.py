@@ -22,8 +22,9 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess, ProcessSpec
 from infra.settings import Settings
 from infra.stack import Stack
-from projections.redis_graph import RedisGraph
-from projections.redis_versions import RedisVersions
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from schemas import events as ev
 from schemas.codec import default_codec
 from schemas.ids import SnowflakeGenerator
@@ -57,7 +58,7 @@ async def worker_ready_s(settings: Settings) -> float:
     started = time.perf_counter()
     proc.start()
     try:
-        graph = RedisGraph(redis, await RedisVersions(redis).active("graph"))
+        graph = RedisGraph(redis, await RedisVersions(redis).active(Group.GRAPH))
         while not await graph.users([user]):
             if time.perf_counter() - started > 120:
                 raise RuntimeError("worker never became ready:\n" + proc.log_tail())

@@ -20,8 +20,9 @@ from bench.loadgen_seed import FEED_PAGES, PAGE, World
 from gateway.accounts import Account, RedisAccountStore, hash_password
 from gateway.tokens import TokenSigner
 from infra.settings import Settings
-from projections.redis_keys import FeedKeys
-from projections.redis_versions import RedisVersions
+from projections.feeds.keys import FeedKeys
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 
 API = "/api/v1"
 FEED_REQUESTS = 4000  # distinct feed requests, cycled by the load generator
@@ -110,7 +111,7 @@ async def feed_bytes(settings: Settings, viewer: int) -> tuple[float, float, int
     and scores built as a listpack in the same Valkey, entries); MEMORY USAGE of each."""
     redis = Redis.from_url(settings.redis)
     try:
-        key = FeedKeys(await RedisVersions(redis).active("feeds")).feed(viewer)
+        key = FeedKeys(await RedisVersions(redis).active(Group.FEEDS)).feed(viewer)
         if (kind := await redis.type(key)) != b"zset":
             raise RuntimeError(f"{key} is a {kind!r}, not the zset this figure reads")
         rows = cast(list[tuple[bytes, float]], await redis.zrange(key, 0, -1, withscores=True))

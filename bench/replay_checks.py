@@ -11,16 +11,17 @@ import random
 from bench.replay_log import LogTruth, tag_of
 from infra.settings import Settings
 from photofeed.stores import make_stores
-from projections.ports import SearchIndex
-from projections.redis_photos import RedisPhotos
-from projections.redis_versions import RedisVersions
-from projections.search import SearchQuery
+from projections.groups import Group
+from projections.photos.redis import RedisPhotos
+from projections.search.logic import SearchQuery
+from projections.search.ports import SearchIndex
+from projections.versions.redis import RedisVersions
 
 SAMPLE = 300  # posts or users checked per group
 SEED = 7
 
 
-async def check_group(settings: Settings, group: str, truth: LogTruth) -> None:
+async def check_group(settings: Settings, group: Group, truth: LogTruth) -> None:
     """Raise RuntimeError naming what differs from `truth` in the active version of `group`."""
     stores = make_stores(settings)
     try:
@@ -29,22 +30,22 @@ async def check_group(settings: Settings, group: str, truth: LogTruth) -> None:
         live = sorted(set(truth.authors) - truth.deleted_posts)
         posts = rng.sample(live, min(SAMPLE, len(live)))
         wrong: list[object] = []
-        if group == "graph":
+        if group == Group.GRAPH:
             users = rng.sample(sorted(truth.followers), min(SAMPLE, len(truth.followers)))
             counts = await stores.graph_at(version).counts(users)
             wrong = [u for u in users if counts[u].followers != truth.followers[u]]
-        elif group == "photos":
+        elif group == Group.PHOTOS:
             photos = RedisPhotos(stores.redis, version)
             wrong = [p for p in posts if (v := await photos.photo(p)) is None
                      or (v.status, v.post_id) != ("published", p)]  # fmt: skip
-        elif group == "feeds":
+        elif group == Group.FEEDS:
             found = await stores.feeds_at(version).posts(posts)
             wrong = [p for p in posts if p not in found or found[p].author_id != truth.authors[p]]
-        elif group == "engagement":
+        elif group == Group.ENGAGEMENT:
             stats = await stores.engagement_at(version).stats(posts, None)
             got = {p: (s.likes, s.comments) for p, s in stats.items()}
             wrong = [p for p in posts if got[p] != (truth.likes[p], truth.comments[p])]
-        elif group == "search":
+        elif group == Group.SEARCH:
             wrong = await _search_differences(stores.search.at(version), truth, rng)
         if wrong:
             raise RuntimeError(f"replay {group}: {len(wrong)} of the sample differ: {wrong[:5]}")

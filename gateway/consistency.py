@@ -8,7 +8,7 @@ it. Instead of polling, a client sends back the token it got:
   just the newest token it received;
 - a request that sends `Photofeed-Position` first waits until every projection group its route
   reads (READS, below) has applied those offsets, for the token's topics that group consumes
-  (the worker records them: projections/redis_positions.py), then runs. It answers with
+  (the worker records them: projections/backends/positions.py), then runs. It answers with
   `Photofeed-Consistency: applied`, or, after PHOTOFEED_CONSISTENCY_WAIT_S, with what the
   projections have and `Photofeed-Consistency: stale`. A malformed token is 400
   `invalid_position`;
@@ -35,7 +35,7 @@ from gateway.auth import deps_of
 from gateway.errors import ApiError
 from infra.positions import InvalidPosition, LogPosition, decode_token, encode_token, merge
 from infra.topics import CATALOGUE
-from projections.handlers import group_events
+from projections.groups import Group, group_events
 from schemas.events import Event
 from schemas.ids import parse_id
 
@@ -48,11 +48,12 @@ MAX_POLL_S = 0.05  # rechecks double up to this: <= ~45 Valkey reads over a 2 s 
 TopicPartition = tuple[str, int]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-GRAPH, PHOTOS, FEEDS, ENGAGEMENT, SEARCH = "graph", "photos", "feeds", "engagement", "search"
+GRAPH, PHOTOS, FEEDS, ENGAGEMENT = Group.GRAPH, Group.PHOTOS, Group.FEEDS, Group.ENGAGEMENT
+SEARCH = Group.SEARCH
 _POSTS = frozenset({FEEDS, GRAPH, ENGAGEMENT})  # a post page: posts, authors, counts, likes
 # (method, path) -> the projection groups the route reads (its own validation reads included),
 # the one place they are declared; gateway/app.py refuses to serve a route missing here
-READS: dict[tuple[str, str], frozenset[str]] = {
+READS: dict[tuple[str, str], frozenset[Group]] = {
     ("POST", "/users"): frozenset(),  # accounts are command-side state, never projections
     ("POST", "/sessions"): frozenset(),
     ("DELETE", "/sessions/current"): frozenset(),
@@ -88,7 +89,7 @@ _appended: ContextVar[list[LogPosition] | None] = ContextVar("photofeed_appended
 
 
 class AppliedReader(Protocol):
-    """projections/redis_positions.py RedisAppliedOffsets."""
+    """projections/backends/positions.py RedisAppliedOffsets."""
 
     async def applied(
         self, wanted: Mapping[str, Sequence[TopicPartition]]
@@ -96,7 +97,7 @@ class AppliedReader(Protocol):
 
 
 class SettledReader(Protocol):
-    """projections/redis_positions.py RedisSettledUploads."""
+    """projections/backends/positions.py RedisSettledUploads."""
 
     async def token(self, photo_id: int) -> str | None: ...
 

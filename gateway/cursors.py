@@ -14,7 +14,7 @@ import math
 from gateway.errors import ApiError
 from gateway.validation import ascii_digits
 from projections.ports import Position
-from projections.search import SearchCursor
+from projections.search.logic import SearchCursor
 
 
 def encode_cursor(position: Position | None) -> str | None:

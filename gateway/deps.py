@@ -20,16 +20,14 @@ from gateway.uploads import UploadStore
 from infra.objectstore import S3Store
 from infra.positions import LogPosition
 from infra.settings import Settings
-from projections.ports import (
-    EngagementStore,
-    FeedStore,
-    GraphReader,
-    SearchIndex,
-    UserReader,
-    VersionRegistry,
-)
-from projections.redis_pages import RedisPages
-from projections.redis_photos import RedisPhotos
+from projections.engagement.ports import EngagementStore
+from projections.feeds.ports import FeedStore
+from projections.graph.ports import GraphReader, UserReader
+from projections.groups import Group
+from projections.pages.redis import RedisPages
+from projections.photos.redis import RedisPhotos
+from projections.search.ports import SearchIndex
+from projections.versions.ports import VersionRegistry
 from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
 
@@ -86,7 +84,7 @@ class GatewayDeps:
     consistency: Consistency | None = None  # None: Photofeed-Position is not waited on
     # (graph, feeds, engagement versions) -> one-call pages; None: a store is not Valkey
     pages_at: Callable[[int, int, int], RedisPages | None] = lambda *_: None
-    url_base: bytes = b""  # what a post card's URL placeholder becomes (projections/cards.py)
+    url_base: bytes = b""  # what a post card's URL placeholder becomes (projections/feeds/cards.py)
     _adapters: dict[tuple[str, Any], Any] = field(default_factory=dict)
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -103,33 +101,36 @@ class GatewayDeps:
 
     async def graph(self) -> GraphViews:
         """The reader of the active graph version (cached for ACTIVE_VERSION_TTL_S)."""
-        v = await self._active_version("graph")
-        return self._adapter(("graph", v), lambda: self.graph_at(v))
+        v = await self._active_version(Group.GRAPH)
+        return self._adapter((Group.GRAPH, v), lambda: self.graph_at(v))
 
     async def feeds(self) -> FeedStore:
         """The reader of the active feeds version (posts, timelines, home feeds)."""
-        v = await self._active_version("feeds")
-        return self._adapter(("feeds", v), lambda: self.feeds_at(v))
+        v = await self._active_version(Group.FEEDS)
+        return self._adapter((Group.FEEDS, v), lambda: self.feeds_at(v))
 
     async def engagement(self) -> EngagementStore:
         """The reader of the active engagement version (likes, comments, notifications)."""
-        v = await self._active_version("engagement")
-        return self._adapter(("engagement", v), lambda: self.engagement_at(v))
+        v = await self._active_version(Group.ENGAGEMENT)
+        return self._adapter((Group.ENGAGEMENT, v), lambda: self.engagement_at(v))
 
     async def search(self) -> SearchIndex:
         """The active version of the search index."""
-        return self.search_at(await self._active_version("search"))
+        return self.search_at(await self._active_version(Group.SEARCH))
 
     async def photos(self) -> RedisPhotos:
         """The reader of the active photos version."""
-        v = await self._active_version("photos")
-        return self._adapter(("photos", v), lambda: self.photos_at(v))
+        v = await self._active_version(Group.PHOTOS)
+        return self._adapter((Group.PHOTOS, v), lambda: self.photos_at(v))
 
     async def pages(self) -> RedisPages | None:
         """One-call pages over the active graph, feeds and engagement versions; None when one
         of them is not kept in Valkey (the routes then read through the per-group readers)."""
-        versions = (await self._active_version("graph"), await self._active_version("feeds"),
-                    await self._active_version("engagement"))  # fmt: skip
+        versions = (
+            await self._active_version(Group.GRAPH),
+            await self._active_version(Group.FEEDS),
+            await self._active_version(Group.ENGAGEMENT),
+        )
         return self._adapter(("pages", versions), lambda: self.pages_at(*versions))
 
     def _adapter(self, key: tuple[str, Any], build: Callable[[], T]) -> T:
@@ -142,7 +143,7 @@ class GatewayDeps:
             found = self._adapters[key] = build()
         return cast(T, found)
 
-    async def _active_version(self, group: str) -> int:
+    async def _active_version(self, group: Group) -> int:
         now = time.monotonic()
         cached = self._active.get(group)
         if cached is not None and now - cached[0] < ACTIVE_VERSION_TTL_S:

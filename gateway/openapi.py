@@ -33,7 +33,7 @@ from gateway.idempotency import MAX_KEY_CHARS
 from gateway.openapi_schemas import ID, Limits, component_schemas
 from gateway.validation import LIMIT_DEFAULT, LIMIT_MAX
 from infra.positions import MAX_TOKEN_CHARS
-from projections.search import MAX_QUERY_CHARS, MAX_TERMS
+from projections.search.logic import MAX_QUERY_CHARS, MAX_TERMS
 from schemas.media import ACCEPTED_TYPES, VARIANTS
 
 Doc = dict[str, Any]

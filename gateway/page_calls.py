@@ -1,4 +1,4 @@
-"""What the routes served by one server-side call share (projections/lua/pages.lua): the
+"""What the routes served by one server-side call share (projections/pages/pages.lua): the
 session keys the call checks, settling the session with the call's verdict, and the page
 envelope around the call's JSON array."""
 
@@ -11,8 +11,8 @@ from gateway.accounts import account_key
 from gateway.auth import pending_session, settle_session
 from gateway.deps import GatewayDeps
 from gateway.sessions import revoked_key
-from projections.cards import with_url_base
-from projections.redis_pages import PageReply, Session
+from projections.feeds.cards import with_url_base
+from projections.pages.redis import PageReply, Session
 
 
 def session_keys(request: Request) -> Session | None:

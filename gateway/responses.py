@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from projections.cards import rfc3339
+from projections.feeds.cards import rfc3339
 
 __all__ = ["json_response", "no_content", "rfc3339"]
 

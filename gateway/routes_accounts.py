@@ -20,7 +20,8 @@ from gateway.responses import json_response, no_content
 from gateway.routes_sessions import confirm_password, live_account
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
 from infra.keystore import ErasedUser
-from projections.ports import Edge, Page, UserView
+from projections.graph.ports import Edge, UserView
+from projections.ports import Page
 from schemas import events as ev
 
 

@@ -23,7 +23,7 @@ from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.routes_posts import live_post
 from gateway.validation import comment_text, json_object, limit_param, path_id
-from projections.ports import CommentView
+from projections.engagement.ports import CommentView
 from schemas import events as ev
 
 

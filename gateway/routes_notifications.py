@@ -22,8 +22,8 @@ from gateway.page_calls import page_response, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import json_object, limit_param
-from projections.engagement import SHOWN_ACTORS, parse_group
-from projections.ports import Notice
+from projections.engagement.logic import SHOWN_ACTORS, parse_group
+from projections.engagement.ports import Notice
 from schemas import events as ev
 from schemas.ids import parse_id
 

@@ -1,7 +1,7 @@
 """Home feed, profile grid and single posts.
 
-With every read group in Valkey each of these is ONE server-side call (projections/lua/pages.lua
-through projections/redis_pages.py) that also checks the caller's session and returns the page's
+With every read group in Valkey each of these is ONE server-side call (projections/pages/pages.lua
+through projections/pages/redis.py) that also checks the caller's session and returns the page's
 JSON from post cards kept ready by the projection: the route adds the cursor and sends bytes.
 Otherwise (Cassandra stores, or posts projected before cards existed) the page is assembled from
 the per-group readers in a few pipelined round trips.
@@ -23,9 +23,11 @@ from gateway.page_calls import page_response, served, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import limit_param, path_id
-from projections.cards import with_url_base
-from projections.feed_query import read_feed, rebuild_feed
-from projections.ports import Position, PostStats, PostView
+from projections.engagement.ports import PostStats
+from projections.feeds.cards import with_url_base
+from projections.feeds.ports import PostView
+from projections.feeds.query import read_feed, rebuild_feed
+from projections.ports import Position
 from schemas import events as ev
 
 NO_ENGAGEMENT = PostStats(0, 0, False)

@@ -18,7 +18,7 @@ from gateway.responses import json_response
 from gateway.routes_accounts import user_list
 from gateway.routes_posts import hydrate
 from gateway.validation import limit_param
-from projections.search import BadQuery, SearchQuery, parse_query
+from projections.search.logic import BadQuery, SearchQuery, parse_query
 
 
 @session_in_call

@@ -73,7 +73,7 @@ VALKEY_APP_RULES = (
     "+function|list",  # read-only: a process checks the function library it calls
 )  # fmt: skip
 # the worker's account erasure rewrites Valkey's persistence files after destroying keys
-# (projections/redis_erasure.py): it reads INFO persistence and starts the two rewrites; CONFIG
+# (projections/erasure/redis.py): it reads INFO persistence and starts the two rewrites; CONFIG
 # stays refused (it then assumes snapshots are taken, which is safe)
 VALKEY_WORKER_EXTRA = ("+info", "+bgsave", "+bgrewriteaof")
 VALKEY_ADMIN_RULES = ("~*", "&*", "+@all")
@@ -150,18 +150,18 @@ def valkey_spec(s: Settings) -> ProcessSpec:
     return ProcessSpec("valkey", argv)
 
 
-# Valkey Functions libraries the app calls (the read pages: projections/lua/pages.lua, checked by
-# each gateway at start-up through projections/functions.py). The stack defines them as admin
+# Valkey Functions libraries the app calls (the read pages: projections/pages/pages.lua, checked
+# by each gateway at start-up: projections/backends/functions.py). The stack defines them as admin
 # whenever it starts, so every local Valkey holds the checkout's code; the app roles may only
 # call and list functions. An external Valkey/Redis: FUNCTION LOAD REPLACE these files as admin.
-VALKEY_FUNCTIONS = Path(__file__).resolve().parents[1] / "projections" / "lua"
+VALKEY_FUNCTIONS = Path(__file__).resolve().parents[1] / "projections"  # <group>/<library>.lua
 
 
 def load_valkey_functions(settings: Settings) -> int:
     """FUNCTION LOAD REPLACE every library in VALKEY_FUNCTIONS (idempotent); how many."""
     import redis
 
-    files = sorted(VALKEY_FUNCTIONS.glob("*.lua"))
+    files = sorted(VALKEY_FUNCTIONS.glob("*/*.lua"))
     with redis.Redis.from_url(settings.redis_for(ADMIN), socket_timeout=10.0) as r:
         for path in files:
             r.function_load(path.read_text(), replace=True)

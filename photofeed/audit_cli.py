@@ -10,9 +10,10 @@ from rich.table import Table
 
 from infra.clients import make_redis
 from infra.settings import Settings
-from projections.audit import Drift
-from projections.redis_audit import RedisCounterAudit
-from projections.redis_versions import RedisVersions
+from projections.audit.logic import Drift
+from projections.audit.redis import RedisCounterAudit
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 
 SHOWN = 50  # drift rows printed; the total is always printed
 
@@ -31,7 +32,7 @@ async def audit_counters(
     try:
         versions = RedisVersions(redis)
         audit = RedisCounterAudit(
-            redis, await versions.active("graph"), await versions.active("engagement"),
+            redis, await versions.active(Group.GRAPH), await versions.active(Group.ENGAGEMENT),
             on_progress,
         )  # fmt: skip
         drifts = await audit.audit()

@@ -41,15 +41,16 @@ from infra.sealed_log import SealingLog
 from infra.settings import GATEWAY, S3_UPLOAD, WORKER, Settings
 from infra.topics import FOLLOWS, POSTS, USERS
 from photofeed.stores import Stores, cassandra, make_stores, search_versions, writer_factory
-from projections.engagement import without_notices_to
-from projections.feeds import MAX_FEED, FeedFacts, facts_needed, feed_writes
-from projections.functions import check_library, pages_library
-from projections.handlers import group_events, writes_for
-from projections.ports import Edge, GraphReader, Page, Position
-from projections.redis_erasure import ErasureFacts
-from projections.redis_photos import RedisPhotos
-from projections.redis_positions import RedisAppliedOffsets, RedisSettledUploads
-from projections.redis_versions import RedisVersions
+from projections.backends.functions import check_library, pages_library
+from projections.backends.positions import RedisAppliedOffsets, RedisSettledUploads
+from projections.engagement.logic import without_notices_to
+from projections.erasure.redis import ErasureFacts
+from projections.feeds.logic import MAX_FEED, FeedFacts, facts_needed, feed_writes
+from projections.graph.ports import Edge, GraphReader
+from projections.groups import Group, group_events, writes_for
+from projections.photos.redis import RedisPhotos
+from projections.ports import Page, Position
+from projections.versions.redis import RedisVersions
 from projections.writes import SetComment, SetLike, Write
 from schemas.codec import default_codec
 from schemas.events import Event
@@ -98,11 +99,11 @@ def s3_store(settings: Settings, timeout_s: float | None = None) -> S3Store:
     )  # fmt: skip
 
 
-def planner(stores: Stores, group: str) -> Planner:
+def planner(stores: Stores, group: Group) -> Planner:
     """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic;
     engagement also learns which recipients were erased."""
     redis = stores.redis
-    if group == "engagement":
+    if group == Group.ENGAGEMENT:
         keys = RedisKeyStore(redis)
 
         async def plan_engagement(events: Sequence[Event]) -> list[Write]:
@@ -111,14 +112,14 @@ def planner(stores: Stores, group: str) -> Planner:
             return without_notices_to(await keys.erased(recipients), writes)
 
         return plan_engagement
-    if group != "feeds":
+    if group != Group.FEEDS:
         return pure_planner(group)
     versions = RedisVersions(redis)
 
     async def plan(events: Sequence[Event]) -> list[Write]:
         need = facts_needed(events)
-        graph = stores.graph_at(await versions.active("graph"))
-        feeds = stores.feeds_at(await versions.active("feeds"))
+        graph = stores.graph_at(await versions.active(Group.GRAPH))
+        feeds = stores.feeds_at(await versions.active(Group.FEEDS))
         followers = {a: await all_followers(graph, a) for a in need.followers_of}
         timelines = {a: await feeds.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
         facts = FeedFacts(followers, frozenset(await feeds.celebrities()), timelines)
@@ -169,7 +170,7 @@ def media_agent(settings: Settings, redis: Redis, ids: SnowflakeGenerator) -> Me
     versions = RedisVersions(redis)
 
     async def index() -> RedisPhotos:
-        return RedisPhotos(redis, await versions.active("photos"))
+        return RedisPhotos(redis, await versions.active(Group.PHOTOS))
 
     limits = MediaLimits(
         settings.max_upload_bytes, settings.max_pixels, settings.blocklist_max_distance
@@ -185,7 +186,7 @@ async def cleanup_uploads(
     versions = RedisVersions(redis)
 
     async def known(photo_id: int) -> bool:
-        photos = RedisPhotos(redis, await versions.active("photos"))
+        photos = RedisPhotos(redis, await versions.active(Group.PHOTOS))
         return await photos.photo(photo_id) is not None
 
     ttl = settings.upload_session_ttl_s if older_than_s is None else older_than_s
@@ -198,12 +199,12 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
     cass = stores.cassandra
     erase_cassandra = None
     if cass is not None:
-        from projections.cassandra_erasure import CassandraKeyspaces, erase_user
+        from projections.erasure.cassandra import CassandraKeyspaces, erase_user
 
         async def erase_cassandra(user: int, facts: ErasureFacts) -> None:
             keyspaces = CassandraKeyspaces.at(
-                await versions.targets("graph"), await versions.targets("feeds"),
-                await versions.targets("engagement"),
+                await versions.targets(Group.GRAPH), await versions.targets(Group.FEEDS),
+                await versions.targets(Group.ENGAGEMENT),
             )  # fmt: skip
             await erase_user(cass.store, keyspaces, user, facts)
 
@@ -212,8 +213,8 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
 
         async def durable_facts(user: int) -> tuple[list[int], list[int], list[int]]:
             """The user's live edges and posts, read through the ports from Cassandra."""
-            graph = stores.graph_at(await versions.active("graph"))
-            feeds = stores.feeds_at(await versions.active("feeds"))
+            graph = stores.graph_at(await versions.active(Group.GRAPH))
+            feeds = stores.feeds_at(await versions.active(Group.FEEDS))
             following = await all_edges(graph.following, user)
             posts = [p for p, _ in await feeds.timeline_page(user, 1_000_000, None)]
             return await all_edges(graph.followers, user), following, posts
@@ -263,14 +264,14 @@ def build_worker(settings: Settings) -> faust.App:
     versions = RedisVersions(redis)
 
     async def graph() -> GraphReader:
-        reader: GraphReader = stores.graph_at(await versions.active("graph"))
+        reader: GraphReader = stores.graph_at(await versions.active(Group.GRAPH))
         return reader
 
     async def claim(user: int) -> bool:
         return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
 
     async def photos() -> RedisPhotos:
-        return RedisPhotos(redis, await versions.active("photos"))
+        return RedisPhotos(redis, await versions.active(Group.PHOTOS))
 
     janitor = MediaJanitor(s3_store(settings), photos)
     ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process

@@ -28,6 +28,7 @@ from photofeed.demo import demo
 from photofeed.gateway_serve import gateway_processes
 from photofeed.top_cli import top
 from photofeed.topics_cli import topics_app
+from projections.groups import Group
 
 app = typer.Typer(
     help="photofeed: an event-sourced photo-sharing backend. Settings come from PHOTOFEED_* "
@@ -270,15 +271,15 @@ def status() -> None:
 
 
 REPLAY_GROUPS = {
-    "graph": "users, followers, following and their counts",
-    "photos": "photo upload status and the content-addressed media index",
-    "feeds": "posts, author timelines and every home feed (fan-out against the current graph)",
-    "engagement": "likes, comments, their counts and every user's notifications",
-    "search": "the search index of captions, tags and usernames",
+    Group.GRAPH: "users, followers, following and their counts",
+    Group.PHOTOS: "photo upload status and the content-addressed media index",
+    Group.FEEDS: "posts, author timelines and every home feed (fan-out against the current graph)",
+    Group.ENGAGEMENT: "likes, comments, their counts and every user's notifications",
+    Group.SEARCH: "the search index of captions, tags and usernames",
 }
 
 
-def _replay_command(group: str, what: str) -> None:
+def _replay_command(group: Group, what: str) -> None:
     def command(
         swap: bool = typer.Option(True, help="Make the rebuilt version active when it verifies."),
         force: bool = typer.Option(False, help="Swap even when it differs from the live version."),

@@ -21,7 +21,8 @@ from infra.keystore import RedisKeyStore
 from infra.settings import Settings
 from photofeed.bootstrap import planner
 from photofeed.stores import make_stores, version_admin, writer_factory
-from projections.redis_versions import RedisVersions
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from replay.reader import LogReader
 from replay.rebuild import ReplayResult, rebuild, topics_for
 from schemas.codec import default_codec
@@ -35,7 +36,7 @@ class RateColumn(ProgressColumn):
 
 async def replay_group(
     settings: Settings,
-    group: str,
+    group: Group,
     *,
     swap: bool = True,
     force: bool = False,
@@ -70,7 +71,7 @@ async def replay_group(
 
 
 def run_replay(
-    settings: Settings, group: str, *, swap: bool, force: bool, keep_old: bool, console: Console
+    settings: Settings, group: Group, *, swap: bool, force: bool, keep_old: bool, console: Console
 ) -> int:
     """Run with a progress bar; return the exit code (1 when verification blocked the swap)."""
     columns = (

@@ -16,23 +16,30 @@ from redis.asyncio import Redis
 
 from infra.clients import make_redis
 from infra.settings import Settings
-from projections.composite import (
+from projections.backends.composite import (
     CombinedAdmin,
     EngagementViews,
     FeedViews,
     PreparedWriter,
     SplitWriter,
-    VersionAdmin,
 )
-from projections.ports import EngagementStore, FeedStore, ProjectionWriter, SearchVersions
-from projections.redis_admin import RedisVersionAdmin
-from projections.redis_engagement import RedisEngagement
-from projections.redis_feeds import RedisFeeds
-from projections.redis_graph import RedisGraph
-from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys, PhotoKeys
-from projections.redis_pages import RedisPages
-from projections.redis_photos import RedisPhotos
-from projections.sqlite_search import SqliteSearchVersions
+from projections.engagement.keys import EngagementKeys
+from projections.engagement.ports import EngagementStore
+from projections.engagement.redis import RedisEngagement
+from projections.feeds.keys import FeedKeys
+from projections.feeds.ports import FeedStore
+from projections.feeds.redis import RedisFeeds
+from projections.graph.keys import GraphKeys
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.pages.redis import RedisPages
+from projections.photos.keys import PhotoKeys
+from projections.photos.redis import RedisPhotos
+from projections.ports import ProjectionWriter
+from projections.search.ports import SearchVersions
+from projections.search.sqlite import SqliteSearchVersions
+from projections.versions.ports import VersionAdmin
+from projections.versions.redis_admin import RedisVersionAdmin
 from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline
 
 
@@ -40,23 +47,23 @@ from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetT
 class Cassandra:
     """The Cassandra session and the keyspace versions of the groups it serves."""
 
-    store: Any  # projections.cassandra_base.CassandraStore
+    store: Any  # projections.backends.cassandra.CassandraStore
     graph: Any  # CassandraVersions of each group
     posts: Any
     engagement: Any
 
     def graph_at(self, version: int) -> Any:
-        from projections.cassandra_graph import CassandraGraph
+        from projections.graph.cassandra import CassandraGraph
 
         return CassandraGraph(self.store, self.graph.keyspace(version))
 
     def posts_at(self, version: int) -> Any:
-        from projections.cassandra_posts import CassandraPosts
+        from projections.feeds.cassandra import CassandraPosts
 
         return CassandraPosts(self.store, self.posts.keyspace(version))
 
     def engagement_at(self, version: int) -> Any:
-        from projections.cassandra_engagement import CassandraEngagement
+        from projections.engagement.cassandra import CassandraEngagement
 
         return CassandraEngagement(self.store, self.engagement.keyspace(version))
 
@@ -82,7 +89,7 @@ class Stores:
         return RedisFeeds(self.redis, version)
 
     def pages_at(self, graph: int, feeds: int, engagement: int) -> RedisPages | None:
-        """One-call pages (projections/lua/pages.lua) when every group they read is in Valkey."""
+        """One-call pages (projections/pages/pages.lua) when every group they read is in Valkey."""
         if self.cassandra is not None:
             return None
         return RedisPages(self.redis, graph, feeds, engagement)
@@ -101,7 +108,7 @@ def make_stores(settings: Settings) -> Stores:
 def search_versions(settings: Settings) -> SearchVersions:
     """Elasticsearch when PHOTOFEED_ELASTICSEARCH_URL is set, else SQLite FTS5 under data_dir."""
     if settings.elasticsearch_url:
-        from projections.es_search import ElasticsearchVersions
+        from projections.search.elasticsearch import ElasticsearchVersions
 
         versions: SearchVersions = ElasticsearchVersions.connect(
             settings.elasticsearch_url, refresh=False
@@ -114,8 +121,10 @@ def cassandra(settings: Settings) -> Cassandra | None:
     """A session on PHOTOFEED_CASSANDRA_HOSTS (connected now: once per process), or None."""
     if not settings.cassandra_hosts:
         return None
-    from projections import cassandra_engagement, cassandra_graph, cassandra_posts
-    from projections.cassandra_base import CassandraStore, new_cluster
+    from projections.backends.cassandra import CassandraStore, new_cluster
+    from projections.engagement import cassandra as cassandra_engagement
+    from projections.feeds import cassandra as cassandra_posts
+    from projections.graph import cassandra as cassandra_graph
 
     cluster = new_cluster(settings.cassandra_hosts)
     store = CassandraStore(cluster, cluster.connect())
@@ -126,45 +135,46 @@ def cassandra(settings: Settings) -> Cassandra | None:
     )  # fmt: skip
 
 
-def writer_factory(stores: Stores, group: str) -> Callable[[int], ProjectionWriter]:
+def writer_factory(stores: Stores, group: Group) -> Callable[[int], ProjectionWriter]:
     """version -> the writer of that version of `group`."""
     redis, cass = stores.redis, stores.cassandra
     factories: dict[str, Callable[[int], ProjectionWriter]] = {
-        "graph": lambda v: RedisGraph(redis, v),
-        "photos": lambda v: RedisPhotos(redis, v),
-        "feeds": lambda v: RedisFeeds(redis, v),
-        "engagement": lambda v: RedisEngagement(redis, v),
-        "search": stores.search.at,
+        Group.GRAPH: lambda v: RedisGraph(redis, v),
+        Group.PHOTOS: lambda v: RedisPhotos(redis, v),
+        Group.FEEDS: lambda v: RedisFeeds(redis, v),
+        Group.ENGAGEMENT: lambda v: RedisEngagement(redis, v),
+        Group.SEARCH: stores.search.at,
     }
     if cass is not None:
-        factories["graph"] = lambda v: PreparedWriter(cass.graph, v, cass.graph_at(v))
-        factories["feeds"] = lambda v: SplitWriter([
+        factories[Group.GRAPH] = lambda v: PreparedWriter(cass.graph, v, cass.graph_at(v))
+        factories[Group.FEEDS] = lambda v: SplitWriter([
             ((PutPost, SetTimeline), PreparedWriter(cass.posts, v, cass.posts_at(v))),
             ((FeedAdd, FeedRemove, MarkCelebrity), RedisFeeds(redis, v)),
         ])  # fmt: skip
-        factories["engagement"] = lambda v: SplitWriter([  # counters in Valkey, the rest in both
+        # counters in Valkey, the rest in both
+        factories[Group.ENGAGEMENT] = lambda v: SplitWriter([
             (None, RedisEngagement(redis, v)),
             (None, PreparedWriter(cass.engagement, v, cass.engagement_at(v))),
         ])  # fmt: skip
     return factories[group]
 
 
-def version_admin(stores: Stores, group: str) -> VersionAdmin:
+def version_admin(stores: Stores, group: Group) -> VersionAdmin:
     redis, cass = stores.redis, stores.cassandra
-    if group == "search":
+    if group == Group.SEARCH:
         return stores.search
-    if group == "feeds":  # home feeds are a cache of timelines; the property test proves reads
+    if group == Group.FEEDS:  # home feeds are a cache of timelines; the property test proves reads
         feeds = RedisVersionAdmin(redis, lambda v: FeedKeys(v).prefix, FeedKeys.CACHE_SUFFIXES)
         return feeds if cass is None else CombinedAdmin(feeds, cass.posts)
-    if group == "graph" and cass is not None:
+    if group == Group.GRAPH and cass is not None:
         admin: VersionAdmin = cass.graph
         return admin
     prefixes: dict[str, Callable[[int], str]] = {
-        "graph": lambda v: GraphKeys(v).prefix,
-        "photos": lambda v: PhotoKeys(v).prefix,
-        "engagement": lambda v: EngagementKeys(v).prefix,
+        Group.GRAPH: lambda v: GraphKeys(v).prefix,
+        Group.PHOTOS: lambda v: PhotoKeys(v).prefix,
+        Group.ENGAGEMENT: lambda v: EngagementKeys(v).prefix,
     }
     redis_admin = RedisVersionAdmin(redis, prefixes[group])
-    if group == "engagement" and cass is not None:
+    if group == Group.ENGAGEMENT and cass is not None:
         return CombinedAdmin(redis_admin, cass.engagement)
     return redis_admin

@@ -7,7 +7,11 @@ leave every read model unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+F = TypeVar("F")
 
 VERSION_WIDTH = 19  # decimal digits of the largest Snowflake id (2**63 - 1)
 
@@ -223,3 +227,7 @@ Write = (
     | UnindexPost
     | IndexUser
 )
+
+
+Handler = Callable[[Any], "list[Write]"]  # a pure group's handler: one event -> its writes
+FactHandler = Callable[[Any, F], "list[Write]"]  # one event and the facts its group needs -> writes

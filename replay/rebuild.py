@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from infra.topics import CATALOGUE
-from projections.handlers import group_events
-from projections.ports import ProjectionWriter, VersionRegistry
+from projections.groups import Group, group_events
+from projections.ports import ProjectionWriter
+from projections.versions.ports import VersionRegistry
 from projections.writes import Write
 from replay.reader import LogReader, Record
 from schemas.codec import Codec, DecodeError
@@ -52,7 +53,7 @@ class VersionAdmin(Protocol):
 
 @dataclass(frozen=True)
 class ReplayResult:
-    group: str
+    group: Group
     version: int
     live_version: int
     events: int
@@ -69,7 +70,7 @@ class ReplayResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def topics_for(group: str) -> list[str]:
+def topics_for(group: Group) -> list[str]:
     wanted = group_events()[group]
     return [t.name for t in CATALOGUE if wanted & set(t.events)]
 
@@ -93,7 +94,7 @@ class _Counts:
 
 
 async def rebuild(
-    group: str,
+    group: Group,
     reader: LogReader,
     codec: Codec,
     versions: VersionRegistry,

@@ -26,7 +26,7 @@ import structlog
 
 from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
-from projections.handlers import group_events
+from projections.groups import group_events
 from schemas.codec import Codec
 from schemas.events import Event, PhotoRejected, PhotoUploaded
 from streams.batches import drained
@@ -57,7 +57,7 @@ class EventLog(Protocol):
 
 
 class AppliedOffsets(Protocol):
-    """Records that projection groups applied a batch (projections/redis_positions.py)."""
+    """Records that projection groups applied a batch (projections/backends/positions.py)."""
 
     async def record(
         self, groups: Iterable[str], next_offsets: Mapping[tuple[str, int], int]

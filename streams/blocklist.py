@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from projections.redis_batch import text
+from projections.backends.redis_batch import text
 
 BLOCKLIST_KEY = "moderation:blocklist"  # hash: signed 64-bit phash -> moderator's note
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from projections.ports import GraphReader
+from projections.graph.ports import GraphReader
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 

@@ -13,7 +13,7 @@ every step is idempotent, so one cut short is simply run again.
 4. uploads      — upload sessions, open or completed (caption, alt text, location in plain text)
 5. graph, feeds, engagement, photos — every Valkey projection version being served or built
 6. search       — every search version; the SQLite files are scrubbed too (index merged, file
-                  rebuilt, WAL truncated: projections/sqlite_search.py)
+                  rebuilt, WAL truncated: projections/search/sqlite.py)
 7. media        — originals and no-longer-referenced variants on S3 (on the local SeaweedFS their
                   needles are deleted at once, not a second later by the filer's queue)
 8. volumes      — compact the local SeaweedFS volumes holding deleted bytes (skipped on another S3:
@@ -45,10 +45,12 @@ from typing import Protocol
 import structlog
 from redis.asyncio import Redis
 
-from projections import redis_erasure as erase
-from projections.ports import SearchVersions, VersionRegistry
-from projections.redis_erasure import ErasureFacts
-from projections.redis_keys import PhotoKeys
+from projections.erasure import redis as erase
+from projections.erasure.redis import ErasureFacts
+from projections.groups import Group
+from projections.photos.keys import PhotoKeys
+from projections.search.ports import SearchVersions
+from projections.versions.ports import VersionRegistry
 from schemas import events as ev
 from schemas.media import VARIANTS, variant_key
 
@@ -170,8 +172,8 @@ class ErasureWorkflow:
             return ErasureFacts(**json.loads(stored))
         v = self._versions
         facts = await erase.gather_facts(
-            self._r, user_id, await v.active("graph"), await v.active("feeds"),
-            await v.active("photos"), await v.active("engagement"),
+            self._r, user_id, await v.active(Group.GRAPH), await v.active(Group.FEEDS),
+            await v.active(Group.PHOTOS), await v.active(Group.ENGAGEMENT),
         )  # fmt: skip
         if self._durable_facts is not None:
             followers, following, posts = await self._durable_facts(user_id)
@@ -191,10 +193,11 @@ class ErasureWorkflow:
         elif step == "uploads":
             return f"done {_now()}: {await self._uploads.forget_owner(user)} sessions deleted"
         elif step in erase.ERASERS:
-            for version in await self._versions.targets(step):
-                await erase.ERASERS[step](self._r, version, user, facts)
-        elif step == "search":
-            for version in await self._versions.targets("search"):
+            group = Group(step)
+            for version in await self._versions.targets(group):
+                await erase.ERASERS[group](self._r, version, user, facts)
+        elif step == Group.SEARCH:
+            for version in await self._versions.targets(Group.SEARCH):
                 await self._search.at(version).erase(user, facts.posts)
         elif step == "media":
             return await self._media(user, facts)
@@ -213,7 +216,7 @@ class ErasureWorkflow:
         the local SeaweedFS, their bytes' needles too (read before the objects go)."""
         later = datetime.now(tz=UTC) + timedelta(days=1)
         keys = await self._store.list_older(f"o/{user}/", later)
-        photos = PhotoKeys(await self._versions.active("photos"))
+        photos = PhotoKeys(await self._versions.active(Group.PHOTOS))
         for sha in facts.contents:
             if await self._r.scard(photos.content_refs(sha)) == 0:
                 keys += [variant_key(sha, name) for name in VARIANTS]

@@ -35,7 +35,7 @@ from typing import Protocol
 import structlog
 
 from infra.objectstore import IMMUTABLE, ObjectChanged, S3Store
-from projections.redis_photos import ContentView
+from projections.photos.redis import ContentView
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 from schemas.media import VARIANTS, variant_key

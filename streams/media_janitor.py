@@ -14,7 +14,7 @@ from typing import Protocol
 
 import structlog
 
-from projections.redis_photos import RedisPhotos
+from projections.photos.redis import RedisPhotos
 from schemas import events as ev
 from schemas.media import VARIANTS, original_key, variant_key
 

@@ -2,7 +2,7 @@
 
 A client polls GET /photos/{id}/status until its upload is published or rejected; the media
 agent, not the gateway, appends those events, so no write answer could carry their position.
-This log keeps their position token per photo (projections/redis_positions.py) right after the
+This log keeps their position token per photo (projections/backends/positions.py) right after the
 append; the status route hands it out, and the client's next reads (its feed, its profile)
 wait until the post is visible there too (gateway/consistency.py).
 
@@ -19,7 +19,7 @@ from typing import Protocol
 import structlog
 
 from infra.positions import LogPosition, encode_token
-from projections.redis_positions import RedisSettledUploads
+from projections.backends.positions import RedisSettledUploads
 from schemas import events as ev
 
 log = structlog.get_logger("photofeed.worker")

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from projections.handlers import writes_for
-from projections.ports import ProjectionWriter, VersionRegistry
+from projections.groups import Group, writes_for
+from projections.ports import ProjectionWriter
+from projections.versions.ports import VersionRegistry
 from projections.writes import Write
 from schemas.events import Event
 
 Planner = Callable[[Sequence[Event]], Awaitable[list[Write]]]
 
 
-def pure_planner(group: str) -> Planner:
+def pure_planner(group: Group) -> Planner:
     """The planner of a group whose HANDLERS need no facts."""
 
     async def plan(events: Sequence[Event]) -> list[Write]:
@@ -28,7 +29,7 @@ def pure_planner(group: str) -> Planner:
 class ProjectionSink:
     def __init__(
         self,
-        group: str,
+        group: Group,
         versions: VersionRegistry,
         writer_for: Callable[[int], ProjectionWriter],
         plan: Planner | None = None,

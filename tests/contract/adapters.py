@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from projections.ports import SearchIndex
-from projections.sqlite_search import SqliteSearchVersions
+from projections.search.ports import SearchIndex
+from projections.search.sqlite import SqliteSearchVersions
 
 ES_URL = os.environ.get("PHOTOFEED_ELASTICSEARCH_URL")
 SEARCH_ADAPTERS = [
@@ -36,7 +36,7 @@ async def open_search_index(kind: str, tmp: Path) -> AsyncIterator[SearchIndex]:
         finally:
             await versions.drop(1)
         return
-    from projections.es_search import ElasticsearchVersions
+    from projections.search.elasticsearch import ElasticsearchVersions
 
     assert ES_URL is not None
     es = ElasticsearchVersions.connect(ES_URL, prefix=f"photofeed-test-{uuid.uuid4().hex[:8]}")

@@ -17,24 +17,24 @@ from typing import Protocol
 import pytest
 from redis.asyncio import Redis
 
-from projections import cassandra_engagement, cassandra_graph, cassandra_posts
-from projections.cassandra_base import CassandraStore, CassandraVersions
-from projections.cassandra_engagement import CassandraEngagement
-from projections.cassandra_graph import CassandraGraph
-from projections.cassandra_posts import CassandraPosts
-from projections.ports import (
-    CommentReader,
-    GraphReader,
-    NotificationReader,
-    PostReader,
-    ProjectionWriter,
-    UserReader,
-)
-from projections.redis_admin import RedisVersionAdmin
-from projections.redis_engagement import RedisEngagement
-from projections.redis_feeds import RedisFeeds
-from projections.redis_graph import RedisGraph
-from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys
+from projections.backends.cassandra import CassandraStore, CassandraVersions
+from projections.engagement import cassandra as cassandra_engagement
+from projections.engagement.cassandra import CassandraEngagement
+from projections.engagement.keys import EngagementKeys
+from projections.engagement.ports import CommentReader, NotificationReader
+from projections.engagement.redis import RedisEngagement
+from projections.feeds import cassandra as cassandra_posts
+from projections.feeds.cassandra import CassandraPosts
+from projections.feeds.keys import FeedKeys
+from projections.feeds.ports import PostReader
+from projections.feeds.redis import RedisFeeds
+from projections.graph import cassandra as cassandra_graph
+from projections.graph.cassandra import CassandraGraph
+from projections.graph.keys import GraphKeys
+from projections.graph.ports import GraphReader, UserReader
+from projections.graph.redis import RedisGraph
+from projections.ports import ProjectionWriter
+from projections.versions.redis_admin import RedisVersionAdmin
 
 CASSANDRA_HOSTS = os.environ.get("PHOTOFEED_CASSANDRA_HOSTS", "")
 CASSANDRA_REPLICATION = int(os.environ.get("PHOTOFEED_CASSANDRA_REPLICATION") or 1)

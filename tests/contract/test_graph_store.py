@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from projections.handlers import writes_for
-from projections.ports import Edge, GraphCounts, Position
+from projections.graph.ports import Edge, GraphCounts
+from projections.groups import writes_for
+from projections.ports import Position
 from schemas import events as ev
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from projections.engagement import SHOWN_ACTORS, comment_group, follow_group, like_group
-from projections.handlers import writes_for
-from projections.ports import Notice
+from projections.engagement.logic import SHOWN_ACTORS, comment_group, follow_group, like_group
+from projections.engagement.ports import Notice
+from projections.groups import writes_for
 from schemas import events as ev
 
 if TYPE_CHECKING:

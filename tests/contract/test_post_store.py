@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from projections.feeds import FeedFacts, feed_writes
-from projections.ports import Position, PostView
+from projections.feeds.logic import FeedFacts, feed_writes
+from projections.feeds.ports import PostView
+from projections.ports import Position
 from schemas import events as ev
 
 if TYPE_CHECKING:

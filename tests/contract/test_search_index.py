@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from projections.ports import SearchIndex
-from projections.search import SearchCursor, SearchHit, SearchQuery, parse_query
+from projections.search.logic import SearchCursor, SearchHit, SearchQuery, parse_query
+from projections.search.ports import SearchIndex
 from projections.writes import IndexPost, IndexUser, UnindexPost, Write
 from tests.contract.adapters import SEARCH_ADAPTERS, open_search_index
 

@@ -25,6 +25,7 @@ from infra.topics import POSTS, USERS
 from photofeed.bootstrap import erasure_workflow, s3_store
 from photofeed.replay_cli import replay_group
 from photofeed.stores import make_stores
+from projections.groups import Group
 from replay.reader import LogReader
 from schemas.codec import default_codec
 from schemas.media import original_key
@@ -36,7 +37,7 @@ from tests.fixtures import await_worker_ready, bearer, eventually, register
 from tests.integration.helpers import published
 
 pytestmark = pytest.mark.stack
-GROUPS = ("graph", "photos", "feeds", "engagement", "search")
+GROUPS = (Group.GRAPH, Group.PHOTOS, Group.FEEDS, Group.ENGAGEMENT, Group.SEARCH)
 
 
 async def ok(api: httpx.AsyncClient, method: str, path: str, token: str, **kw: Any) -> Any:

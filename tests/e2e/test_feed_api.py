@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
-from projections.redis_feeds import RedisFeeds
-from projections.redis_versions import RedisVersions
+from projections.feeds.redis import RedisFeeds
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 from tests.fixtures import bearer, eventually, register
@@ -97,13 +98,13 @@ async def test_celebrity_posts_are_pulled_and_backfill_on_follow(
     versions = RedisVersions(redis)
 
     async def celebrities() -> set[int]:
-        return await RedisFeeds(redis, await versions.active("feeds")).celebrities()
+        return await RedisFeeds(redis, await versions.active(Group.FEEDS)).celebrities()
 
     await eventually(celebrities, lambda c: int(star) in c, timeout_s=15)
     hit = published(star, f"hit-{uuid.uuid4().hex[:6]}")
     await event_log.append(hit)
     await eventually(lambda: captions(api, fan_token), lambda c: hit.caption in c)
-    feeds = RedisFeeds(redis, await versions.active("feeds"))
+    feeds = RedisFeeds(redis, await versions.active(Group.FEEDS))
     pushed = await feeds.feed_page(int(fan), 100, None)
     assert hit.post_id not in {p for p, _ in pushed}  # pulled at read time, never pushed
 

@@ -32,7 +32,7 @@ import pytest
 
 from gateway.cursors import encode_cursor, encode_key_cursor, encode_search_cursor
 from projections.ports import Position
-from projections.search import SearchCursor
+from projections.search.logic import SearchCursor
 from tests import samples
 from tests.fixtures import bearer, eventually, unique
 

@@ -1,5 +1,5 @@
 """The one-call read path over HTTP on the real stack: the home feed, a profile grid and one post
-are each ONE server-side call (FCALL_RO of projections/lua/pages.lua) that also checks the
+are each ONE server-side call (FCALL_RO of projections/pages/pages.lua) that also checks the
 session; a revoked or erased session is 401 on each, never a page; a post projected before cards
 existed is served, identically, through the per-group readers."""
 
@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
 from photofeed.bootstrap import build_gateway
-from projections.redis_keys import ACTIVE_VERSIONS, FeedKeys
+from projections.feeds.keys import FeedKeys
+from projections.versions.keys import ACTIVE_VERSIONS
 from tests.fixtures import bearer, eventually, register
 from tests.integration.helpers import followed, published
 

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
 from photofeed.bootstrap import s3_store
-from projections.redis_feeds import RedisFeeds
-from projections.redis_versions import RedisVersions
+from projections.feeds.redis import RedisFeeds
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from schemas.media import original_key
 from tests import samples
 from tests.e2e.test_photos_api import fetch, final_status, upload_and_complete
@@ -26,7 +27,7 @@ FOLLOWERS = 1_000
 
 
 async def feeds(redis: Redis) -> RedisFeeds:
-    return RedisFeeds(redis, await RedisVersions(redis).active("feeds"))
+    return RedisFeeds(redis, await RedisVersions(redis).active(Group.FEEDS))
 
 
 async def in_feeds(redis: Redis, owners: list[int], post: int) -> int:

@@ -12,6 +12,7 @@ import pytest
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
 from photofeed.replay_cli import replay_group
+from projections.groups import Group
 from tests.fixtures import bearer, eventually, register
 from tests.integration.helpers import published
 
@@ -106,7 +107,7 @@ async def test_replay_search_rebuilds_the_index_equal_to_live(
     w = word()
     await event_log.append(*(published(author, f"{w} number {i}") for i in range(5)))
     await eventually(lambda: captions(api, w), lambda c: len(c) == 5)
-    result = await replay_group(settings, "search")
+    result = await replay_group(settings, Group.SEARCH)
     assert result.swapped, result
     assert result.differences == 0, result.sample
     assert result.dropped_version is not None

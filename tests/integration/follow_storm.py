@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from infra.kafka import KafkaEventLog
 from infra.settings import Settings
-from projections.redis_graph import RedisGraph
-from projections.redis_versions import RedisVersions
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from tests.integration.helpers import followed, registered, unfollowed
 
 FANS = 6000  # enough follows that a stop lands mid-stream on this machine
@@ -61,7 +62,7 @@ async def follow_storm(
         event_log.append_nowait(unfollowed(fan, star.actor_id))
     event_log.flush()
     redis = Redis.from_url(isolated.redis)
-    graph = RedisGraph(redis, await RedisVersions(redis).active("graph"))
+    graph = RedisGraph(redis, await RedisVersions(redis).active(Group.GRAPH))
     try:
         yield Storm(isolated, star.actor_id, set(fans) - leavers, graph)
     finally:

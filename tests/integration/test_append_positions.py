@@ -14,7 +14,7 @@ from infra.positions import LogPosition
 from infra.processes import ManagedProcess
 from infra.settings import Settings
 from infra.topics import FOLLOWS, POSTS, USERS
-from projections.redis_positions import RedisAppliedOffsets
+from projections.backends.positions import RedisAppliedOffsets
 from replay.reader import read_to_end
 from tests.fixtures import eventually, unique
 from tests.integration.helpers import IDS, followed, published, registered

@@ -15,10 +15,11 @@ from infra.processes import ManagedProcess
 from infra.settings import Settings
 from photofeed.audit_cli import audit_counters
 from photofeed.replay_cli import replay_group
-from projections.audit import FOLLOWER_COUNT, LIKE_COUNT, Drift
-from projections.redis_engagement import RedisEngagement
-from projections.redis_graph import RedisGraph
-from projections.redis_versions import RedisVersions
+from projections.audit.logic import FOLLOWER_COUNT, LIKE_COUNT, Drift
+from projections.engagement.redis import RedisEngagement
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from schemas import events as ev
 from tests.fixtures import eventually
 from tests.integration.helpers import IDS, followed, now, registered, unfollowed
@@ -39,7 +40,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def engagement(redis: Redis) -> RedisEngagement:
-    return RedisEngagement(redis, await RedisVersions(redis).active("engagement"))
+    return RedisEngagement(redis, await RedisVersions(redis).active(Group.ENGAGEMENT))
 
 
 async def test_audit_finds_injected_drift_and_repairs_it(
@@ -57,7 +58,7 @@ async def test_audit_finds_injected_drift_and_repairs_it(
 
     await eventually(likes, lambda n: n == 3)
     versions = RedisVersions(redis)
-    graph = RedisGraph(redis, await versions.active("graph"))
+    graph = RedisGraph(redis, await versions.active(Group.GRAPH))
     await eventually(lambda: graph.counts([star.actor_id]),
                      lambda c: c[star.actor_id].followers == 3)  # fmt: skip
     drifts, _ = await audit_counters(settings, repair=False)
@@ -120,14 +121,14 @@ async def test_replay_engagement_equals_live_and_swaps(
         return total == {"like": 9, "comment": 6, "follow": 5} and all(r for *_, r in items)
 
     before = await eventually(inbox, settled)
-    live = await RedisVersions(redis).active("engagement")
+    live = await RedisVersions(redis).active(Group.ENGAGEMENT)
     late = like(fans[5].actor_id, posts[1], author.actor_id, ev.PostUnliked)
 
     async def during() -> None:
         await asyncio.sleep(0.2)
         await event_log.append(late)
 
-    result, _ = await asyncio.gather(replay_group(settings, "engagement"), during())
+    result, _ = await asyncio.gather(replay_group(settings, Group.ENGAGEMENT), during())
     assert result.swapped, result
     assert result.differences == 0, result.sample
     assert result.version > live == result.dropped_version

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from projections.engagement import MAX_GROUP_ACTORS, SHOWN_ACTORS, like_group
-from projections.handlers import writes_for
+from projections.backends.redis_batch import text
+from projections.engagement.keys import EngagementKeys
+from projections.engagement.logic import MAX_GROUP_ACTORS, SHOWN_ACTORS, like_group
+from projections.engagement.redis import RedisEngagement
+from projections.groups import writes_for
 from projections.ports import Position
-from projections.redis_admin import RedisVersionAdmin
-from projections.redis_batch import text
-from projections.redis_engagement import RedisEngagement
-from projections.redis_keys import EngagementKeys
+from projections.versions.redis_admin import RedisVersionAdmin
 from schemas import events as ev
 
 pytestmark = pytest.mark.stack

@@ -2,8 +2,8 @@
 unfollows, paging the home feed yields exactly "every live post of the authors the viewer follows
 now, newest first" — no duplicates, no gaps, across page boundaries, with posts arriving between
 pages. Runs the real pure planners (feeds and graph), the real Redis adapters and both read
-paths in lockstep: the Python one (projections/feed_query.py, used with other stores) and the
-one-call server-side function the gateway serves from (projections/lua/pages.lua, its deep-scroll
+paths in lockstep: the Python one (projections/feeds/query.py, used with other stores) and the
+one-call server-side function the gateway serves from (projections/pages/pages.lua, its deep-scroll
 materialization extended every few rows)."""
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from gateway.accounts import account_key
 from gateway.sessions import revoked_key
 from infra.settings import Settings
 from infra.stack import Stack
-from projections.cards import with_url_base
-from projections.feed_query import read_feed
-from projections.feeds import FeedFacts, facts_needed, feed_writes
-from projections.handlers import writes_for
+from projections.feeds.cards import with_url_base
+from projections.feeds.logic import FeedFacts, facts_needed, feed_writes
+from projections.feeds.query import read_feed
+from projections.feeds.redis import RedisFeeds
+from projections.graph.redis import RedisGraph
+from projections.groups import writes_for
+from projections.pages.redis import RedisPages
 from projections.ports import Position
-from projections.redis_feeds import RedisFeeds
-from projections.redis_graph import RedisGraph
-from projections.redis_pages import RedisPages
 from schemas import events as ev
 
 pytestmark = pytest.mark.stack

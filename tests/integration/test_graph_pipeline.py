@@ -12,8 +12,9 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess
 from infra.settings import Settings
 from infra.topics import DEAD_LETTER, FOLLOWS
-from projections.redis_graph import RedisGraph
-from projections.redis_versions import RedisVersions
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from tests.fixtures import eventually
 from tests.integration.helpers import followed, registered, unfollowed
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.stack
 
 
 async def graph(redis: Redis) -> RedisGraph:
-    return RedisGraph(redis, await RedisVersions(redis).active("graph"))
+    return RedisGraph(redis, await RedisVersions(redis).active(Group.GRAPH))
 
 
 async def test_every_event_delivered_twice_changes_nothing(

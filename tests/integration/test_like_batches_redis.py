@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from projections.engagement import MAX_GROUP_ACTORS
-from projections.handlers import writes_for
-from projections.redis_admin import RedisVersionAdmin
-from projections.redis_batch import run_scripts
-from projections.redis_engagement import RedisEngagement
-from projections.redis_keys import EngagementKeys
+from projections.backends.redis_batch import run_scripts
+from projections.engagement.keys import EngagementKeys
+from projections.engagement.logic import MAX_GROUP_ACTORS
+from projections.engagement.redis import RedisEngagement
+from projections.groups import writes_for
+from projections.versions.redis_admin import RedisVersionAdmin
 from schemas import events as ev
 
 pytestmark = pytest.mark.stack

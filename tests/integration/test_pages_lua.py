@@ -12,9 +12,11 @@ from redis.asyncio import Redis
 
 from infra.settings import Settings
 from infra.stack import Stack
-from projections.cards import rfc3339
-from projections.redis_keys import EngagementKeys, FeedKeys, GraphKeys
-from projections.redis_pages import RedisPages
+from projections.engagement.keys import EngagementKeys
+from projections.feeds.cards import rfc3339
+from projections.feeds.keys import FeedKeys
+from projections.graph.keys import GraphKeys
+from projections.pages.redis import RedisPages
 
 pytestmark = pytest.mark.stack
 _versions = itertools.count(70_000)

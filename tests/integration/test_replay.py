@@ -12,9 +12,10 @@ from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess
 from infra.settings import Settings
 from photofeed.replay_cli import replay_group
-from projections.redis_graph import RedisGraph
-from projections.redis_keys import GraphKeys
-from projections.redis_versions import RedisVersions
+from projections.graph.keys import GraphKeys
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from tests.fixtures import eventually
 from tests.integration.helpers import followed, registered
 
@@ -28,10 +29,10 @@ async def test_replay_rebuilds_verifies_swaps_and_keeps_up_with_live_events(
     hub = registered(f"hub{uuid.uuid4().hex[:8]}")
     fans = [registered(f"fan{uuid.uuid4().hex[:8]}") for _ in range(30)]
     await event_log.append(hub, *fans, *(followed(f.actor_id, hub.actor_id) for f in fans))
-    live = await versions.active("graph")
+    live = await versions.active(Group.GRAPH)
 
     async def live_count() -> int:
-        g = RedisGraph(redis, await versions.active("graph"))
+        g = RedisGraph(redis, await versions.active(Group.GRAPH))
         return (await g.counts([hub.actor_id]))[hub.actor_id].followers
 
     await eventually(live_count, lambda n: n == 30, timeout_s=10)
@@ -43,12 +44,12 @@ async def test_replay_rebuilds_verifies_swaps_and_keeps_up_with_live_events(
             await event_log.append(fan, followed(fan.actor_id, hub.actor_id))
             await asyncio.sleep(0.05)
 
-    result, _ = await asyncio.gather(replay_group(settings, "graph"), append_during_replay())
+    result, _ = await asyncio.gather(replay_group(settings, Group.GRAPH), append_during_replay())
 
     assert result.swapped, result
     assert result.differences == 0, result
     assert result.version > live
-    assert await versions.active("graph") == result.version
+    assert await versions.active(Group.GRAPH) == result.version
     assert result.dropped_version == live
     assert [k async for k in redis.scan_iter(match=f"{GraphKeys(live).prefix}:*")] == []
     # events appended while the replay ran are in the new version (the worker wrote both)
@@ -66,11 +67,11 @@ async def test_replay_without_swap_leaves_live_untouched(
     settings: Settings, worker: ManagedProcess, redis: Redis
 ) -> None:
     versions = RedisVersions(redis)
-    before = await versions.active("graph")
-    result = await replay_group(settings, "graph", swap=False)
+    before = await versions.active(Group.GRAPH)
+    result = await replay_group(settings, Group.GRAPH, swap=False)
     assert not result.swapped
-    assert await versions.active("graph") == before
-    assert await versions.targets("graph") == [before]
+    assert await versions.active(Group.GRAPH) == before
+    assert await versions.targets(Group.GRAPH) == [before]
     assert [k async for k in redis.scan_iter(match=f"{GraphKeys(result.version).prefix}:*")] == []
 
 
@@ -79,7 +80,7 @@ async def test_replay_photos_rebuilds_status_and_content_index(
 ) -> None:
     from datetime import UTC, datetime
 
-    from projections.redis_photos import RedisPhotos
+    from projections.photos.redis import RedisPhotos
     from schemas import events as ev
     from schemas.media import variant_key
     from tests.integration.helpers import IDS
@@ -128,12 +129,12 @@ async def test_replay_photos_rebuilds_status_and_content_index(
     versions = RedisVersions(redis)
 
     async def statuses() -> tuple[str | None, str | None]:
-        photos = RedisPhotos(redis, await versions.active("photos"))
+        photos = RedisPhotos(redis, await versions.active(Group.PHOTOS))
         a, b = await photos.photo(photo), await photos.photo(rejected)
         return (a.status if a else None, b.status if b else None)
 
     await eventually(statuses, lambda s: s == ("published", "rejected"), timeout_s=15)
-    result = await replay_group(settings, "photos")
+    result = await replay_group(settings, Group.PHOTOS)
     assert result.swapped, result
     assert result.differences == 0, result
     assert await statuses() == ("published", "rejected")
@@ -149,8 +150,8 @@ async def test_replay_feeds_rebuilds_timelines_and_feeds_equivalently(
 ) -> None:
     from datetime import UTC, datetime
 
-    from projections.feed_query import read_feed
-    from projections.redis_feeds import RedisFeeds
+    from projections.feeds.query import read_feed
+    from projections.feeds.redis import RedisFeeds
     from schemas import events as ev
     from tests.integration.helpers import IDS
 
@@ -173,14 +174,14 @@ async def test_replay_feeds_rebuilds_timelines_and_feeds_equivalently(
     versions = RedisVersions(redis)
 
     async def page() -> list[int]:
-        feeds = RedisFeeds(redis, await versions.active("feeds"))
+        feeds = RedisFeeds(redis, await versions.active(Group.FEEDS))
         got = await read_feed(feeds, reader.actor_id, {author.actor_id}, 10, None)
         return [p.post_id for p in got.posts]
 
     expected = list(reversed(posts))
     await eventually(page, lambda p: p == expected, timeout_s=15)
-    result = await replay_group(settings, "feeds")
+    result = await replay_group(settings, Group.FEEDS)
     assert result.swapped, result
     assert result.differences == 0, result
-    assert await versions.active("feeds") == result.version
+    assert await versions.active(Group.FEEDS) == result.version
     assert await page() == expected

@@ -24,8 +24,9 @@ from infra.processes import ManagedProcess
 from infra.readiness import worker_health_key
 from infra.settings import Settings
 from infra.topics import FOLLOWS
-from projections.redis_graph import RedisGraph
-from projections.redis_versions import RedisVersions
+from projections.graph.redis import RedisGraph
+from projections.groups import Group
+from projections.versions.redis import RedisVersions
 from tests.fixtures import app_process, await_worker_ready, eventually
 from tests.integration.helpers import followed, registered, unfollowed
 
@@ -107,7 +108,7 @@ async def test_a_joining_worker_shares_partitions_and_a_killed_one_loses_nothing
         worker_port=0,
     )  # fmt: skip
     redis = Redis.from_url(group.redis)
-    graph = RedisGraph(redis, await RedisVersions(redis).active("graph"))
+    graph = RedisGraph(redis, await RedisVersions(redis).active(Group.GRAPH))
     first, second = (app_process(group, f"scale-worker-{n}", "worker") for n in (1, 2))
     try:
         async with burst(event_log) as b:

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from projections import cassandra_erasure as ce
-from projections.cassandra_base import (
+from projections.backends.cassandra import (
     MAX_TIMESTAMP,
     CassandraStore,
     Row,
@@ -23,8 +22,10 @@ from projections.cassandra_base import (
     schema_statements,
     schema_text,
 )
-from projections.cassandra_engagement import FOLLOW_SUBJECT, NO_POST
-from projections.cassandra_erasure import (
+from projections.engagement.cassandra import FOLLOW_SUBJECT, NO_POST
+from projections.engagement.logic import comment_group, like_group
+from projections.erasure import cassandra as ce
+from projections.erasure.cassandra import (
     ERASED_AT,
     CassandraKeyspaces,
     EngagementFound,
@@ -33,8 +34,7 @@ from projections.cassandra_erasure import (
     Statement,
     erase_statements,
 )
-from projections.engagement import comment_group, like_group
-from projections.redis_erasure import ErasureFacts
+from projections.erasure.redis import ErasureFacts
 from schemas.ids import SnowflakeGenerator, min_id_at
 
 USER = 7

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from projections import cassandra_engagement, cassandra_graph, cassandra_posts
-from projections.cassandra_base import (
+from projections.backends.cassandra import (
     MAX_TIMESTAMP,
     Cell,
     Membership,
@@ -26,7 +25,8 @@ from projections.cassandra_base import (
     schema_text,
     write_timestamp,
 )
-from projections.cassandra_engagement import (
+from projections.engagement import cassandra as cassandra_engagement
+from projections.engagement.cassandra import (
     FOLLOW_SUBJECT,
     NO_POST,
     Contribution,
@@ -34,11 +34,15 @@ from projections.cassandra_engagement import (
     notice_page,
     notices,
 )
-from projections.cassandra_graph import edge_page, user_view
-from projections.cassandra_posts import FIELD_COLUMNS, post_cells, post_view
-from projections.engagement import DAY_MS, comment_group, follow_group, like_group
-from projections.feeds import FeedFacts, feed_writes
-from projections.ports import CommentView, Edge, Notice, Position, UserView
+from projections.engagement.logic import DAY_MS, comment_group, follow_group, like_group
+from projections.engagement.ports import CommentView, Notice
+from projections.feeds import cassandra as cassandra_posts
+from projections.feeds.cassandra import FIELD_COLUMNS, post_cells, post_view
+from projections.feeds.logic import FeedFacts, feed_writes
+from projections.graph import cassandra as cassandra_graph
+from projections.graph.cassandra import edge_page, user_view
+from projections.graph.ports import Edge, UserView
+from projections.ports import Position
 from projections.writes import PutPost
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
@@ -259,7 +263,7 @@ def test_post_fields_become_columns_and_rows_views() -> None:
     )  # fmt: skip
     [put] = [w for w in feed_writes([e], FeedFacts()) if isinstance(w, PutPost)]
     # every field has a column but the post card: pre-rendered JSON for Valkey's one-call pages
-    # (projections/lua/pages.lua), which Cassandra-backed deployments do not serve from
+    # (projections/pages/pages.lua), which Cassandra-backed deployments do not serve from
     assert {name for name, _ in put.fields} - set(FIELD_COLUMNS) == {"card"}
     cells = post_cells(put.fields)
     assert cells == {

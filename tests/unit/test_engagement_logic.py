@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.audit import (
+from projections.audit.logic import (
     LIKE_COUNT,
     Drift,
     EdgeSide,
@@ -18,7 +18,7 @@ from projections.audit import (
     graph_counts,
     stale_sides,
 )
-from projections.engagement import (
+from projections.engagement.logic import (
     DAY_MS,
     MAX_GROUP_ACTORS,
     MAX_NOTIFICATIONS,
@@ -28,7 +28,7 @@ from projections.engagement import (
     like_group,
     parse_group,
 )
-from projections.handlers import writes_for
+from projections.groups import writes_for
 from projections.writes import (
     PostGone,
     ReadNotifications,

@@ -19,9 +19,9 @@ from infra.objectstore import (
     VolumesNotCompacted,
     _volume_servers,
 )
-from projections.redis_erasure import PersistenceNotRewritten, rewrite_persistence
-from projections.redis_photos import ContentView
-from projections.sqlite_search import WalBusy
+from projections.erasure.redis import PersistenceNotRewritten, rewrite_persistence
+from projections.photos.redis import ContentView
+from projections.search.sqlite import WalBusy
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 from schemas.media import VARIANTS, variant_key

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from projections.es_search import (
+from projections.search.elasticsearch import (
     KINDS,
     VERSION_CONFLICT,
     IndexNames,
@@ -31,7 +31,7 @@ from projections.es_search import (
     users_from,
     users_query,
 )
-from projections.search import SearchCursor, SearchHit, parse_query
+from projections.search.logic import SearchCursor, SearchHit, parse_query
 from projections.writes import IndexPost, IndexUser, SetAvatar, UnindexPost
 
 NAMES = index_names("pf", 7)

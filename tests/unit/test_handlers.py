@@ -8,14 +8,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from projections.handlers import (
-    HANDLERS,
+from projections.graph.handlers import (
     on_avatar_changed,
     on_followed,
     on_unfollowed,
     on_user_registered,
-    writes_for,
 )
+from projections.groups import HANDLERS, Group, writes_for
 from projections.writes import (
     VERSION_WIDTH,
     MarkCelebrity,
@@ -31,7 +30,7 @@ from tests.unit.strategies import any_event, events_of, ms_datetimes
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AT = datetime(2025, 3, 4, 5, 6, 7, 89_000, tzinfo=UTC)
-GRAPH = HANDLERS["graph"]
+GRAPH = HANDLERS[Group.GRAPH]
 UNHANDLED = [t for t in EVENT_TYPES if t not in GRAPH]
 MAX_ID = 2**63 - 1
 
@@ -175,7 +174,7 @@ def test_version_keys_distinguish_ids_a_double_would_merge(ms: int) -> None:
 
 
 def test_feed_cap_holds_several_of_the_largest_pages() -> None:
-    from projections.feeds import BACKFILL, MAX_FEED
+    from projections.feeds.logic import BACKFILL, MAX_FEED
 
     assert MAX_FEED >= 8 * 100
     assert 0 < BACKFILL <= MAX_FEED

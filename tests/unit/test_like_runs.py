@@ -1,4 +1,4 @@
-"""A batch of likes collapsed into runs (projections.engagement.like_runs) leaves exactly what
+"""A batch of likes collapsed into runs (projections.engagement.logic.like_runs) leaves exactly what
 applying its writes one by one leaves: the likers' flags and versions, every post's count, and
 each notification group's change (its actors' last joins or leaves, and its count delta).
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.engagement import LikeRun, like_runs
+from projections.engagement.logic import LikeRun, like_runs
 from projections.writes import SetLike
 
 POSTS = (1, 2, 3)

@@ -22,7 +22,7 @@ from infra.positions import (
     merge,
 )
 from infra.topics import CATALOGUE, DEAD_LETTER
-from projections.handlers import group_events
+from projections.groups import group_events
 
 positions = st.lists(
     st.builds(

@@ -1,0 +1,1 @@
+"""Counter audit: logic.py (pure drift logic), redis.py (the scanner that reads and repairs)."""

@@ -1,0 +1,67 @@
+"""The ports of the engagement group: counts, the viewer's likes, comments, notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from projections.ports import Position
+
+
+@dataclass(frozen=True, slots=True)
+class PostStats:
+    likes: int
+    comments: int
+    liked_by_viewer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    comment_id: int
+    post_id: int
+    commenter_id: int
+    text: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    group: str  # like:<post> | comment:<post>:<comment> | follow:<day>
+    newest_id: int  # the event id of the newest activity: the notification's id
+    at_ms: int  # when the newest remaining actor acted
+    actors: list[int]  # newest first, at most SHOWN_ACTORS
+    actor_count: int
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePage:
+    items: list[Notice]
+    next: tuple[int, str] | None  # (ms, group) of the last row when more remain
+
+
+class CommentReader(Protocol):
+    """Live comments by id, and a post's comments oldest first paged by (ms, id)."""
+
+    async def comments_by_id(self, ids: Sequence[int]) -> dict[int, CommentView]: ...
+
+    async def comment(self, comment_id: int) -> CommentView | None: ...
+
+    async def comments(
+        self, post_id: int, limit: int, after: Position | None
+    ) -> tuple[list[CommentView], Position | None]: ...
+
+
+class NotificationReader(Protocol):
+    """A user's notification groups, newest activity first, paged by (ms, group)."""
+
+    async def notifications(
+        self, user_id: int, limit: int, after: tuple[int, str] | None
+    ) -> NoticePage: ...
+
+
+class EngagementStore(CommentReader, NotificationReader, Protocol):
+    """Counts and the viewer's likes for a page of posts, comments and notifications."""
+
+    async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]: ...

@@ -1,0 +1,5 @@
+"""The feeds group: posts, author timelines, home feeds (hybrid fan-out).
+
+logic.py (pure planning), query.py (the read path's merge), cards.py (pre-rendered post JSON),
+ports.py, keys.py, redis.py and cassandra.py (adapters).
+"""

@@ -1,0 +1,124 @@
+"""The feeds projection group as pure logic: `(events, facts) -> writes`.
+
+Facts are what other projections know when a batch is handled (an author's followers, the
+celebrities, an author's newest posts); the sink loads them for the whole batch, then these
+functions decide. Normal authors' posts are pushed into followers' feeds; celebrities' posts stay
+in their timelines and are merged in at read time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from projections.event_time import event_ms
+from projections.feeds.cards import post_card
+from projections.writes import (
+    FactHandler,
+    FeedAdd,
+    FeedRemove,
+    MarkCelebrity,
+    PutPost,
+    SetTimeline,
+    Write,
+)
+from schemas import events as ev
+
+MAX_FEED = 800  # >= 8 pages of the largest page (100); older history is pulled from timelines
+BACKFILL = 50  # newest posts of a newly followed author copied into the follower's feed
+
+
+@dataclass(frozen=True)
+class FeedFacts:
+    followers: Mapping[int, Sequence[int]] = field(default_factory=dict)  # author -> followers
+    celebrities: frozenset[int] = frozenset()
+    timelines: Mapping[int, Sequence[tuple[int, int]]] = field(default_factory=dict)  # newest first
+
+
+@dataclass(frozen=True)
+class FactsNeeded:
+    followers_of: frozenset[int]
+    timelines_of: frozenset[int]
+
+
+def facts_needed(events: Sequence[ev.Event]) -> FactsNeeded:
+    followers: set[int] = set()
+    timelines: set[int] = set()
+    for e in events:
+        if isinstance(e, ev.PostPublished | ev.PostDeleted | ev.CelebrityFlagged):
+            followers.add(e.actor_id)
+        elif isinstance(e, ev.UserFollowed | ev.UserUnfollowed):
+            timelines.add(e.followee_id)
+    return FactsNeeded(frozenset(followers), frozenset(timelines))
+
+
+def on_published(e: ev.PostPublished, facts: FeedFacts) -> list[Write]:
+    ms = event_ms(e)
+    fields = (
+        ("author_id", str(e.actor_id)), ("caption", e.caption), ("tags", " ".join(e.tags)),
+        ("thumbnail", e.variants.thumbnail), ("feed", e.variants.feed), ("full", e.variants.full),
+        ("width", str(e.width)), ("height", str(e.height)), ("blurhash", e.blurhash),
+        ("alt_text", e.alt_text or ""), ("published_ms", str(ms)),
+        ("card", post_card(e.post_id, e.caption, e.tags, _variants(e.variants), e.width,
+                           e.height, e.blurhash, e.alt_text, ms)),
+    )  # fmt: skip
+    writes: list[Write] = [
+        PutPost(e.post_id, e.actor_id, fields, e.event_id),
+        SetTimeline(e.actor_id, e.post_id, ms, True, e.event_id),
+    ]
+    followers = tuple(facts.followers.get(e.actor_id, ()))
+    if e.actor_id not in facts.celebrities and followers:
+        writes.append(FeedAdd(followers, e.post_id, ms))
+    return writes
+
+
+def on_deleted(e: ev.PostDeleted, facts: FeedFacts) -> list[Write]:
+    followers = facts.followers.get(e.actor_id, ())
+    return [
+        PutPost(e.post_id, e.actor_id, (("deleted", "1"),), e.event_id),
+        SetTimeline(e.actor_id, e.post_id, 0, False, e.event_id),
+        FeedRemove(tuple((f, e.post_id) for f in followers)),
+    ]
+
+
+def on_followed(e: ev.UserFollowed, facts: FeedFacts) -> list[Write]:
+    if e.actor_id == e.followee_id or e.followee_id in facts.celebrities:
+        return []
+    recent = facts.timelines.get(e.followee_id, ())[:BACKFILL]
+    return [FeedAdd((e.actor_id,), post, ms) for post, ms in recent]
+
+
+def on_unfollowed(e: ev.UserUnfollowed, facts: FeedFacts) -> list[Write]:
+    posts = facts.timelines.get(e.followee_id, ())
+    return [FeedRemove(tuple((e.actor_id, post) for post, _ in posts))]
+
+
+def on_celebrity_flagged(e: ev.CelebrityFlagged, facts: FeedFacts) -> list[Write]:
+    return [MarkCelebrity(e.actor_id)]  # the user's later posts stay in their timeline
+
+
+FEED_HANDLERS: dict[type[ev.Event], FactHandler[FeedFacts]] = {
+    ev.PostPublished: on_published,
+    ev.PostDeleted: on_deleted,
+    ev.UserFollowed: on_followed,
+    ev.UserUnfollowed: on_unfollowed,
+    ev.CelebrityFlagged: on_celebrity_flagged,
+}
+FEED_EVENTS = frozenset(FEED_HANDLERS)
+
+
+def feed_writes(events: Sequence[ev.Event], facts: FeedFacts) -> list[Write]:
+    """The writes of a batch, in event order; a user flagged celebrity in the batch is one for
+    the events after the flag."""
+    out: list[Write] = []
+    for e in events:
+        handler = FEED_HANDLERS.get(type(e))
+        if handler is not None:
+            out += handler(e, facts)
+        if isinstance(e, ev.CelebrityFlagged):
+            facts = replace(facts, celebrities=facts.celebrities | {e.actor_id})
+    return out
+
+
+def _variants(v: ev.Variants) -> dict[str, str]:
+    return {"thumbnail": v.thumbnail, "feed": v.feed, "full": v.full}

@@ -1,0 +1,168 @@
+"""Redis adapter of the feeds projection group: posts, author timelines, home feeds, celebrities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from projections.backends import redis_scripts as lua
+from projections.backends.redis_batch import ScriptBatch, page_args, page_rows, text
+from projections.feeds.keys import FeedKeys
+from projections.feeds.logic import MAX_FEED
+from projections.feeds.ports import FeedState, PostView
+from projections.graph.redis import page_before
+from projections.ports import Position
+from projections.writes import (
+    FeedAdd,
+    FeedRemove,
+    MarkCelebrity,
+    PutPost,
+    SetTimeline,
+    Write,
+    version_key,
+)
+
+
+class RedisFeeds:
+    def __init__(
+        self, redis: Redis, version: int, cluster: bool = False, max_feed: int = MAX_FEED
+    ) -> None:
+        self._r = redis
+        self.max_feed = max_feed
+        self._cluster = cluster
+        self.keys = FeedKeys(version)
+        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
+        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
+        self._feed_add = redis.register_script(lua.FEED_ADD)
+        self._page = redis.register_script(lua.PAGE_BEFORE)
+
+    # --- writes --------------------------------------------------------------------------------
+    async def apply(self, writes: Sequence[Write]) -> None:
+        posts, timelines = ScriptBatch(), ScriptBatch()
+        k = self.keys
+        removals: list[tuple[str, int]] = []
+        celebrities: list[int] = []
+        for w in writes:
+            if isinstance(w, PutPost):
+                flat = [x for pair in w.fields for x in pair]
+                posts.add([k.post(w.post_id)], ["_v", version_key(w.version), len(w.fields), *flat])
+            elif isinstance(w, SetTimeline):
+                timelines.add(
+                    [k.timeline(w.author_id), k.timeline_versions(w.author_id)],
+                    [w.post_id, w.at_ms, version_key(w.version), "1" if w.present else "0"],
+                )
+            elif isinstance(w, FeedAdd):
+                for owners in self._slots(list(w.owners)):
+                    keys = [key for o in owners for key in (k.feed(o), k.feed_trimmed(o))]
+                    await self._feed_add(keys, [w.post_id, w.at_ms, self.max_feed])
+            elif isinstance(w, FeedRemove):
+                removals += [(k.feed(owner), post) for owner, post in w.entries]
+            elif isinstance(w, MarkCelebrity):
+                celebrities.append(w.user_id)
+        for keys, args in posts.groups(self._cluster):
+            await self._set_fields(keys, args)
+        for keys, args in timelines.groups(self._cluster):
+            await self._set_members(keys, args)
+        if removals or celebrities:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for key, post in removals:
+                    pipe.zrem(key, post)
+                if celebrities:
+                    pipe.sadd(k.celebrities(), *celebrities)
+                await pipe.execute()
+
+    def _slots(self, owners: list[int]) -> list[list[int]]:
+        """Owners grouped so each script call touches one hash slot on a cluster."""
+        if not self._cluster:
+            return [owners]
+        grouped: dict[int, list[int]] = {}
+        for owner in owners:
+            grouped.setdefault(key_slot(self.keys.feed(owner).encode()), []).append(owner)
+        return list(grouped.values())
+
+    async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None:
+        """Create a feed from (post, ms) rows, newest first (a rebuild). Nothing to push leaves it
+        missing: Redis keeps no empty sorted set, and reading a missing feed pulls, correctly."""
+        if not rows:
+            return
+        key = self.keys.feed(user_id)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {str(post): ms for post, ms in rows})
+            pipe.zremrangebyrank(key, 0, -(self.max_feed + 1))
+            if len(rows) >= self.max_feed:
+                pipe.set(self.keys.feed_trimmed(user_id), 1)
+            await pipe.execute()
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def celebrities(self) -> set[int]:
+        return {int(x) for x in await self._r.smembers(self.keys.celebrities())}
+
+    async def feed_state(self, user_id: int) -> FeedState:
+        """Whether the pushed feed exists (new, evicted, never built: no) and lost history."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(self.keys.feed(user_id))
+            pipe.exists(self.keys.feed_trimmed(user_id))
+            found, trimmed = await pipe.execute()
+        return FeedState(bool(found), bool(trimmed))
+
+    async def feed_page(
+        self, user_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]:
+        return await page_before(self._page, self.keys.feed(user_id), limit, after)
+
+    async def timeline_page(
+        self, author_id: int, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]:
+        return await page_before(self._page, self.keys.timeline(author_id), limit, after)
+
+    async def timeline_pages(
+        self, authors: Sequence[int], limit: int, after: Position | None
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Pages of many timelines in one round trip."""
+        if not authors:
+            return {}
+        args = page_args(after, limit)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for author in authors:
+                await self._page([self.keys.timeline(author)], args, pipe)
+            flats = await pipe.execute()
+        return {a: page_rows(f) for a, f in zip(authors, flats, strict=True)}
+
+    async def post_counts(self, authors: Sequence[int]) -> dict[int, int]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for author in authors:
+                pipe.zcard(self.keys.timeline(author))
+            counts = await pipe.execute()
+        return dict(zip(authors, (int(c) for c in counts), strict=True))
+
+    async def posts(self, ids: Sequence[int]) -> dict[int, PostView]:
+        """Live posts by id; deleted and unknown ids are absent."""
+        if not ids:
+            return {}
+        async with self._r.pipeline(transaction=False) as pipe:
+            for post_id in ids:
+                pipe.hgetall(self.keys.post(post_id))
+            rows = await pipe.execute()
+        out = {}
+        for post_id, raw in zip(ids, rows, strict=True):
+            view = _post(post_id, raw)
+            if view is not None:
+                out[post_id] = view
+        return out
+
+
+def _post(post_id: int, raw: Mapping[Any, Any]) -> PostView | None:
+    h = {text(k): text(v) for k, v in raw.items()}
+    if not h or h.get("deleted") == "1" or "author_id" not in h:
+        return None
+    return PostView(
+        post_id=post_id, author_id=int(h["author_id"]), caption=h.get("caption", ""),
+        tags=tuple(h["tags"].split()) if h.get("tags") else (),
+        variants={n: h[n] for n in ("thumbnail", "feed", "full") if n in h},
+        width=int(h.get("width", 0)), height=int(h.get("height", 0)),
+        blurhash=h.get("blurhash", ""), alt_text=h.get("alt_text") or None,
+        published_ms=int(h.get("published_ms", 0)),
+    )  # fmt: skip

@@ -1,0 +1,4 @@
+"""The users/graph group: users, the follow graph, counts, celebrity flags.
+
+handlers.py (pure), ports.py, keys.py (its Redis keys), redis.py and cassandra.py (adapters).
+"""

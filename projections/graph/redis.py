@@ -1,0 +1,126 @@
+"""Redis adapter of the users/graph projection: writer, UserReader and GraphReader."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+from projections.backends import redis_scripts as lua
+from projections.backends.keys import template
+from projections.backends.redis_batch import ScriptBatch, page_args, page_rows, text
+from projections.graph.keys import GraphKeys
+from projections.graph.ports import Edge, GraphCounts, UserView
+from projections.ports import Page, Position
+from projections.writes import (
+    MarkCelebrity,
+    PutUser,
+    SetAvatar,
+    SetFollow,
+    Write,
+    version_key,
+)
+
+
+class RedisGraph:
+    """One version of the graph group in one Redis (users, follow edges, and the celebrities each
+    user follows); built once per process and version: it registers its scripts."""
+
+    def __init__(self, redis: Redis, version: int, cluster: bool = False) -> None:
+        self._r = redis
+        self._cluster = cluster
+        self.version = version
+        self.keys = GraphKeys(version)
+        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
+        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
+        self._page = redis.register_script(lua.PAGE_BEFORE)
+        self._sync_celebrities = redis.register_script(lua.SYNC_CELEBRITIES_FOLLOWED)
+        self._flag = redis.register_script(lua.FLAG_CELEBRITY)
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        """One script call per kind of write for the whole batch (per hash slot on a cluster)."""
+        hashes = ScriptBatch()
+        members = ScriptBatch()
+        k = self.keys
+        edges: list[tuple[int, int]] = []
+        flagged: list[int] = []
+        for w in writes:
+            if isinstance(w, PutUser):
+                fields: list[str | int] = ["username", w.username, "created_ms", w.created_ms]
+                hashes.add([k.user(w.user_id)], ["_v_profile", version_key(w.version), 2, *fields])
+            elif isinstance(w, SetAvatar):
+                fields = ["avatar_url", w.avatar_url or ""]
+                hashes.add([k.user(w.user_id)], ["_v_avatar", version_key(w.version), 1, *fields])
+            elif isinstance(w, SetFollow):
+                v, present = version_key(w.version), "1" if w.active else "0"
+                a, b = w.follower_id, w.followee_id
+                members.add([k.following(a), k.following_versions(a)], [b, w.at_ms, v, present])
+                members.add([k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present])
+                edges.append((a, b))
+            elif isinstance(w, MarkCelebrity):
+                flagged.append(w.user_id)
+        for keys, args in hashes.groups(self._cluster):
+            await self._set_fields(keys, args)
+        for keys, args in members.groups(self._cluster):
+            await self._set_members(keys, args)
+        for user in flagged:
+            await self._flag(
+                [k.celebrities(), k.followers(user)], [user, template(k.celebrities_followed)]
+            )
+        if edges:
+            keys = [k.celebrities()]
+            for a, _ in edges:
+                keys += [k.following(a), k.celebrities_followed(a)]
+            await self._sync_celebrities(keys, [b for _, b in edges])
+
+    async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
+        if not ids:
+            return {}
+        async with self._r.pipeline(transaction=False) as pipe:
+            for uid in ids:
+                pipe.hmget(self.keys.user(uid), "username", "avatar_url", "created_ms")
+            rows = await pipe.execute()
+        out = {}
+        for uid, (username, avatar, created) in zip(ids, rows, strict=True):
+            if username is not None:
+                out[uid] = UserView(
+                    uid, text(username), text(avatar) if avatar else None, int(created)
+                )
+        return out
+
+    async def followers(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._edges(self.keys.followers(user_id), limit, after)
+
+    async def following(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._edges(self.keys.following(user_id), limit, after)
+
+    async def _edges(self, key: str, limit: int, after: Position | None) -> Page[Edge]:
+        rows = await page_before(self._page, key, limit + 1, after)
+        edges = [Edge(member, score) for member, score in rows]
+        more = len(edges) > limit
+        edges = edges[:limit]
+        nxt = Position(edges[-1].at_ms, edges[-1].user_id) if more and edges else None
+        return Page(edges, nxt)
+
+    async def counts(self, ids: Sequence[int]) -> dict[int, GraphCounts]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for uid in ids:
+                pipe.zcard(self.keys.followers(uid))
+                pipe.zcard(self.keys.following(uid))
+            rows = await pipe.execute()
+        return {uid: GraphCounts(rows[2 * i], rows[2 * i + 1]) for i, uid in enumerate(ids)}
+
+    async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
+        if not candidates:
+            return set()
+        members = [str(c) for c in candidates]
+        scores = await self._r.zmscore(self.keys.following(follower_id), members)
+        return {c for c, s in zip(candidates, scores, strict=True) if s is not None}
+
+
+async def page_before(
+    script: Any, key: str, limit: int, after: Position | None
+) -> list[tuple[int, int]]:
+    """Up to `limit` (member id, score) rows of a zset, newest first, strictly after `after`."""
+    return page_rows(await script([key], page_args(after, limit)))

@@ -1,0 +1,522 @@
+#!lua name=photofeed_pages
+-- The read side of photofeed as one Valkey Functions library: every page the gateway serves most
+-- (home feed, profile grid, one post) is ONE server-side call that returns the page's JSON.
+--
+-- Loaded once (FUNCTION LOAD REPLACE) when the stack starts (projections/backends/functions.py); the
+-- gateway checks at start-up that Valkey holds this very code, then calls the functions by name. Key names are
+-- never spelled here: the caller passes each key it names as KEYS and, for keys derived from the
+-- ids a page finds (a post, an author, a timeline), a `string.format` template built by
+-- projections/<group>/keys.py. The functions read keys derived from rows, so they are flagged to
+-- run on one shard (`allow-cross-slot-keys`): a cluster deployment keeps the read groups together.
+--
+-- Post cards: the feeds projection keeps each post's viewer-independent JSON ready (`card`, a
+-- JSON object body without braces in which the public URL base is the byte \1, which JSON never
+-- contains); a page adds the author, the counts and the viewer's like, and the caller swaps \1
+-- for the base.
+
+
+-- A newest-first page of a zset strictly after the position (max, after): rows scored below max,
+-- or at max with a member below `after` (Redis orders equal scores by member bytes), and not
+-- below `min` (default: all). Flat list {member, score, member, score, ...} of <= `limit` rows.
+local function page_before(key, max, after, limit, min)
+  local out, offset, batch = {}, 0, limit + 8
+  while #out < 2 * limit do
+    local rows = redis.call('ZRANGE', key, max, min or '-inf', 'BYSCORE', 'REV', 'LIMIT', offset,
+                            batch, 'WITHSCORES')
+    if #rows == 0 then break end
+    for i = 1, #rows, 2 do
+      local skip = after ~= '' and rows[i + 1] == max and rows[i] >= after
+      if not skip and #out < 2 * limit then
+        out[#out + 1] = rows[i]
+        out[#out + 1] = rows[i + 1]
+      end
+    end
+    if #rows < 2 * batch then break end
+    offset = offset + batch
+  end
+  return out
+end
+
+-- An oldest-first page of a zset strictly after (min, after): the mirror of page_before.
+local function page_after(key, min, after, limit)
+  local out, offset, batch = {}, 0, limit + 8
+  while #out < 2 * limit do
+    local rows = redis.call('ZRANGE', key, min, '+inf', 'BYSCORE', 'LIMIT', offset, batch,
+                            'WITHSCORES')
+    if #rows == 0 then break end
+    for i = 1, #rows, 2 do
+      local skip = after ~= '' and rows[i + 1] == min and rows[i] <= after
+      if not skip and #out < 2 * limit then
+        out[#out + 1] = rows[i]
+        out[#out + 1] = rows[i + 1]
+      end
+    end
+    if #rows < 2 * batch then break end
+    offset = offset + batch
+  end
+  return out
+end
+
+-- Unix milliseconds as the API's RFC 3339 UTC time, exactly as projections/feeds/cards.py's rfc3339
+-- writes it (milliseconds as six digits when there are any). Civil date from days: H. Hinnant.
+local function rfc3339(ms)
+  ms = tonumber(ms)
+  local secs = math.floor(ms / 1000)
+  local frac = ms - secs * 1000
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
+                          math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = (mp < 10) and (mp + 3) or (mp - 9)
+  local y = yoe + era * 400 + ((m <= 2) and 1 or 0)
+  local out = string.format('%04d-%02d-%02dT%02d:%02d:%02d', y, m, d, math.floor(rem / 3600),
+                            math.floor((rem % 3600) / 60), rem % 60)
+  if frac ~= 0 then out = out .. string.format('.%03d000', frac) end
+  return out .. 'Z'
+end
+
+-- A decimal id without the zero padding of a version key (projections/writes.py version_key).
+local function unpadded(id)
+  local stripped = string.gsub(id, '^0+', '')
+  if stripped == '' then return '0' end
+  return stripped
+end
+
+-- a <= b for decimal ids of any length (Snowflakes exceed a Lua number's exact range)
+local function id_le(a, b)
+  if #a ~= #b then return #a < #b end
+  return a <= b
+end
+
+-- Up to `limit` distinct rows of several flat pages, each newest first, merged newest first
+-- (score, then member bytes) as {member, score, score as Redis wrote it} (the text is what a
+-- position compares with). A k-way merge of sorted pages that stops at `limit`: no sort.
+local function merge_newest(flats, limit)
+  local heads, rows, seen = {}, {}, {}
+  for i = 1, #flats do heads[i] = 1 end
+  while #rows < limit do
+    local best, best_score, best_member = nil, nil, nil
+    for i, flat in ipairs(flats) do
+      local h = heads[i]
+      if h < #flat then
+        local member, score = flat[h], tonumber(flat[h + 1])
+        if best == nil or score > best_score or (score == best_score and member > best_member) then
+          best, best_score, best_member = i, score, member
+        end
+      end
+    end
+    if best == nil then break end
+    local h = heads[best]
+    heads[best] = h + 2
+    if not seen[best_member] then
+      seen[best_member] = true
+      rows[#rows + 1] = {best_member, best_score, flats[best][h + 1]}
+    end
+  end
+  return rows
+end
+
+-- 'ok', 'revoked' or 'gone' for a bearer token's session (the same rules as
+-- gateway/sessions.py): KEYS account hash, revocation key; the token's epoch.
+local function session(account, revoked, epoch)
+  local f = redis.call('HMGET', account, 'username', 'erasing', 'changed_at')
+  if not f[1] or f[2] then return 'gone' end
+  if (f[3] or '0') ~= epoch then return 'revoked' end
+  if redis.call('EXISTS', revoked) == 1 then return 'revoked' end
+  return 'ok'
+end
+
+-- The session of a page that may be anonymous (epoch ''): nil when it stands or there is none,
+-- else the reply that refuses it.
+local function checked(keys, epoch)  -- nil when the session stands or there is none
+  if epoch == '' then return nil end
+  local verdict = session(keys[1], keys[2], epoch)
+  if verdict ~= 'ok' then return {verdict} end
+  return nil
+end
+
+-- Everything a page needs to turn post ids into cards, with per-call caches.
+local function reader(t, viewer_liked)
+  local self = {authors = {}, follows = {}}
+
+  function self.user(id)  -- the user's JSON, or nil for an unknown (erased) user
+    local json = self.authors[id]
+    if json ~= nil then return json or nil end
+    local u = redis.call('HMGET', string.format(t.user, id), 'username', 'avatar_url')
+    if not u[1] then
+      self.authors[id] = false
+      return nil
+    end
+    local avatar = (u[2] and u[2] ~= '') and cjson.encode(u[2]) or 'null'
+    json = '{"user_id":"' .. id .. '","username":' .. cjson.encode(u[1]) ..
+           ',"avatar_url":' .. avatar .. '}'
+    self.authors[id] = json
+    return json
+  end
+
+  function self.author(id)  -- as user(), with an unknown author shown by id only
+    return self.user(id) or ('{"user_id":"' .. id .. '"}')
+  end
+
+  -- The post's card fields: nil for a deleted or unknown post, false for a post projected
+  -- before cards existed (the caller serves that page the old way until a replay).
+  function self.post(id)
+    local p = redis.call('HMGET', string.format(t.post, id), 'card', 'author_id', 'deleted')
+    if not p[2] or p[3] == '1' then return nil end
+    if not p[1] then return false end
+    return p
+  end
+
+  function self.card(id, p)
+    local likes = redis.call('HGET', string.format(t.counts, id), 'likes') or '0'
+    local comments = redis.call('ZCARD', string.format(t.comments, id))
+    local liked = 'false'
+    if viewer_liked then
+      local flag = redis.call('HGET', viewer_liked, id)
+      if flag and string.sub(flag, 1, 1) == '1' then liked = 'true' end
+    end
+    return '{"user":' .. self.author(p[2]) .. ',' .. p[1] .. ',"like_count":' ..
+           tonumber(likes) .. ',"comment_count":' .. comments .. ',"liked_by_viewer":' ..
+           liked .. '}'
+  end
+
+  return self
+end
+
+local function templates(args, from)
+  return {timeline = args[from], post = args[from + 1], user = args[from + 2],
+          counts = args[from + 3], comments = args[from + 4], comment = args[from + 5]}
+end
+
+local function reply(cards, last)
+  local body = '[' .. table.concat(cards, ',') .. ']'
+  if last then return {'ok', body, last[1], last[2]} end  -- next score, next member
+  return {'ok', body}
+end
+
+-- Deep scroll: when the pushed feed is missing, or trimmed and scrolled past its end, older
+-- history is the merge of every followed author's timeline. Reading every timeline on every
+-- page would cost (follows x page) reads; instead the merge is materialized as the viewer
+-- scrolls: a `deep` zset holds every merged row from where deep scrolling started (`start` in
+-- the meta hash) down to where the `frontier` continues (`end`). The frontier is a zset of each
+-- author's next post (member: post id, NUL, author id, so equal scores order as post ids do):
+-- built once (one short read per followed author), then each merged row costs a pop and one
+-- read of that author's next post. A page whose position lies inside `deep` (it starts there,
+-- or its last row is one of deep's rows) reads `deep` like a pushed feed: bounded work per
+-- page. All three keys are a cache with a TTL.
+local DEEP_TTL_S = 300
+
+local function frontier_build(keys, t, max, after)
+  local zset = keys[8]
+  redis.call('DEL', zset)
+  for _, author in ipairs(redis.call('ZRANGE', keys[5], 0, -1)) do
+    local row = page_before(string.format(t.timeline, author), max, after, 1)
+    if #row > 0 then redis.call('ZADD', zset, row[2], row[1] .. '\0' .. author) end
+  end
+end
+
+local function frontier_pop(keys, t)  -- {post, score text} of the newest remaining row
+  local zset = keys[8]
+  local top = redis.call('ZRANGE', zset, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1,
+                         'WITHSCORES')
+  if #top == 0 then return nil end
+  redis.call('ZREM', zset, top[1])
+  local post, author = string.match(top[1], '^([^%z]+)%z(.+)$')
+  local nxt = page_before(string.format(t.timeline, author), top[2], post, 1)
+  if #nxt > 0 then redis.call('ZADD', zset, nxt[2], nxt[1] .. '\0' .. author) end
+  return {post, top[2]}
+end
+
+-- Whether position (ps, pm) is at or below (ss, sm) in row order (score, then member bytes; an
+-- empty member stands above every member of its score).
+local function at_or_below(ps, pm, ss, sm)
+  local a = (ps == '+inf') and math.huge or tonumber(ps)
+  local b = (ss == '+inf') and math.huge or tonumber(ss)
+  if a ~= b then return a < b end
+  if sm == '' then return true end
+  if pm == '' then return false end
+  return pm <= sm
+end
+
+-- Up to `need` merged rows strictly after (max, after), flat as page_before returns them. Any
+-- position at or below deep's start is served from `deep` (extended as far as needed): random
+-- access to deep pages reuses one materialization. A first page ('+inf') is merged afresh, so
+-- posts newer than a cached start always show, and so is any page after the viewer followed
+-- or unfollowed someone (the count of follows changed).
+local function deep_rows(keys, t, max, after, need, step)
+  local meta, deep = keys[9], keys[10]
+  local m = redis.call('HMGET', meta, 'start', 'follows')
+  local follows = tostring(redis.call('ZCARD', keys[5]))  -- a follow or unfollow: merge again
+  local inside = false
+  if m[1] and m[2] == follows and max ~= '+inf' then
+    local ss, sm = string.match(m[1], '^([^|]*)|(.*)$')
+    inside = at_or_below(max, after, ss, sm)
+  end
+  if not inside then
+    redis.call('DEL', deep, meta)
+    frontier_build(keys, t, max, after)
+    local at = max .. '|' .. after
+    redis.call('HSET', meta, 'start', at, 'end', at, 'follows', follows)
+  end
+  local rows = page_before(deep, max, after, need)
+  while #rows < 2 * need and redis.call('HGET', meta, 'done') ~= '1' do
+    if redis.call('EXISTS', keys[8]) == 0 then  -- expired apart from deep: continue at `end`
+      local e = redis.call('HGET', meta, 'end')
+      local s, m = string.match(e, '^([^|]*)|(.*)$')
+      frontier_build(keys, t, s, m)
+    end
+    local last = nil
+    for _ = 1, step do
+      local row = frontier_pop(keys, t)
+      if not row then
+        redis.call('HSET', meta, 'done', '1')
+        break
+      end
+      redis.call('ZADD', deep, row[2], row[1])
+      last = row
+    end
+    if last then redis.call('HSET', meta, 'end', last[2] .. '|' .. last[1]) end
+    rows = page_before(deep, max, after, need)
+  end
+  for i = 8, 10 do redis.call('EXPIRE', keys[i], DEEP_TTL_S) end
+  return rows
+end
+
+-- The home feed (see projections/feeds/query.py, the same rows in Python for other stores): the
+-- pushed feed merged with the timelines of the celebrities the viewer follows; deleted posts and
+-- authors no longer followed are dropped; a missing feed, or a trimmed one scrolled past its end,
+-- continues from the frontier of every followed author's timeline.
+-- KEYS: account, revocation key, feed, feed-trimmed marker, following zset, followed-celebrities
+-- set, the viewer's likes, then deep scroll's frontier zset, meta hash and deep zset. ARGV:
+-- epoch, limit, max score ('+inf'), last member (''), rows merged into `deep` at a time, then
+-- the templates (timeline, post, user, counts, comments, comment).
+-- Reply: {'ok', posts JSON, next score, next member} (no next when the feed ends), {'legacy'},
+-- or {verdict} when the session does not stand; a 5th element 'missing' asks for a rebuild.
+local function feed_page(keys, args)
+  local verdict = session(keys[1], keys[2], args[1])
+  if verdict ~= 'ok' then return {verdict} end
+  local limit, max, after, deep_step = tonumber(args[2]), args[3], args[4], tonumber(args[5])
+  local t = templates(args, 6)
+  local r = reader(t, keys[7])
+  local exists = redis.call('EXISTS', keys[3]) == 1
+  local kept, cards = {}, {}
+
+  local function consider(id, score)  -- true when the page is full
+    local p = r.post(id)
+    if p == false then error('legacy') end
+    if not p then return false end
+    local author = p[2]
+    local follows = r.follows[author]
+    if follows == nil then
+      follows = redis.call('ZSCORE', keys[5], author) ~= false
+      r.follows[author] = follows
+    end
+    if not follows then return false end
+    kept[#kept + 1] = {score, id}
+    if #kept > limit then return true end
+    cards[#cards + 1] = r.card(id, p)
+    return false
+  end
+
+  local deep = not exists
+  if exists then
+    local trimmed = redis.call('EXISTS', keys[4]) == 1
+    local celebrities = redis.call('SMEMBERS', keys[6])
+    while #kept <= limit do
+      local chunk = 2 * (limit + 1 - #kept)
+      local pushed = page_before(keys[3], max, after, chunk)
+      if #pushed < 2 * chunk and trimmed then deep = true break end
+      local flats, exhausted = {pushed}, #pushed < 2 * chunk
+      -- a full pushed chunk bounds the merge: older celebrity rows cannot make its top `chunk`
+      local floor = (not exhausted) and pushed[#pushed] or nil
+      for _, author in ipairs(celebrities) do
+        local flat = page_before(string.format(t.timeline, author), max, after, chunk, floor)
+        flats[#flats + 1] = flat
+        if #flat == 2 * chunk then exhausted = false end
+      end
+      local rows = merge_newest(flats, chunk)
+      local full = false
+      for _, row in ipairs(rows) do
+        max, after = row[3], row[1]
+        full = consider(row[1], row[3])
+        if full then break end
+      end
+      if full or #rows == 0 or (exhausted and #rows < chunk) then break end
+    end
+  end
+  while deep and #kept <= limit do
+    local need = 2 * (limit + 1 - #kept)
+    local rows = deep_rows(keys, t, max, after, need, deep_step)
+    local full = false
+    for i = 1, #rows, 2 do
+      max, after = rows[i + 1], rows[i]
+      full = consider(rows[i], rows[i + 1])
+      if full then break end
+    end
+    if full or #rows < 2 * need then break end
+  end
+  local out = reply(cards, (#kept > limit) and kept[limit] or nil)
+  if not exists then
+    while #out < 4 do out[#out + 1] = '' end
+    out[5] = 'missing'
+  end
+  return out
+end
+
+local function feed_page_or_legacy(keys, args)
+  local ok, result = pcall(feed_page, keys, args)
+  if ok then return result end
+  if type(result) == 'string' and string.find(result, 'legacy', 1, true) then
+    return {'legacy'}
+  end
+  error(result)
+end
+
+-- A user's posts, newest first. KEYS: account, revocation key (both '' when anonymous), the
+-- author's timeline, the author's user hash, the viewer's likes (anonymous: absent). ARGV: epoch
+-- ('' when anonymous), limit, max score, last member, then the templates.
+-- Reply: {'ok', posts JSON[, next score, next member]}, {'none'} for an unknown author,
+-- {'legacy'}, or a session verdict.
+local function grid_page(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  if redis.call('EXISTS', keys[4]) == 0 then return {'none'} end
+  local limit = tonumber(args[2])
+  local r = reader(templates(args, 5), keys[5])
+  local rows = page_before(keys[3], args[3], args[4], limit + 1)
+  local cards, last = {}, nil
+  for i = 1, math.min(#rows, 2 * limit), 2 do
+    local p = r.post(rows[i])
+    if p == false then return {'legacy'} end
+    if p then cards[#cards + 1] = r.card(rows[i], p) end
+    last = {rows[i + 1], rows[i]}
+  end
+  return reply(cards, (#rows > 2 * limit) and last or nil)
+end
+
+-- One post. KEYS: account, revocation key ('' when anonymous), the viewer's likes (anonymous:
+-- absent). ARGV: epoch ('' when anonymous), post id, then the templates.
+-- Reply: {'ok', post JSON}, {'none'} for a deleted or unknown post, {'legacy'}, or a verdict.
+local function post_card(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  local r = reader(templates(args, 3), keys[3])
+  local p = r.post(args[2])
+  if p == false then return {'legacy'} end
+  if not p then return {'none'} end
+  return {'ok', r.card(args[2], p)}
+end
+
+-- Cards of posts found elsewhere (search hits), in the given order, deleted ones left out.
+-- KEYS: account, revocation key ('' when anonymous), the viewer's likes (anonymous: absent).
+-- ARGV: epoch ('' when anonymous), the number of posts n, n post ids, then the templates.
+-- Reply: {'ok', posts JSON}, {'legacy'}, or a session verdict.
+local function post_cards(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  local n = tonumber(args[2])
+  local r = reader(templates(args, 3 + n), keys[3])
+  local cards = {}
+  for i = 3, 2 + n do
+    local p = r.post(args[i])
+    if p == false then return {'legacy'} end
+    if p then cards[#cards + 1] = r.card(args[i], p) end
+  end
+  return reply(cards, nil)
+end
+
+local function live_post(t, id)
+  local p = redis.call('HMGET', string.format(t.post, id), 'author_id', 'deleted', 'thumbnail')
+  if not p[1] or p[2] == '1' then return nil end
+  return p
+end
+
+-- A post's comments, oldest first. KEYS: account, revocation key ('' when anonymous), the
+-- post's comments zset. ARGV: epoch ('' when anonymous), post id, limit, min score ('-inf'),
+-- last member (''), then the templates. Reply: {'ok', comments JSON[, next score, next
+-- member]}, {'none'} for a deleted or unknown post, or a session verdict.
+local function comments_page(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  local t = templates(args, 6)
+  if not live_post(t, args[2]) then return {'none'} end
+  local limit = tonumber(args[3])
+  local r = reader(t, nil)
+  local rows = page_after(keys[3], args[4], args[5], limit + 1)
+  local out, last = {}, nil
+  for i = 1, math.min(#rows, 2 * limit), 2 do
+    local c = redis.call('HMGET', string.format(t.comment, rows[i]), 'post_id', 'commenter_id',
+                         'text', 'created_ms', 'deleted')
+    if c[3] and c[5] ~= '1' then
+      out[#out + 1] = '{"comment_id":"' .. rows[i] .. '","post_id":"' .. c[1] .. '","user":' ..
+                      r.author(c[2]) .. ',"text":' .. cjson.encode(c[3]) ..
+                      ',"created_at":"' .. rfc3339(c[4]) .. '"}'
+      last = {rows[i + 1], rows[i]}
+    end
+  end
+  return reply(out, (#rows > 2 * limit) and last or nil)
+end
+
+-- The viewer's notifications, grouped, newest activity first (projections/engagement/logic.py names
+-- the groups: like:<post>, comment:<post>:<comment>, follow:<day>). KEYS: account, revocation
+-- key, inbox zset, inbox meta hash. ARGV: epoch, limit, max score, last group, actors shown,
+-- the group zsets' prefix, then the templates. Notifications about a post deleted a moment ago
+-- are dropped (their purge follows). Reply: {'ok', JSON[, next score, next group]} or a verdict.
+local function notifications_page(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  local limit, shown, prefix = tonumber(args[2]), tonumber(args[5]), args[6]
+  local t = templates(args, 7)
+  local r = reader(t, nil)
+  local rows = page_before(keys[3], args[3], args[4], limit + 1)
+  local read_up_to = unpadded(redis.call('HGET', keys[4], 'read') or '0')
+  local out, last = {}, nil
+  for i = 1, math.min(#rows, 2 * limit), 2 do
+    local group = rows[i]
+    last = {rows[i + 1], group}
+    local kind, post, comment = string.match(group, '^(%a+):(%d+):?(%d*)$')
+    local p = nil
+    if kind ~= 'follow' then p = live_post(t, post) end
+    if kind == 'follow' or p then
+      local meta = redis.call('HMGET', keys[4], group .. '|n', group .. '|id')
+      local newest = unpadded(meta[2] or '0')
+      local actors = {}
+      for _, actor in ipairs(redis.call('ZRANGE', prefix .. group, 0, shown - 1, 'REV')) do
+        actors[#actors + 1] = r.user(actor)
+      end
+      local item = '{"notification_id":"' .. newest .. '","type":"' .. kind ..
+                   '","actors":[' .. table.concat(actors, ',') .. '],"actor_count":' ..
+                   (meta[1] or '0') .. ',"created_at":"' .. rfc3339(rows[i + 1]) ..
+                   '","read":' .. (id_le(newest, read_up_to) and 'true' or 'false')
+      if p then
+        local thumb = 'null'
+        if p[3] and p[3] ~= '' then thumb = '"\1' .. string.sub(cjson.encode(p[3]), 2) end
+        item = item .. ',"post_id":"' .. post .. '","thumbnail_url":' .. thumb
+      end
+      if comment and comment ~= '' then
+        local c = redis.call('HMGET', string.format(t.comment, comment), 'text', 'deleted')
+        local text = (c[1] and c[2] ~= '1') and cjson.encode(c[1]) or 'null'
+        item = item .. ',"comment_id":"' .. comment .. '","text":' .. text
+      end
+      out[#out + 1] = item .. '}'
+    end
+  end
+  return reply(out, (#rows > 2 * limit) and last or nil)
+end
+
+local READ = {'no-writes', 'allow-cross-slot-keys'}
+-- feed_page writes its deep-scroll frontier (a cache with a TTL): FCALL, not FCALL_RO
+redis.register_function{function_name = 'feed_page', callback = feed_page_or_legacy,
+                        flags = {'allow-cross-slot-keys'}}
+redis.register_function{function_name = 'grid_page', callback = grid_page, flags = READ}
+redis.register_function{function_name = 'post_card', callback = post_card, flags = READ}
+redis.register_function{function_name = 'post_cards', callback = post_cards, flags = READ}
+redis.register_function{function_name = 'comments_page', callback = comments_page, flags = READ}
+redis.register_function{function_name = 'notifications_page', callback = notifications_page,
+                        flags = READ}

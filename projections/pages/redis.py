@@ -1,0 +1,171 @@
+"""Pages in one server-side call: the Redis adapter of the read library (pages.lua beside it).
+
+Built once per process and set of active versions (graph, feeds, engagement); each page is one
+FCALL_RO whose reply is the page's JSON, ready to send once the URL base is put in
+(projections/feeds/cards.py). A post projected before cards existed makes the call answer `legacy`:
+the caller then serves that page through the per-group readers until a feeds replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from projections.backends.keys import template
+from projections.engagement.keys import EngagementKeys
+from projections.feeds.keys import FeedKeys
+from projections.graph.keys import GraphKeys
+from projections.ports import Position
+
+DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
+Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
+
+
+@dataclass(frozen=True, slots=True)
+class PageReply:
+    """`status` is 'ok' (then `posts` is a JSON array), 'legacy', 'none' (no such post), or a
+    session verdict ('revoked', 'gone')."""
+
+    status: str
+    posts: bytes = b"[]"
+    next: Position | None = None
+    missing: bool = False  # the pushed feed does not exist: the caller may rebuild it
+    next_key: tuple[int, str] | None = None  # a notifications page's next (ms, group)
+
+
+class RedisPages:
+    def __init__(
+        self, redis: Redis, graph: int, feeds: int, engagement: int, deep_step: int = DEEP_STEP
+    ) -> None:
+        self._r = redis
+        self._deep_step = deep_step
+        self.versions = (graph, feeds, engagement)
+        self.graph, self.feeds, self.engagement = (
+            GraphKeys(graph), FeedKeys(feeds), EngagementKeys(engagement)
+        )  # fmt: skip
+        self._templates = (
+            template(self.feeds.timeline), template(self.feeds.post), template(self.graph.user),
+            template(self.engagement.post), template(self.engagement.comments),
+            template(self.engagement.comment),
+        )  # fmt: skip
+
+    async def feed(
+        self, viewer: int, session: Session, limit: int, after: Position | None
+    ) -> PageReply:
+        """The viewer's home feed page; the session is checked in the same call."""
+        g, f = self.graph, self.feeds
+        keys = (
+            session[0],
+            session[1],
+            f.feed(viewer),
+            f.feed_trimmed(viewer),
+            g.following(viewer),
+            g.celebrities_followed(viewer),
+            self.engagement.liked(viewer),
+            f.frontier(viewer),
+            f.deep_meta(viewer),
+            f.deep(viewer),
+        )
+        reply = await self._r.fcall(  # it may write its deep-scroll frontier (a cache)
+            "feed_page", len(keys), *keys, session[2], limit, *_position(after), self._deep_step,
+            *self._templates,
+        )  # fmt: skip
+        return _page(reply)
+
+    async def grid(
+        self, author: int, viewer: int | None, session: Session | None, limit: int,
+        after: Position | None,
+    ) -> PageReply:  # fmt: skip
+        """An author's posts, newest first ('none': no such author); the session, when there
+        is one, is checked in the same call."""
+        keys = [*_session_keys(session), self.feeds.timeline(author), self.graph.user(author)]
+        if viewer is not None:
+            keys.append(self.engagement.liked(viewer))
+        reply = await self._r.fcall_ro(
+            "grid_page", len(keys), *keys, _epoch(session), limit, *_position(after),
+            *self._templates,
+        )  # fmt: skip
+        return _page(reply)
+
+    async def post(self, post_id: int, viewer: int | None, session: Session | None) -> PageReply:
+        """One post as a JSON object in `posts`, or status 'none'."""
+        keys = _session_keys(session)
+        if viewer is not None:
+            keys.append(self.engagement.liked(viewer))
+        reply = await self._r.fcall_ro(
+            "post_card", len(keys), *keys, _epoch(session), post_id, *self._templates
+        )
+        return _page(reply)
+
+    async def cards(
+        self, post_ids: Sequence[int], viewer: int | None, session: Session | None
+    ) -> PageReply:
+        """Cards of the given posts in order (deleted ones left out), as a JSON array."""
+        keys = _session_keys(session)
+        if viewer is not None:
+            keys.append(self.engagement.liked(viewer))
+        reply = await self._r.fcall_ro(
+            "post_cards", len(keys), *keys, _epoch(session), len(post_ids), *post_ids,
+            *self._templates,
+        )  # fmt: skip
+        return _page(reply)
+
+    async def comments(
+        self, post_id: int, session: Session | None, limit: int, after: Position | None
+    ) -> PageReply:
+        """A post's comments, oldest first, as a JSON array in `posts` ('none': no such post)."""
+        keys = [*_session_keys(session), self.engagement.comments(post_id)]
+        start = ("-inf", "") if after is None else (str(after.at_ms), str(after.id))
+        reply = await self._r.fcall_ro(
+            "comments_page", len(keys), *keys, _epoch(session), post_id, limit, *start,
+            *self._templates,
+        )  # fmt: skip
+        return _page(reply, key_cursor=False)
+
+    async def notifications(
+        self, viewer: int, session: Session | None, limit: int, after: tuple[int, str] | None,
+        shown_actors: int,
+    ) -> PageReply:  # fmt: skip
+        """The viewer's notifications as a JSON array in `posts`; `next_key` is the cursor."""
+        e = self.engagement
+        keys = [*_session_keys(session), e.inbox(viewer), e.inbox_meta(viewer)]
+        start = ("+inf", "") if after is None else (str(after[0]), after[1])
+        reply = await self._r.fcall_ro(
+            "notifications_page", len(keys), *keys, _epoch(session), limit, *start,
+            shown_actors, e.group_prefix(viewer), *self._templates,
+        )  # fmt: skip
+        return _page(reply, key_cursor=True)
+
+
+def _session_keys(session: Session | None) -> list[str]:
+    return ["", ""] if session is None else [session[0], session[1]]
+
+
+def _epoch(session: Session | None) -> str | int:
+    return "" if session is None else session[2]
+
+
+def _position(after: Position | None) -> tuple[str, str]:
+    return ("+inf", "") if after is None else (str(after.at_ms), str(after.id))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _page(reply: list[bytes | str], key_cursor: bool = False) -> PageReply:
+    status = _text(reply[0])
+    if status != "ok":
+        return PageReply(status)
+    posts = reply[1] if isinstance(reply[1], bytes) else reply[1].encode()
+    nxt, next_key = None, None
+    if len(reply) > 3 and reply[2] not in (b"", ""):
+        at_ms = int(float(_text(reply[2])))
+        if key_cursor:
+            next_key = (at_ms, _text(reply[3]))
+        else:
+            nxt = Position(at_ms, int(_text(reply[3])))
+    missing = len(reply) > 4 and _text(reply[4]) == "missing"
+    return PageReply(status, posts, nxt, missing, next_key)

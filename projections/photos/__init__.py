@@ -1,0 +1,4 @@
+"""The photos group: each upload's status and the content-addressed media index.
+
+handlers.py (pure), ports.py, keys.py, redis.py (adapter).
+"""

@@ -1,0 +1,53 @@
+"""The photos group as pure logic: an upload's status and the content-addressed media index."""
+
+from __future__ import annotations
+
+from projections.event_time import event_ms
+from projections.writes import Handler, PutContent, ReleasePhoto, SetPhoto, Write
+from schemas import events as ev
+from schemas.media import content_of
+
+
+def _variant_fields(v: ev.Variants) -> list[tuple[str, str]]:
+    return [("thumbnail", v.thumbnail), ("feed", v.feed), ("full", v.full)]
+
+
+def on_photo_uploaded(e: ev.PhotoUploaded) -> list[Write]:
+    return [SetPhoto(e.photo_id, e.actor_id, "processing", e.event_id)]
+
+
+def on_photo_processed(e: ev.PhotoProcessed) -> list[Write]:
+    image = [("width", str(e.width)), ("height", str(e.height)), ("blurhash", e.blurhash)]
+    return [
+        SetPhoto(e.photo_id, e.actor_id, "processing", e.event_id,
+                 (*_variant_fields(e.variants), *image, ("sha256", e.content_sha256))),
+        PutContent(e.content_sha256, e.photo_id,
+                   (*_variant_fields(e.variants), *image, ("phash", str(e.phash))), e.event_id),
+    ]  # fmt: skip
+
+
+def on_photo_rejected(e: ev.PhotoRejected) -> list[Write]:
+    fields = (("reason_code", e.reason_code), ("reason", e.reason))
+    return [SetPhoto(e.photo_id, e.actor_id, "rejected", e.event_id, fields)]
+
+
+def on_post_published(e: ev.PostPublished) -> list[Write]:
+    fields = (
+        *_variant_fields(e.variants), ("width", str(e.width)), ("height", str(e.height)),
+        ("blurhash", e.blurhash), ("post_id", str(e.post_id)), ("published_ms", str(event_ms(e))),
+        *((("sha256", sha),) if (sha := content_of(e.variants.feed)) else ()),
+    )  # fmt: skip
+    return [SetPhoto(e.photo_id, e.actor_id, "published", e.event_id, fields)]
+
+
+def on_post_deleted(e: ev.PostDeleted) -> list[Write]:
+    return [ReleasePhoto(e.post_id, e.event_id)]  # post id = photo id
+
+
+PHOTO_HANDLERS: dict[type[ev.Event], Handler] = {
+    ev.PhotoUploaded: on_photo_uploaded,
+    ev.PhotoProcessed: on_photo_processed,
+    ev.PhotoRejected: on_photo_rejected,
+    ev.PostPublished: on_post_published,
+    ev.PostDeleted: on_post_deleted,
+}
