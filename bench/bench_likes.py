@@ -40,7 +40,7 @@ from photofeed.stores import make_stores, writer_factory
 from projections.engagement.redis import RedisEngagement
 from projections.groups import Group
 from projections.versions.redis import RedisVersions
-from projections.writes import VERSION_WIDTH, version_key
+from projections.writes import SEQ_WIDTH, seq_key
 from schemas import events as ev
 from schemas.codec import HEADER_LEN, default_codec
 from schemas.ids import SnowflakeGenerator
@@ -192,7 +192,7 @@ async def applied(redis: Redis, work: Workload) -> bool:
             pipe.hget(keys.liked(user), str(post))
         rows = await pipe.execute()
     return all(
-        row is not None and row[1 : 1 + VERSION_WIDTH].decode() == version_key(event_id)
+        row is not None and row[1 : 1 + SEQ_WIDTH].decode() == seq_key(event_id)
         for row, (_, event_id) in zip(rows, work.last.values(), strict=True)
     )
 

@@ -22,7 +22,7 @@ from gateway.page_calls import page_response, session_keys
 from gateway.responses import json_response, no_content, rfc3339
 from gateway.routes_accounts import append_or_503, user_json
 from gateway.validation import json_object, limit_param
-from projections.engagement.logic import SHOWN_ACTORS, parse_group
+from projections.engagement.logic import SHOWN_ACTORS, parse_bundle
 from projections.engagement.ports import Notice
 from schemas import events as ev
 from schemas.ids import parse_id
@@ -73,7 +73,7 @@ async def mark_read(request: Request) -> Response:
 async def _hydrate(deps: GatewayDeps, notices: list[Notice]) -> list[dict[str, Any]]:
     """Actors, posts and comment texts for a page, fetched concurrently, one round trip each.
     A notification about a post deleted a moment ago is dropped here before its purge lands."""
-    parsed = [parse_group(n.group) for n in notices]
+    parsed = [parse_bundle(n.bundle) for n in notices]
     post_ids = sorted({p for _, p, _ in parsed if p is not None})
     comment_ids = [c for _, _, c in parsed if c is not None]
     actor_ids = sorted({a for n in notices for a in n.actors})

@@ -1,8 +1,9 @@
 """The writes projection handlers emit; adapters perform them.
 
-Every write carries `version`, the event id that caused it: an adapter applies a write to an entity
-only when its version is newer than the one stored, so redelivered, replayed or reordered events
-leave every read model unchanged.
+Every write carries `seq`, the id of the event that caused it: an adapter applies a write to an
+entity only when its seq is newer than the one it stored (the entity's `_v` field), so redelivered,
+replayed or reordered events leave every read model unchanged. (A projection *version* is another
+thing: the number of one build of a group, `graph.v2`.)
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import Any, TypeVar
 
 F = TypeVar("F")
 
-VERSION_WIDTH = 19  # decimal digits of the largest Snowflake id (2**63 - 1)
+SEQ_WIDTH = 19  # decimal digits of the largest Snowflake id (2**63 - 1)
 
 
-def version_key(event_id: int) -> str:
-    """A version that orders right as a string (Lua numbers are doubles, exact only to 2**53)."""
-    return str(event_id).zfill(VERSION_WIDTH)
+def seq_key(event_id: int) -> str:
+    """A seq that orders right as a string (Lua numbers are doubles, exact only to 2**53)."""
+    return str(event_id).zfill(SEQ_WIDTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,36 +27,36 @@ class PutUser:
     user_id: int
     username: str
     created_ms: int
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetAvatar:
     user_id: int
     avatar_url: str | None
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetFollow:
-    """The edge follower -> followee exists (`active`) or not, as of `version`."""
+    """The edge follower -> followee exists (`active`) or not, as of `seq`."""
 
     follower_id: int
     followee_id: int
     at_ms: int
     active: bool
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetPhoto:
-    """The photo's status and whatever else is known of it, as of `version` (one version per
+    """The photo's status and whatever else is known of it, as of `seq` (one version per
     photo: its events are ordered, and a later one carries everything an earlier one did)."""
 
     photo_id: int
     owner_id: int
     status: str  # processing | published | rejected
-    version: int
+    seq: int
     fields: tuple[tuple[str, str], ...] = ()  # variants, width, height, blurhash, reason, ...
 
 
@@ -66,7 +67,7 @@ class PutContent:
     sha256: str
     photo_id: int  # a reference that keeps the variants alive
     fields: tuple[tuple[str, str], ...]  # variants, width, height, blurhash, phash
-    version: int  # same content always yields the same fields, so no guard is needed
+    seq: int  # same content always yields the same fields, so no guard is needed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,28 +75,28 @@ class ReleasePhoto:
     """The photo's post was deleted: it no longer references its content (a tombstone)."""
 
     photo_id: int
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class PutPost:
-    """A post's metadata (or its tombstone: fields ("deleted", "1")) as of `version`."""
+    """A post's metadata (or its tombstone: fields ("deleted", "1")) as of `seq`."""
 
     post_id: int
     author_id: int
     fields: tuple[tuple[str, str], ...]
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetTimeline:
-    """The post is (or is no longer) in its author's timeline, as of `version`."""
+    """The post is (or is no longer) in its author's timeline, as of `seq`."""
 
     author_id: int
     post_id: int
     at_ms: int
     present: bool
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +124,20 @@ class MarkCelebrity:
 
 @dataclass(frozen=True, slots=True)
 class SetLike:
-    """`liker` likes `post` (or not), as of `version`; `notify`: tell the post's author."""
+    """`liker` likes `post` (or not), as of `seq`; `notify`: tell the post's author."""
 
     post_id: int
     author_id: int
     liker_id: int
     at_ms: int
     liked: bool
-    version: int
+    seq: int
     notify: bool
 
 
 @dataclass(frozen=True, slots=True)
 class SetComment:
-    """The comment exists (`present`) or was deleted, as of `version`; `notify`: tell the author."""
+    """The comment exists (`present`) or was deleted, as of `seq`; `notify`: tell the author."""
 
     comment_id: int
     post_id: int
@@ -145,19 +146,19 @@ class SetComment:
     at_ms: int
     text: str  # empty when deleted
     present: bool
-    version: int
+    seq: int
     notify: bool
 
 
 @dataclass(frozen=True, slots=True)
 class SetFollowNotice:
-    """`follower` follows `followee` (or not), as of `version`: the followee's notification."""
+    """`follower` follows `followee` (or not), as of `seq`: the followee's notification."""
 
     followee_id: int
     follower_id: int
     at_ms: int
     present: bool
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +175,19 @@ class PostGone:
 
     post_id: int
     author_id: int
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class IndexPost:
-    """The post is searchable by its caption and tags, as of `version`."""
+    """The post is searchable by its caption and tags, as of `seq`."""
 
     post_id: int
     author_id: int
     caption: str
     tags: tuple[str, ...]
     at_ms: int
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,7 @@ class UnindexPost:
     """The post is no longer searchable (a tombstone: an older IndexPost cannot revive it)."""
 
     post_id: int
-    version: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ class IndexUser:
 
     user_id: int
     username: str
-    version: int
+    seq: int
 
 
 Write = (

@@ -43,9 +43,9 @@ from projections.backends.cassandra import (
 from projections.engagement.logic import (
     MAX_NOTIFICATIONS,
     SHOWN_ACTORS,
-    comment_group,
-    follow_group,
-    like_group,
+    comment_bundle,
+    follow_bundle,
+    like_bundle,
 )
 from projections.engagement.ports import CommentView, Notice, NoticePage
 from projections.ports import Position
@@ -161,7 +161,7 @@ def notices(
             joined[key] = c  # the actor's oldest row since its last retraction
     groups: dict[str, list[Contribution]] = {}
     for c in joined.values():
-        group = follow_group(c.at_ms) if c.subject == FOLLOW_SUBJECT else c.subject
+        group = follow_bundle(c.at_ms) if c.subject == FOLLOW_SUBJECT else c.subject
         groups.setdefault(group, []).append(c)
     out = []
     for group, actors in groups.items():
@@ -173,15 +173,15 @@ def notices(
                    [c.actor_id for c in actors[:SHOWN_ACTORS]], len(actors),
                    newest.event_id <= read_up_to)
         )  # fmt: skip
-    out.sort(key=lambda n: (n.at_ms, n.group), reverse=True)
+    out.sort(key=lambda n: (n.at_ms, n.bundle), reverse=True)
     return out[:cap]
 
 
 def notice_page(items: Sequence[Notice], limit: int, after: tuple[int, str] | None) -> NoticePage:
     """The notifications strictly after `after` (a (ms, group) cursor), at most `limit`."""
-    rest = list(items) if after is None else [n for n in items if (n.at_ms, n.group) < after]
+    rest = list(items) if after is None else [n for n in items if (n.at_ms, n.bundle) < after]
     page = rest[: max(limit, 0)]
-    nxt = (page[-1].at_ms, page[-1].group) if len(rest) > limit and page else None
+    nxt = (page[-1].at_ms, page[-1].bundle) if len(rest) > limit and page else None
     return NoticePage(page, nxt)
 
 
@@ -208,25 +208,25 @@ class CassandraEngagement(KeyspaceAdapter):
         for w in writes:
             if isinstance(w, SetLike):
                 if w.notify:
-                    rows.append(self._notice(w.author_id, w.post_id, like_group(w.post_id),
-                                             w.liker_id, w.liked, w.at_ms, w.version))  # fmt: skip
+                    rows.append(self._notice(w.author_id, w.post_id, like_bundle(w.post_id),
+                                             w.liker_id, w.liked, w.at_ms, w.seq))  # fmt: skip
             elif isinstance(w, SetComment):
                 comments.setdefault(w.comment_id, []).append(w)
                 if w.notify:
-                    group = comment_group(w.post_id, w.comment_id)
+                    group = comment_bundle(w.post_id, w.comment_id)
                     rows.append(self._notice(w.author_id, w.post_id, group, w.commenter_id,
-                                             w.present, w.at_ms, w.version))  # fmt: skip
+                                             w.present, w.at_ms, w.seq))  # fmt: skip
             elif isinstance(w, SetFollowNotice):
                 rows.append(self._notice(w.followee_id, NO_POST, FOLLOW_SUBJECT, w.follower_id,
-                                         w.present, w.at_ms, w.version))  # fmt: skip
+                                         w.present, w.at_ms, w.seq))  # fmt: skip
             elif isinstance(w, ReadNotifications):
                 if w.up_to_id > 0:  # a client's id: the largest 63-bit one is no timestamp
                     ts = write_timestamp(min(w.up_to_id, MAX_TIMESTAMP - 1))
                     rows.append((self._q(READ_UP_TO), (w.user_id, w.up_to_id, ts)))
             elif isinstance(w, PostGone):
-                ts = write_timestamp(w.version)
+                ts = write_timestamp(w.seq)
                 rows.append((self._q(RETRACT_POST), (ts, w.author_id, w.post_id)))
-                rows.append((self._q(POST_GONE), (w.author_id, w.post_id, w.version, ts)))
+                rows.append((self._q(POST_GONE), (w.author_id, w.post_id, w.seq, ts)))
         await asyncio.gather(self._s.run(rows), in_order(comments.values(), self._set_comment))
 
     def _notice(
@@ -239,7 +239,7 @@ class CassandraEngagement(KeyspaceAdapter):
         return self._q(RETRACT_ACTOR), (ts, recipient, post, subject, actor)
 
     async def _set_comment(self, w: SetComment) -> None:
-        ts = write_timestamp(w.version)
+        ts = write_timestamp(w.seq)
         row = await self._s.one(self._q(COMMENT_STATE), (w.comment_id,))
         moved = await self._move(
             membership(row, "deleted", "created_ms", negate=True), w.present, w.at_ms, ts,

@@ -34,7 +34,7 @@ class EngagementKeys:
     def inbox_meta(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:inbox:meta"  # hash: <group>|n, <group>|id, read
 
-    def group_prefix(self, user_id: int) -> str:
+    def bundle_prefix(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:g:"  # + group: zset actor -> ms, newest few
 
     def written(self, user_id: int) -> str:

@@ -31,33 +31,33 @@ from projections.writes import (
 from schemas import events as ev
 
 DAY_MS = 24 * 3600 * 1000
-MAX_NOTIFICATIONS = 500  # groups kept per recipient (oldest trimmed); >= 5 pages of 100
-MAX_GROUP_ACTORS = 10  # newest actors kept per group for display; >= the 3 a notification shows
+MAX_NOTIFICATIONS = 500  # bundles kept per recipient (oldest trimmed); >= 5 pages of 100
+MAX_BUNDLE_ACTORS = 10  # newest actors kept per bundle for display; >= the 3 a notification shows
 SHOWN_ACTORS = 3  # actors named in one notification ("ana, bob and 3 others")
 
 LIKE, COMMENT, FOLLOW = "like", "comment", "follow"
 
 
-def like_group(post_id: int) -> str:
+def like_bundle(post_id: int) -> str:
     return f"{LIKE}:{post_id}"
 
 
-def comment_group(post_id: int, comment_id: int) -> str:
-    return f"{comment_groups_prefix(post_id)}{comment_id}"
+def comment_bundle(post_id: int, comment_id: int) -> str:
+    return f"{comment_bundles_prefix(post_id)}{comment_id}"
 
 
-def comment_groups_prefix(post_id: int) -> str:
-    """What every comment group of the post starts with."""
+def comment_bundles_prefix(post_id: int) -> str:
+    """What every comment bundle of the post starts with."""
     return f"{COMMENT}:{post_id}:"
 
 
-def follow_group(at_ms: int) -> str:
+def follow_bundle(at_ms: int) -> str:
     return f"{FOLLOW}:{at_ms // DAY_MS}"
 
 
-def parse_group(group: str) -> tuple[str, int | None, int | None]:
-    """(type, post id, comment id) of a notification group key."""
-    kind, _, rest = group.partition(":")
+def parse_bundle(bundle: str) -> tuple[str, int | None, int | None]:
+    """(type, post id, comment id) of a notification bundle (the activities shown as one)."""
+    kind, _, rest = bundle.partition(":")
     if kind == LIKE:
         return kind, int(rest), None
     if kind == COMMENT:
@@ -160,12 +160,12 @@ def like_runs(writes: Iterable[SetLike]) -> list[LikeRun]:
     latest: dict[tuple[int, int], list[Any]] = {}
     for w in writes:
         run = latest.get((w.liker_id, w.post_id))
-        if run is not None and w.version <= run[5]:
+        if run is not None and w.seq <= run[5]:
             continue
         if run is None or run[1] != w.author_id or run[3] != w.notify:
             run = [w.post_id, w.author_id, w.liker_id, w.notify, [], 0]
             latest[(w.liker_id, w.post_id)] = run
             runs.append(run)
-        run[4].append((w.version, w.liked, w.at_ms))
-        run[5] = w.version
+        run[4].append((w.seq, w.liked, w.at_ms))
+        run[5] = w.seq
     return [LikeRun(r[0], r[1], r[2], r[3], tuple(r[4])) for r in runs]

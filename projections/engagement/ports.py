@@ -27,7 +27,7 @@ class CommentView:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    group: str  # like:<post> | comment:<post>:<comment> | follow:<day>
+    bundle: str  # the notification's bundle: like:<post> | comment:<post>:<comment> | follow:<day>
     newest_id: int  # the event id of the newest activity: the notification's id
     at_ms: int  # when the newest remaining actor acted
     actors: list[int]  # newest first, at most SHOWN_ACTORS

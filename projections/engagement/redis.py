@@ -7,7 +7,7 @@ Each like is kept on the liker's side instead (`liked` hash: post -> flag + vers
   membership, so the count equals the number of "liked" entries whatever is redelivered;
 - `liked_by_viewer` stays exact for any post, however hot, and a whole page's counts and likes
   are one script call; every user's hash is small (bounded by what they liked), listpacked;
-- like notifications keep only the newest MAX_GROUP_ACTORS actors plus an exact count.
+- like notifications keep only the newest MAX_BUNDLE_ACTORS actors plus an exact count.
 The memory a like costs is ~30 B on its liker; nothing scales with one post's popularity.
 The price: the script touches the liker's, the post's and the author's keys, which one Valkey
 (the embedded default) applies atomically; a Redis Cluster deployment keeps this group on one
@@ -27,13 +27,13 @@ from projections.backends.redis_scripts import PAGE_BEFORE
 from projections.engagement import scripts as lua
 from projections.engagement.keys import EngagementKeys
 from projections.engagement.logic import (
-    MAX_GROUP_ACTORS,
+    MAX_BUNDLE_ACTORS,
     MAX_NOTIFICATIONS,
     SHOWN_ACTORS,
-    comment_group,
-    comment_groups_prefix,
-    follow_group,
-    like_group,
+    comment_bundle,
+    comment_bundles_prefix,
+    follow_bundle,
+    like_bundle,
     like_runs,
 )
 from projections.engagement.ports import CommentView, Notice, NoticePage, PostStats
@@ -45,7 +45,7 @@ from projections.writes import (
     SetFollowNotice,
     SetLike,
     Write,
-    version_key,
+    seq_key,
 )
 
 
@@ -84,10 +84,10 @@ class RedisEngagement:
             elif isinstance(w, SetFollowNotice):
                 batches["follows"].add(*self._follow_entry(w))
             elif isinstance(w, ReadNotifications):
-                reads.add([self.keys.inbox_meta(w.user_id)], [version_key(w.up_to_id)])
+                reads.add([self.keys.inbox_meta(w.user_id)], [seq_key(w.up_to_id)])
             elif isinstance(w, PostGone):
                 batches["gone"].add(*self._gone_entry(w))
-        caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_GROUP_ACTORS]
+        caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS]
         scripts = {"comments": self._comments, "follows": self._follows, "gone": self._gone}
         calls: list[ScriptCall] = []
         if likes:
@@ -103,9 +103,9 @@ class RedisEngagement:
                 k.post(w.post_id), k.inbox(w.author_id), k.inbox_meta(w.author_id),
                 k.written(w.commenter_id)]  # fmt: skip
         args: list[str | int] = [
-            w.comment_id, version_key(w.version), "1" if w.present else "0", w.at_ms, w.post_id,
-            w.commenter_id, w.text, comment_group(w.post_id, w.comment_id),
-            "1" if w.notify else "0", k.group_prefix(w.author_id), w.author_id,
+            w.comment_id, seq_key(w.seq), "1" if w.present else "0", w.at_ms, w.post_id,
+            w.commenter_id, w.text, comment_bundle(w.post_id, w.comment_id),
+            "1" if w.notify else "0", k.bundle_prefix(w.author_id), w.author_id,
         ]  # fmt: skip
         return keys, args
 
@@ -113,16 +113,16 @@ class RedisEngagement:
         k, user = self.keys, w.followee_id
         keys = [k.follow_notices(user), k.inbox(user), k.inbox_meta(user)]
         args: list[str | int] = [
-            w.follower_id, version_key(w.version), "1" if w.present else "0", w.at_ms,
-            follow_group(w.at_ms), k.group_prefix(user),
+            w.follower_id, seq_key(w.seq), "1" if w.present else "0", w.at_ms,
+            follow_bundle(w.at_ms), k.bundle_prefix(user),
         ]  # fmt: skip
         return keys, args
 
     def _gone_entry(self, w: PostGone) -> tuple[list[str], list[str | int]]:
         k, user = self.keys, w.author_id
         keys = [k.post(w.post_id), k.comments(w.post_id), k.inbox(user), k.inbox_meta(user)]
-        groups = [like_group(w.post_id), comment_groups_prefix(w.post_id)]
-        return keys, [*groups, k.group_prefix(user)]
+        groups = [like_bundle(w.post_id), comment_bundles_prefix(w.post_id)]
+        return keys, [*groups, k.bundle_prefix(user)]
 
     # --- reads ---------------------------------------------------------------------------------
     async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]:
@@ -177,7 +177,7 @@ class RedisEngagement:
             pipe.hget(k.inbox_meta(user_id), "read")
             for group, _ in page:
                 pipe.hmget(k.inbox_meta(user_id), [f"{group}|n", f"{group}|id"])
-                pipe.zrevrange(k.group_prefix(user_id) + group, 0, SHOWN_ACTORS - 1)
+                pipe.zrevrange(k.bundle_prefix(user_id) + group, 0, SHOWN_ACTORS - 1)
             replies = await pipe.execute()
         read_up_to = int(replies[0] or 0)
         items = []
@@ -204,7 +204,7 @@ def _like_args(likes: Sequence[SetLike]) -> list[str | int]:
             len(run.steps),
         ]
         for version, liked, at_ms in run.steps:
-            out += [version_key(version), "1" if liked else "0", at_ms]
+            out += [seq_key(version), "1" if liked else "0", at_ms]
     return out
 
 

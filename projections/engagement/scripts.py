@@ -333,10 +333,10 @@ POST_GONE = (
 local a = 3
 for k = 1, #KEYS, 4 do
   local post, comments, inbox, meta = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local like_group, comment_prefix, gprefix = unpack(ARGV, a, a + 2)
+  local like_bundle, comment_prefix, gprefix = unpack(ARGV, a, a + 2)
   a = a + 3
   redis.call('HSET', post, 'deleted', '1')
-  drop_group(inbox, meta, gprefix, like_group)
+  drop_group(inbox, meta, gprefix, like_bundle)
   for _, c in ipairs(redis.call('ZRANGE', comments, 0, -1)) do
     drop_group(inbox, meta, gprefix, comment_prefix .. c)
   end

@@ -65,7 +65,7 @@ from projections.backends.cassandra import (
 )
 from projections.engagement import cassandra as cassandra_engagement
 from projections.engagement.cassandra import FOLLOW_SUBJECT, NO_POST
-from projections.engagement.logic import COMMENT, parse_group
+from projections.engagement.logic import COMMENT, parse_bundle
 from projections.erasure.redis import ErasureFacts
 from projections.feeds import cassandra as cassandra_posts
 from projections.graph import cassandra as cassandra_graph
@@ -263,7 +263,7 @@ def commented(row: Row) -> int | None:
     if not isinstance(subject, str) or not subject.startswith(f"{COMMENT}:"):
         return None
     try:
-        _, _, comment = parse_group(subject)
+        _, _, comment = parse_bundle(subject)
     except ValueError:
         return None
     return comment

@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 
 from projections.backends.redis_batch import text
 from projections.engagement.keys import EngagementKeys
-from projections.engagement.logic import MAX_GROUP_ACTORS, MAX_NOTIFICATIONS
+from projections.engagement.logic import MAX_BUNDLE_ACTORS, MAX_NOTIFICATIONS
 from projections.engagement.scripts import ERASE_USER
 from projections.feeds.keys import FeedKeys
 from projections.graph.keys import GraphKeys
@@ -114,7 +114,7 @@ async def erase_engagement(redis: Redis, version: int, user: int, facts: Erasure
     would never set (likes others left on them stay: those are the others' data)."""
     k = EngagementKeys(version)
     script = redis.register_script(ERASE_USER)
-    args: list[str | int] = [MAX_NOTIFICATIONS, MAX_GROUP_ACTORS, k.prefix, user,
+    args: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS, k.prefix, user,
                              len(facts.following), *facts.following, *facts.posts]  # fmt: skip
     await script([], args)
 

@@ -148,14 +148,14 @@ class CassandraPosts(KeyspaceAdapter):
                 if values:
                     assignments = ", ".join(f"{c} = ?" for c in values)
                     cql = self._q(PUT_POST).replace("{assignments}", assignments)
-                    params = (write_timestamp(w.version), *values.values(), w.post_id)
+                    params = (write_timestamp(w.seq), *values.values(), w.post_id)
                     cells.append((cql, params))
             elif isinstance(w, SetTimeline):
                 entries.setdefault((w.author_id, w.post_id), []).append(w)
         await asyncio.gather(self._s.run(cells), in_order(entries.values(), self._set_timeline))
 
     async def _set_timeline(self, w: SetTimeline) -> None:
-        ts = write_timestamp(w.version)
+        ts = write_timestamp(w.seq)
         row = await self._s.one(self._q(ENTRY_STATE), (w.author_id, w.post_id))
         moved = await self._move(
             membership(row, "present", "published_ms"), w.present, w.at_ms, ts,

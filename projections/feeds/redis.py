@@ -22,7 +22,7 @@ from projections.writes import (
     PutPost,
     SetTimeline,
     Write,
-    version_key,
+    seq_key,
 )
 
 
@@ -48,11 +48,11 @@ class RedisFeeds:
         for w in writes:
             if isinstance(w, PutPost):
                 flat = [x for pair in w.fields for x in pair]
-                posts.add([k.post(w.post_id)], ["_v", version_key(w.version), len(w.fields), *flat])
+                posts.add([k.post(w.post_id)], ["_v", seq_key(w.seq), len(w.fields), *flat])
             elif isinstance(w, SetTimeline):
                 timelines.add(
                     [k.timeline(w.author_id), k.timeline_versions(w.author_id)],
-                    [w.post_id, w.at_ms, version_key(w.version), "1" if w.present else "0"],
+                    [w.post_id, w.at_ms, seq_key(w.seq), "1" if w.present else "0"],
                 )
             elif isinstance(w, FeedAdd):
                 for owners in self._slots(list(w.owners)):

@@ -126,17 +126,17 @@ class CassandraGraph(KeyspaceAdapter):
         edges: dict[tuple[int, int], list[SetFollow]] = {}
         for w in writes:
             if isinstance(w, PutUser):
-                ts = write_timestamp(w.version)
+                ts = write_timestamp(w.seq)
                 cells.append((self._q(PUT_USER), (ts, w.username, w.created_ms, w.user_id)))
             elif isinstance(w, SetAvatar):
-                ts = write_timestamp(w.version)
+                ts = write_timestamp(w.seq)
                 cells.append((self._q(SET_AVATAR), (ts, w.avatar_url, w.user_id)))
             elif isinstance(w, SetFollow):
                 edges.setdefault((w.follower_id, w.followee_id), []).append(w)
         await asyncio.gather(self._s.run(cells), in_order(edges.values(), self._set_follow))
 
     async def _set_follow(self, w: SetFollow) -> None:
-        ts = write_timestamp(w.version)
+        ts = write_timestamp(w.seq)
         a, b = w.follower_id, w.followee_id
         row = await self._s.one(self._q(EDGE_STATE), (a, b))
         moved = await self._move(

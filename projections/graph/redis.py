@@ -19,7 +19,7 @@ from projections.writes import (
     SetAvatar,
     SetFollow,
     Write,
-    version_key,
+    seq_key,
 )
 
 
@@ -48,12 +48,12 @@ class RedisGraph:
         for w in writes:
             if isinstance(w, PutUser):
                 fields: list[str | int] = ["username", w.username, "created_ms", w.created_ms]
-                hashes.add([k.user(w.user_id)], ["_v_profile", version_key(w.version), 2, *fields])
+                hashes.add([k.user(w.user_id)], ["_v_profile", seq_key(w.seq), 2, *fields])
             elif isinstance(w, SetAvatar):
                 fields = ["avatar_url", w.avatar_url or ""]
-                hashes.add([k.user(w.user_id)], ["_v_avatar", version_key(w.version), 1, *fields])
+                hashes.add([k.user(w.user_id)], ["_v_avatar", seq_key(w.seq), 1, *fields])
             elif isinstance(w, SetFollow):
-                v, present = version_key(w.version), "1" if w.active else "0"
+                v, present = seq_key(w.seq), "1" if w.active else "0"
                 a, b = w.follower_id, w.followee_id
                 members.add([k.following(a), k.following_versions(a)], [b, w.at_ms, v, present])
                 members.add([k.followers(b), k.followers_versions(b)], [a, w.at_ms, v, present])

@@ -134,7 +134,7 @@ class RedisPages:
         start = ("+inf", "") if after is None else (str(after[0]), after[1])
         reply = await self._r.fcall_ro(
             "notifications_page", len(keys), *keys, _epoch(session), limit, *start,
-            shown_actors, e.group_prefix(viewer), *self._templates,
+            shown_actors, e.bundle_prefix(viewer), *self._templates,
         )  # fmt: skip
         return _page(reply, key_cursor=True)
 

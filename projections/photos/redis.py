@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from projections.backends import redis_scripts as lua
 from projections.backends.redis_batch import ScriptBatch, text
 from projections.photos.keys import PhotoKeys
-from projections.writes import PutContent, ReleasePhoto, SetPhoto, Write, version_key
+from projections.writes import PutContent, ReleasePhoto, SetPhoto, Write, seq_key
 
 VARIANT_NAMES = ("thumbnail", "feed", "full")
 
@@ -61,9 +61,7 @@ class RedisPhotos:
             if isinstance(w, SetPhoto):
                 fields = [("owner_id", str(w.owner_id)), ("status", w.status), *w.fields]
                 flat = [x for pair in fields for x in pair]
-                photos.add(
-                    [k.photo(w.photo_id)], ["_v", version_key(w.version), len(fields), *flat]
-                )
+                photos.add([k.photo(w.photo_id)], ["_v", seq_key(w.seq), len(fields), *flat])
                 owners.append((w.owner_id, w.photo_id))
             elif isinstance(w, PutContent):
                 flat = [x for pair in w.fields for x in pair]
@@ -71,7 +69,7 @@ class RedisPhotos:
                              [w.photo_id, len(w.fields), *flat])  # fmt: skip
             elif isinstance(w, ReleasePhoto):
                 releases.add([k.photo(w.photo_id)],
-                             [version_key(w.version), w.photo_id, k.content_prefix()])  # fmt: skip
+                             [seq_key(w.seq), w.photo_id, k.content_prefix()])  # fmt: skip
         for script, batch in ((self._set_fields, photos), (self._add_content, contents),
                               (self._release, releases)):  # fmt: skip
             for keys, args in batch.groups(self._cluster):

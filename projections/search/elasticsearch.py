@@ -176,12 +176,12 @@ def bulk_actions(writes: Sequence[Write], names: IndexNames) -> list[Body]:
     lines: list[Body] = []
     for w in writes:
         if isinstance(w, IndexPost):
-            lines += [_versioned(names.posts, w.post_id, w.version), _post(w)]
+            lines += [_versioned(names.posts, w.post_id, w.seq), _post(w)]
         elif isinstance(w, UnindexPost):
-            lines += [_versioned(names.posts, w.post_id, w.version), _tombstone(w)]
+            lines += [_versioned(names.posts, w.post_id, w.seq), _tombstone(w)]
         elif isinstance(w, IndexUser):
             lines += [
-                _versioned(names.users, w.user_id, w.version),
+                _versioned(names.users, w.user_id, w.seq),
                 {"user_id": w.user_id, "username": w.username},
             ]
     return lines

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.search.logic import SearchCursor, SearchHit, SearchQuery
-from projections.writes import IndexPost, IndexUser, UnindexPost, Write, version_key
+from projections.writes import IndexPost, IndexUser, UnindexPost, Write, seq_key
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -88,7 +88,7 @@ class SqliteSearch:
             for w in writes:
                 if isinstance(w, IndexUser):
                     _put_user(db, w)
-                elif not _newer(db, w.post_id, version_key(w.version)):
+                elif not _newer(db, w.post_id, seq_key(w.seq)):
                     continue
                 elif isinstance(w, IndexPost):
                     _put_post(db, w)
@@ -192,7 +192,7 @@ def _put_post(db: sqlite3.Connection, w: IndexPost) -> None:
     db.execute(
         "INSERT OR REPLACE INTO docs (post_id, author_id, at_ms, live, version) "
         "VALUES (?, ?, ?, 1, ?)",
-        (w.post_id, w.author_id, w.at_ms, version_key(w.version)),
+        (w.post_id, w.author_id, w.at_ms, seq_key(w.seq)),
     )
     _unindex(db, w.post_id)
     db.execute("INSERT INTO captions (rowid, caption) VALUES (?, ?)", (w.post_id, w.caption))
@@ -206,7 +206,7 @@ def _tombstone(db: sqlite3.Connection, w: UnindexPost) -> None:
     db.execute(
         "INSERT INTO docs (post_id, live, version) VALUES (?, 0, ?) ON CONFLICT (post_id) "
         "DO UPDATE SET live = 0, version = excluded.version",
-        (w.post_id, version_key(w.version)),
+        (w.post_id, seq_key(w.seq)),
     )
     _unindex(db, w.post_id)
 
@@ -221,7 +221,7 @@ def _put_user(db: sqlite3.Connection, w: IndexUser) -> None:
         "INSERT INTO users (user_id, username, version) VALUES (?, ?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, "
         "version = excluded.version WHERE excluded.version > users.version",
-        (w.user_id, w.username, version_key(w.version)),
+        (w.user_id, w.username, seq_key(w.seq)),
     )
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from projections.engagement.logic import SHOWN_ACTORS, comment_group, follow_group, like_group
+from projections.engagement.logic import SHOWN_ACTORS, comment_bundle, follow_bundle, like_bundle
 from projections.engagement.ports import Notice
 from projections.groups import writes_for
 from schemas import events as ev
@@ -95,7 +95,7 @@ async def every_notice(store: EngagementStore, user: int = AUTHOR, size: int = 2
         seen += page.items
         if page.next is None:
             return seen
-        assert page.next == (page.items[-1].at_ms, page.items[-1].group)
+        assert page.next == (page.items[-1].at_ms, page.items[-1].bundle)
         after = page.next
 
 
@@ -103,7 +103,7 @@ async def test_likes_group_and_unlikes_retract(eng: EngagementStore) -> None:
     likes = [liked(21, 1), liked(22, 2), liked(23, 3), liked(24, 4)]
     await apply(eng, *likes, unliked(24, 5))
     [note] = (await eng.notifications(AUTHOR, 10, None)).items
-    assert note == Notice(like_group(POST), likes[2].event_id, ms(3), [23, 22, 21][:SHOWN_ACTORS],
+    assert note == Notice(like_bundle(POST), likes[2].event_id, ms(3), [23, 22, 21][:SHOWN_ACTORS],
                           3, False)  # fmt: skip
     await apply(eng, unliked(21, 6), unliked(22, 7), unliked(23, 8))
     assert await every_notice(eng) == []
@@ -151,12 +151,12 @@ async def test_every_comment_is_its_own_notification(eng: EngagementStore) -> No
     added = [commented(30 + i, 800 + i, second=i) for i in range(4)]
     await apply(eng, *added)
     notes = await every_notice(eng)
-    assert [n.group for n in notes] == [comment_group(POST, 800 + i) for i in (3, 2, 1, 0)]
+    assert [n.bundle for n in notes] == [comment_bundle(POST, 800 + i) for i in (3, 2, 1, 0)]
     assert [(n.actors, n.actor_count) for n in notes] == [([30 + i], 1) for i in (3, 2, 1, 0)]
     assert notes[0].newest_id == added[3].event_id
     await apply(eng, uncommented(30, 800), uncommented(32, 802))
-    groups = [n.group for n in await every_notice(eng)]
-    assert groups == [comment_group(POST, 803), comment_group(POST, 801)]
+    groups = [n.bundle for n in await every_notice(eng)]
+    assert groups == [comment_bundle(POST, 803), comment_bundle(POST, 801)]
 
 
 async def test_follows_group_by_day_and_unfollows_retract(eng: EngagementStore) -> None:
@@ -164,8 +164,8 @@ async def test_follows_group_by_day_and_unfollows_retract(eng: EngagementStore) 
     later = followed(50, 86_400)
     await apply(eng, *day1, later, unfollowed(41, 90_000), followed(AUTHOR, 5))
     notes = await every_notice(eng)
-    assert [(n.group, n.actor_count, n.actors) for n in notes] == [
-        (follow_group(ms(86_400)), 1, [50]), (follow_group(ms(0)), 2, [42, 40]),
+    assert [(n.bundle, n.actor_count, n.actors) for n in notes] == [
+        (follow_bundle(ms(86_400)), 1, [50]), (follow_bundle(ms(0)), 2, [42, 40]),
     ]  # fmt: skip
     assert notes[1].newest_id == day1[2].event_id
 
@@ -173,10 +173,10 @@ async def test_follows_group_by_day_and_unfollows_retract(eng: EngagementStore) 
 async def test_a_refollow_the_next_day_is_a_new_notification(eng: EngagementStore) -> None:
     await apply(eng, followed(40, 1), followed(40, 2))  # a repeated follow: the first one counts
     [note] = await every_notice(eng)
-    assert (note.group, note.at_ms) == (follow_group(ms(1)), ms(1))
+    assert (note.bundle, note.at_ms) == (follow_bundle(ms(1)), ms(1))
     await apply(eng, unfollowed(40, 3), followed(40, 86_400))
     [note] = await every_notice(eng)
-    assert (note.group, note.actors) == (follow_group(ms(86_400)), [40])
+    assert (note.bundle, note.actors) == (follow_bundle(ms(86_400)), [40])
 
 
 async def test_read_marks_and_later_activity_is_unread(eng: EngagementStore) -> None:
@@ -187,22 +187,22 @@ async def test_read_marks_and_later_activity_is_unread(eng: EngagementStore) -> 
     await apply(eng, older_mark)  # a smaller mark applied later does not unread anything
     assert all(n.read for n in await every_notice(eng))
     await apply(eng, liked(23, 4))
-    by_group = {n.group: n for n in await every_notice(eng)}
-    assert (by_group[like_group(POST)].read, by_group[like_group(POST)].actor_count) == (False, 2)
-    assert by_group[comment_group(POST, 900)].read is True
+    by_group = {n.bundle: n for n in await every_notice(eng)}
+    assert (by_group[like_bundle(POST)].read, by_group[like_bundle(POST)].actor_count) == (False, 2)
+    assert by_group[comment_bundle(POST, 900)].read is True
 
 
 async def test_notification_pages_are_stable(eng: EngagementStore) -> None:
     posts = range(6000, 6007)
     await apply(eng, *(liked(21, second=i // 2, post=p) for i, p in enumerate(posts)))
     seen = await every_notice(eng, size=3)
-    expected = sorted(((ms(i // 2), like_group(p)) for i, p in enumerate(posts)), reverse=True)
-    assert [(n.at_ms, n.group) for n in seen] == expected  # equal times: larger group first
+    expected = sorted(((ms(i // 2), like_bundle(p)) for i, p in enumerate(posts)), reverse=True)
+    assert [(n.at_ms, n.bundle) for n in seen] == expected  # equal times: larger group first
     first = await eng.notifications(AUTHOR, 3, None)
     assert first.next == expected[2]
     await apply(eng, liked(22, second=60, post=7000))  # new activity between pages
     rest = await eng.notifications(AUTHOR, 10, first.next)
-    assert [(n.at_ms, n.group) for n in rest.items] == expected[3:]
+    assert [(n.at_ms, n.bundle) for n in rest.items] == expected[3:]
     assert rest.next is None
 
 
@@ -212,7 +212,7 @@ async def test_deleting_a_post_retracts_its_notifications(eng: EngagementStore) 
     await apply(eng, post_deleted(POST))
     await apply(eng, liked(25, 5), commented(26, 902, 6))  # engagement that raced the deletion
     notes = await every_notice(eng)
-    assert [n.group for n in notes] == [follow_group(ms(4)), like_group(POST + 1)]
+    assert [n.bundle for n in notes] == [follow_bundle(ms(4)), like_bundle(POST + 1)]
 
 
 async def test_a_retracted_newest_actor_gives_the_same_notice_in_any_order(

@@ -111,7 +111,7 @@ async def test_replay_engagement_equals_live_and_swaps(
 
     async def inbox() -> list[tuple[str, int, bool]]:
         page = await (await engagement(redis)).notifications(author.actor_id, 50, None)
-        return [(n.group, n.actor_count, n.read) for n in page.items]
+        return [(n.bundle, n.actor_count, n.read) for n in page.items]
 
     def settled(items: list[tuple[str, int, bool]]) -> bool:
         total = {kind: sum(n for g, n, _ in items if g.startswith(kind))

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from projections.backends.redis_batch import text
 from projections.engagement.keys import EngagementKeys
-from projections.engagement.logic import MAX_GROUP_ACTORS, SHOWN_ACTORS, like_group
+from projections.engagement.logic import MAX_BUNDLE_ACTORS, SHOWN_ACTORS, like_bundle
 from projections.engagement.redis import RedisEngagement
 from projections.groups import writes_for
 from projections.ports import Position
@@ -72,7 +72,7 @@ async def test_the_same_like_three_times_counts_once(eng: RedisEngagement) -> No
     assert (stats[POST].likes, stats[POST].liked_by_viewer) == (1, True)
     assert (await eng.stats([POST], 22))[POST].liked_by_viewer is False
     notes = (await eng.notifications(AUTHOR, 10, None)).items
-    assert [(n.group, n.actor_count, n.actors) for n in notes] == [(like_group(POST), 1, [21])]
+    assert [(n.bundle, n.actor_count, n.actors) for n in notes] == [(like_bundle(POST), 1, [21])]
 
 
 async def test_likes_group_and_unlikes_retract(eng: RedisEngagement) -> None:
@@ -108,8 +108,8 @@ async def test_a_hot_post_keeps_constant_state(eng: RedisEngagement, redis: Redi
     stats = await eng.stats([POST], 1500)
     assert (stats[POST].likes, stats[POST].liked_by_viewer) == (2000, True)
     assert await redis.hlen(eng.keys.post(POST)) == 1  # the count; no likers on the post
-    group_key = eng.keys.group_prefix(AUTHOR) + like_group(POST)
-    assert await redis.zcard(group_key) == MAX_GROUP_ACTORS
+    group_key = eng.keys.bundle_prefix(AUTHOR) + like_bundle(POST)
+    assert await redis.zcard(group_key) == MAX_BUNDLE_ACTORS
     [note] = (await eng.notifications(AUTHOR, 10, None)).items
     assert (note.actor_count, note.actors) == (2000, [2999, 2998, 2997])
 
@@ -135,7 +135,7 @@ async def test_comments_page_oldest_first_and_deletion_retracts(
     assert "deleted" in fields
     assert "text" not in fields  # a deleted comment keeps no text
     assert (await eng.stats([POST], None))[POST].comments == 5
-    groups = {n.group for n in (await eng.notifications(AUTHOR, 100, None)).items}
+    groups = {n.bundle for n in (await eng.notifications(AUTHOR, 100, None)).items}
     assert len(groups) == 5
     assert not any(g.endswith((":800", ":801")) for g in groups)
 
@@ -164,9 +164,9 @@ async def test_mark_read_and_later_activity_is_unread(eng: RedisEngagement) -> N
     await apply(eng, read)
     assert all(n.read for n in (await eng.notifications(AUTHOR, 10, None)).items)
     await apply(eng, liked(23, 4))
-    by_group = {n.group: n for n in (await eng.notifications(AUTHOR, 10, None)).items}
-    assert by_group[like_group(POST)].read is False
-    assert by_group[like_group(POST)].actor_count == 2
+    by_group = {n.bundle: n for n in (await eng.notifications(AUTHOR, 10, None)).items}
+    assert by_group[like_bundle(POST)].read is False
+    assert by_group[like_bundle(POST)].actor_count == 2
 
 
 async def test_notification_pages_are_stable(eng: RedisEngagement) -> None:
@@ -175,11 +175,11 @@ async def test_notification_pages_are_stable(eng: RedisEngagement) -> None:
     seen, after = [], None
     while True:
         page = await eng.notifications(AUTHOR, 3, after)
-        seen += [n.group for n in page.items]
+        seen += [n.bundle for n in page.items]
         if page.next is None:
             break
         after = page.next
-    assert sorted(seen) == sorted(like_group(p) for p in posts)
+    assert sorted(seen) == sorted(like_bundle(p) for p in posts)
     assert len(seen) == len(set(seen))
 
 
@@ -189,7 +189,7 @@ async def test_deleting_a_post_retracts_its_notifications(eng: RedisEngagement) 
     await apply(eng, gone)
     await apply(eng, liked(24, 5))  # a like that raced the deletion
     notes = (await eng.notifications(AUTHOR, 10, None)).items
-    assert [n.group for n in notes] == [like_group(POST + 1)]
+    assert [n.bundle for n in notes] == [like_bundle(POST + 1)]
 
 
 async def test_comment_cursor_positions(eng: RedisEngagement) -> None:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from projections.backends.redis_batch import run_scripts
 from projections.engagement.keys import EngagementKeys
-from projections.engagement.logic import MAX_GROUP_ACTORS
+from projections.engagement.logic import MAX_BUNDLE_ACTORS
 from projections.engagement.redis import RedisEngagement
 from projections.groups import writes_for
 from projections.versions.redis_admin import RedisVersionAdmin
@@ -62,7 +62,7 @@ async def test_a_batch_leaves_what_its_events_one_by_one_leave(
     deleted: set[int],
     seed: int,
 ) -> None:
-    """At most MAX_GROUP_ACTORS likers per post: no actor is evicted from a group (eviction
+    """At most MAX_BUNDLE_ACTORS likers per post: no actor is evicted from a group (eviction
     followed by a retraction is where a batch keeps more of a group than single events can)."""
     events = [like(ev.PostLiked if yes else ev.PostUnliked, liker, post, ms * 500)
               for yes, liker, post, ms in actions]  # fmt: skip
@@ -81,7 +81,7 @@ async def test_a_batch_leaves_what_its_events_one_by_one_leave(
 
 
 async def test_a_hot_post_in_one_batch_keeps_the_same_newest_actors(redis: Redis) -> None:
-    likers = range(100, 100 + 4 * MAX_GROUP_ACTORS)
+    likers = range(100, 100 + 4 * MAX_BUNDLE_ACTORS)
     events = [like(ev.PostLiked, u, POSTS[0], (u * 37) % 23) for u in likers]  # ties in time
     batched, single = (RedisEngagement(redis, next(_versions)) for _ in range(2))
     await batched.apply(writes_for("engagement", events))

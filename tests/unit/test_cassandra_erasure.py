@@ -23,7 +23,7 @@ from projections.backends.cassandra import (
     schema_text,
 )
 from projections.engagement.cassandra import FOLLOW_SUBJECT, NO_POST
-from projections.engagement.logic import comment_group, like_group
+from projections.engagement.logic import comment_bundle, like_bundle
 from projections.erasure import cassandra as ce
 from projections.erasure.cassandra import (
     ERASED_AT,
@@ -80,10 +80,10 @@ def comment(comment_id: int, post: int, commenter: int, ms: int | None) -> Row:
 
 ENGAGEMENT = EngagementFound(
     notices=[
-        notice(21, 41, like_group(41), USER),
-        notice(21, 42, comment_group(42, 51), USER),
-        notice(21, 42, comment_group(42, 52), 8),  # someone else's
-        notice(11, 43, like_group(43), 8),
+        notice(21, 41, like_bundle(41), USER),
+        notice(21, 42, comment_bundle(42, 51), USER),
+        notice(21, 42, comment_bundle(42, 52), 8),  # someone else's
+        notice(11, 43, like_bundle(43), 8),
         notice(21, NO_POST, FOLLOW_SUBJECT, USER),
     ],
     by_post=[
@@ -234,8 +234,8 @@ def test_the_users_comments_and_the_notices_they_caused_go_and_others_stay() -> 
         assert keys_in(found, ks, "comments_by_post") == {(42, 290, 51), (31, 300, 53)}
         assert keys_in(found, ks, "notification_events") == {
             (USER,),  # their own partition
-            (21, 41, like_group(41), USER),
-            (21, 42, comment_group(42, 51), USER),
+            (21, 41, like_bundle(41), USER),
+            (21, 42, comment_bundle(42, 51), USER),
             (21, NO_POST, FOLLOW_SUBJECT, USER),
             (22, NO_POST, FOLLOW_SUBJECT, USER),  # everyone they followed, without a read
             (23, NO_POST, FOLLOW_SUBJECT, USER),
@@ -298,9 +298,9 @@ def test_the_erasure_timestamp_is_above_every_write() -> None:
 
 def test_comment_candidates_come_from_the_users_comment_notices_and_their_posts() -> None:
     rows = [
-        notice(21, 42, comment_group(42, 51), USER),
-        notice(21, 42, comment_group(42, 52), 8),
-        notice(21, 41, like_group(41), USER),
+        notice(21, 42, comment_bundle(42, 51), USER),
+        notice(21, 42, comment_bundle(42, 52), 8),
+        notice(21, 41, like_bundle(41), USER),
         notice(21, 41, "comment:41:x", USER),  # malformed: ignored
         notice(21, NO_POST, FOLLOW_SUBJECT, USER),
     ]

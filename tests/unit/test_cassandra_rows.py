@@ -34,7 +34,7 @@ from projections.engagement.cassandra import (
     notice_page,
     notices,
 )
-from projections.engagement.logic import DAY_MS, comment_group, follow_group, like_group
+from projections.engagement.logic import DAY_MS, comment_bundle, follow_bundle, like_bundle
 from projections.engagement.ports import CommentView, Notice
 from projections.feeds import cassandra as cassandra_posts
 from projections.feeds.cassandra import FIELD_COLUMNS, post_cells, post_view
@@ -305,7 +305,7 @@ def test_comment_rows() -> None:
 
 # --- notifications --------------------------------------------------------------------------------
 def like(actor: int, event: int, at: int, post: int = 70) -> Contribution:
-    return Contribution(post, like_group(post), actor, event, MS + at)
+    return Contribution(post, like_bundle(post), actor, event, MS + at)
 
 
 def follow(actor: int, event: int, at: int) -> Contribution:
@@ -315,7 +315,7 @@ def follow(actor: int, event: int, at: int) -> Contribution:
 def test_likes_group_newest_actor_first() -> None:
     rows = [like(21, 101, 1), like(22, 102, 2), like(23, 103, 3), like(24, 104, 4)]
     [note] = notices(rows, set(), 0)
-    assert note == Notice(like_group(70), 104, MS + 4, [24, 23, 22], 4, False)
+    assert note == Notice(like_bundle(70), 104, MS + 4, [24, 23, 22], 4, False)
     rows += [like(24, 105, 5)]  # a repeated like: the actor's oldest row counts
     assert notices(rows, set(), 0) == [note]
     ties = [like(5, 201, 1), like(40, 202, 1), like(300, 203, 1)]
@@ -326,16 +326,16 @@ def test_likes_group_newest_actor_first() -> None:
 def test_groups_comments_follows_gone_posts_and_reads() -> None:
     rows = [
         like(21, 101, 10),
-        Contribution(70, comment_group(70, 900), 22, 102, MS + 20),
-        Contribution(71, comment_group(71, 901), 23, 103, MS + 30),
+        Contribution(70, comment_bundle(70, 900), 22, 102, MS + 20),
+        Contribution(71, comment_bundle(71, 901), 23, 103, MS + 30),
         follow(40, 104, 40), follow(41, 105, DAY_MS), follow(42, 106, 50),
     ]  # fmt: skip
     found = notices(rows, {71}, read_up_to=104)
-    assert [(n.group, n.actors, n.actor_count, n.read) for n in found] == [
-        (follow_group(MS + DAY_MS), [41], 1, False),
-        (follow_group(MS), [42, 40], 2, False),
-        (comment_group(70, 900), [22], 1, True),
-        (like_group(70), [21], 1, True),
+    assert [(n.bundle, n.actors, n.actor_count, n.read) for n in found] == [
+        (follow_bundle(MS + DAY_MS), [41], 1, False),
+        (follow_bundle(MS), [42, 40], 2, False),
+        (comment_bundle(70, 900), [22], 1, True),
+        (like_bundle(70), [21], 1, True),
     ]  # fmt: skip
     assert (found[1].newest_id, found[1].at_ms) == (106, MS + 50)
     assert notices(rows, set(), 0, cap=2) == notices(rows, set(), 0)[:2]
@@ -345,12 +345,12 @@ def test_groups_comments_follows_gone_posts_and_reads() -> None:
 def test_notice_pages_follow_the_ms_group_cursor() -> None:
     rows = [like(21, 100 + p, p // 2, post=p) for p in range(60, 67)]
     items = notices(rows, set(), 0)
-    assert [(n.at_ms, n.group) for n in items] == sorted(
-        ((n.at_ms, n.group) for n in items), reverse=True
+    assert [(n.at_ms, n.bundle) for n in items] == sorted(
+        ((n.at_ms, n.bundle) for n in items), reverse=True
     )
     first = notice_page(items, 3, None)
     assert first.items == items[:3]
-    assert first.next == (items[2].at_ms, items[2].group)
+    assert first.next == (items[2].at_ms, items[2].bundle)
     rest = notice_page(items, 10, first.next)
     assert (rest.items, rest.next) == (items[3:], None)
     assert notice_page(items, 7, None).next is None

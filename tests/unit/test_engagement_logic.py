@@ -20,13 +20,13 @@ from projections.audit.logic import (
 )
 from projections.engagement.logic import (
     DAY_MS,
-    MAX_GROUP_ACTORS,
+    MAX_BUNDLE_ACTORS,
     MAX_NOTIFICATIONS,
     SHOWN_ACTORS,
-    comment_group,
-    follow_group,
-    like_group,
-    parse_group,
+    comment_bundle,
+    follow_bundle,
+    like_bundle,
+    parse_bundle,
 )
 from projections.groups import writes_for
 from projections.writes import (
@@ -43,7 +43,7 @@ AT_MS = 1_772_366_400_000
 
 
 def test_constants_keep_their_invariants() -> None:
-    assert MAX_GROUP_ACTORS >= SHOWN_ACTORS
+    assert MAX_BUNDLE_ACTORS >= SHOWN_ACTORS
     assert MAX_NOTIFICATIONS >= 5 * 100
 
 
@@ -90,16 +90,16 @@ def test_follows_reads_and_deletions() -> None:
 
 @given(st.integers(0, 2**62), st.integers(0, 2**62))
 def test_group_keys_round_trip(post: int, comment: int) -> None:
-    assert parse_group(like_group(post)) == ("like", post, None)
-    assert parse_group(comment_group(post, comment)) == ("comment", post, comment)
+    assert parse_bundle(like_bundle(post)) == ("like", post, None)
+    assert parse_bundle(comment_bundle(post, comment)) == ("comment", post, comment)
 
 
 @given(st.integers(0, 2**45))
 def test_follows_group_by_utc_day(ms: int) -> None:
     day_start = ms - ms % DAY_MS
-    assert follow_group(ms) == follow_group(day_start) == follow_group(day_start + DAY_MS - 1)
-    assert follow_group(ms) != follow_group(day_start + DAY_MS)
-    assert parse_group(follow_group(ms)) == ("follow", None, None)
+    assert follow_bundle(ms) == follow_bundle(day_start) == follow_bundle(day_start + DAY_MS - 1)
+    assert follow_bundle(ms) != follow_bundle(day_start + DAY_MS)
+    assert parse_bundle(follow_bundle(ms)) == ("follow", None, None)
 
 
 def test_count_drift_reports_only_differences() -> None:

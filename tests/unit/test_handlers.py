@@ -16,12 +16,12 @@ from projections.graph.handlers import (
 )
 from projections.groups import HANDLERS, Group, writes_for
 from projections.writes import (
-    VERSION_WIDTH,
+    SEQ_WIDTH,
     MarkCelebrity,
     PutUser,
     SetAvatar,
     SetFollow,
-    version_key,
+    seq_key,
 )
 from schemas import events as ev
 from schemas.events import EVENT_TYPES
@@ -146,22 +146,22 @@ def test_every_write_is_versioned_by_the_event_that_caused_it(events: list[ev.Ev
                 assert write.user_id == event.actor_id
                 continue
             assert isinstance(write, PutUser | SetAvatar | SetFollow)
-            assert write.version == event.event_id
+            assert write.seq == event.event_id
 
 
 # version keys -------------------------------------------------------------------------------------
 
 
 def test_version_width_fits_the_largest_id() -> None:
-    assert len(str(MAX_ID)) == VERSION_WIDTH
-    assert len(version_key(MAX_ID)) == VERSION_WIDTH
-    assert len(version_key(1)) == VERSION_WIDTH
+    assert len(str(MAX_ID)) == SEQ_WIDTH
+    assert len(seq_key(MAX_ID)) == SEQ_WIDTH
+    assert len(seq_key(1)) == SEQ_WIDTH
 
 
 @given(st.integers(0, MAX_ID), st.integers(0, MAX_ID))
 def test_version_keys_order_like_the_integers(a: int, b: int) -> None:
-    ka, kb = version_key(a), version_key(b)
-    assert len(ka) == len(kb) == VERSION_WIDTH
+    ka, kb = seq_key(a), seq_key(b)
+    assert len(ka) == len(kb) == SEQ_WIDTH
     assert (ka < kb) == (a < b)
     assert (ka == kb) == (a == b)
     assert int(ka) == a
@@ -170,7 +170,7 @@ def test_version_keys_order_like_the_integers(a: int, b: int) -> None:
 @given(st.integers(EPOCH_MS, EPOCH_MS + 2**41 - 1))
 def test_version_keys_distinguish_ids_a_double_would_merge(ms: int) -> None:
     base = (ms - EPOCH_MS) << 22
-    assert version_key(base) < version_key(base + 1)
+    assert seq_key(base) < seq_key(base + 1)
 
 
 def test_feed_cap_holds_several_of_the_largest_pages() -> None:

@@ -51,10 +51,10 @@ def one_by_one(start: State, writes: list[SetLike], deleted: set[int]) -> State:
     for w in writes:
         pair = (w.liker_id, w.post_id)
         flag, version, _ = s.liked.get(pair, (False, -1, 0))
-        if w.version > version:
-            s.liked[pair] = (w.liked, w.version, w.author_id)
+        if w.seq > version:
+            s.liked[pair] = (w.liked, w.seq, w.author_id)
             if w.liked != flag:
-                _flip(s, w, w.liker_id, w.post_id, (w.version, w.liked, w.at_ms), deleted)
+                _flip(s, w, w.liker_id, w.post_id, (w.seq, w.liked, w.at_ms), deleted)
     return s
 
 
