@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
+from gateway.keys import AccountKeys
 from infra.keystore import fsynced
 
 # OWASP's argon2id minimum (19 MiB, t=2, p=1): ~20 ms per hash here, run off the event loop
@@ -79,30 +80,12 @@ async def check_password(stored_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify_hash, stored_hash, password)
 
 
-# Key names, the only place (infra/backup.py reads them through photofeed/backup_cli.py).
-ACCOUNT_KEYS = "account:{*}"  # SCAN MATCH pattern of every account hash (not the name keys)
+# The key layout infra/backup.py reads (through photofeed/backup_cli.py): the key scheme's own
+# (gateway/keys.py AccountKeys), under the names the backup layout takes.
 # hash fields; CHANGED_AT (ms) rises with every credential write: a restore never goes back,
 # and it is the session epoch every token carries (a change revokes all earlier tokens)
 USERNAME, PASSWORD_HASH, CHANGED_AT = "username", "password_hash", "changed_at"
 ERASING = "erasing"  # set while DELETE /users/me runs: no token, login or append is accepted
-
-
-def account_key(user_id: int) -> str:
-    """The account hash: username, password_hash, changed_at."""
-    return f"account:{{{user_id}}}"
-
-
-def name_key(username: str) -> str:
-    """The username reservation: the owner's user id."""
-    return f"account:name:{username}"
-
-
-def user_id_of(key: str) -> int:
-    """The user id in an `account_key`; ValueError for any other key."""
-    prefix, suffix = "account:{", "}"
-    if not (key.startswith(prefix) and key.endswith(suffix)):
-        raise ValueError(f"not an account key: {key!r}")
-    return int(key[len(prefix) : -len(suffix)])
 
 
 # KEYS: name key, account key. ARGV: user id, then the values of the three fields.
@@ -150,8 +133,8 @@ return 1
 
 
 class RedisAccountStore:
-    """`name_key(username)` -> user id; `account_key(user_id)` hash. Every write is fsynced
-    before it returns (NotDurable, a 503 at the gateway, otherwise)."""
+    """`AccountKeys.name(username)` -> user id; `AccountKeys.account(user_id)` hash. Every
+    write is fsynced before it returns (NotDurable, a 503 at the gateway, otherwise)."""
 
     def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
         self._r = redis
@@ -166,7 +149,7 @@ class RedisAccountStore:
         """Reserve the username and store the credentials; False when the name is taken. A
         reservation Valkey cannot fsync is undone (best effort) before NotDurable is raised, so
         the 503 means "nothing happened" and a retry is not refused as a taken name."""
-        keys = [name_key(account.username), account_key(account.user_id)]
+        keys = [AccountKeys.name(account.username), AccountKeys.account(account.user_id)]
         args: list[str | int] = [
             account.user_id, account.username, account.password_hash, int(self._clock() * 1000),
         ]  # fmt: skip
@@ -183,17 +166,19 @@ class RedisAccountStore:
 
     async def release(self, account: Account) -> None:
         """Undo a reservation (its command was rejected), fsynced."""
-        await self._delete_fsynced([name_key(account.username), account_key(account.user_id)])
+        await self._delete_fsynced(
+            [AccountKeys.name(account.username), AccountKeys.account(account.user_id)]
+        )
 
     async def by_username(self, username: str) -> Account | None:
         """The account, None when the name is free or its account is being erased."""
-        raw_id = await self._r.get(name_key(username))
+        raw_id = await self._r.get(AccountKeys.name(username))
         return None if raw_id is None else await self.by_id(int(raw_id))
 
     async def by_id(self, user_id: int) -> Account | None:
         """The account, None when there is none or it is being erased."""
         name, stored, changed, erasing = await self._r.hmget(
-            account_key(user_id), [USERNAME, PASSWORD_HASH, CHANGED_AT, ERASING]
+            AccountKeys.account(user_id), [USERNAME, PASSWORD_HASH, CHANGED_AT, ERASING]
         )
         if name is None or stored is None or erasing is not None:
             return None
@@ -205,7 +190,7 @@ class RedisAccountStore:
         gone, being erased or changed meanwhile (nothing written). A change Valkey cannot fsync
         is undone (best effort) before NotDurable is raised: the 503 means "nothing happened"
         and a retry with the same passwords works."""
-        key = account_key(account.user_id)
+        key = AccountKeys.account(account.user_id)
         now_ms = int(self._clock() * 1000)
         async with self._r.client() as conn:
             changed = await self._bump([key], [now_ms, new_hash, account.password_hash],
@@ -227,7 +212,9 @@ class RedisAccountStore:
         A revocation Valkey cannot fsync stays in force (NotDurable is raised; retry)."""
         now_ms = int(self._clock() * 1000)
         async with self._r.client() as conn:
-            changed = await self._bump([account_key(user_id)], [now_ms, "", ""], client=conn)
+            changed = await self._bump(
+                [AccountKeys.account(user_id)], [now_ms, "", ""], client=conn
+            )
             if changed is None:
                 return None
             await fsynced(conn)
@@ -244,21 +231,21 @@ class RedisAccountStore:
 
     async def _mark_erasing(self, user_id: int, erasing: bool) -> bool:
         async with self._r.client() as conn:
-            found = await self._erasing([account_key(user_id)], ["1" if erasing else "0"],
+            found = await self._erasing([AccountKeys.account(user_id)], ["1" if erasing else "0"],
                                         client=conn)  # fmt: skip
             if found:
                 await fsynced(conn)
         return bool(found)
 
     async def exists(self, user_id: int) -> bool:
-        return bool(await self._r.exists(account_key(user_id)))
+        return bool(await self._r.exists(AccountKeys.account(user_id)))
 
     async def forget(self, user_id: int) -> None:
         """Delete the account (an erasure), fsynced: credentials gone, the username free again."""
-        name = await self._r.hget(account_key(user_id), USERNAME)
-        keys = [account_key(user_id)]
+        name = await self._r.hget(AccountKeys.account(user_id), USERNAME)
+        keys = [AccountKeys.account(user_id)]
         if name is not None:
-            keys.append(name_key(_text(name)))
+            keys.append(AccountKeys.name(_text(name)))
         await self._delete_fsynced(keys)
 
     async def _delete_fsynced(self, keys: list[str]) -> None:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.deps import GatewayDeps
-from gateway.errors import ApiError, unauthorized
+from gateway.errors import ApiError, account_erased, unauthorized
 from gateway.tokens import Claims, InvalidToken
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -66,8 +66,7 @@ async def authenticate(request: Request, defer: bool = False) -> Claims | None:
 def _refuse(verdict: str) -> None:
     """401 unless the session stands ('ok')."""
     if verdict == "gone":
-        raise ApiError(401, "account_erased", "this account was erased",
-                       {"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise account_erased(challenge=True)
     if verdict != "ok":
         raise ApiError(401, "session_revoked", "this session was logged out; log in again",
                        {"WWW-Authenticate": "Bearer"})  # fmt: skip

@@ -33,6 +33,7 @@ from starlette.responses import Response
 
 from gateway.auth import deps_of
 from gateway.errors import ApiError
+from infra.event_log import EventLog
 from infra.positions import InvalidPosition, LogPosition, decode_token, encode_token, merge
 from infra.topics import CATALOGUE
 from projections.groups import Group, group_events
@@ -100,10 +101,6 @@ class SettledReader(Protocol):
     """projections/backends/positions.py RedisSettledUploads."""
 
     async def token(self, photo_id: int) -> str | None: ...
-
-
-class EventLog(Protocol):
-    async def append(self, *events: Event) -> Sequence[LogPosition]: ...
 
 
 @functools.cache

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import structlog
 
@@ -17,18 +17,17 @@ from gateway.ratelimit import Limits, RateLimiter
 from gateway.sessions import RedisSessions
 from gateway.tokens import TokenSigner
 from gateway.uploads import UploadStore
+from infra.event_log import EventLog
 from infra.objectstore import S3Store
-from infra.positions import LogPosition
 from infra.settings import Settings
 from projections.engagement.ports import EngagementStore
 from projections.feeds.ports import FeedStore
-from projections.graph.ports import GraphReader, UserReader
+from projections.graph.ports import GraphViews
 from projections.groups import Group
 from projections.pages.redis import RedisPages
-from projections.photos.redis import RedisPhotos
+from projections.photos.ports import PhotoReader
 from projections.search.ports import SearchIndex
 from projections.versions.ports import VersionRegistry
-from schemas.events import Event
 from schemas.ids import SnowflakeGenerator
 
 if TYPE_CHECKING:  # these modules read deps through gateway.auth
@@ -38,18 +37,6 @@ if TYPE_CHECKING:  # these modules read deps through gateway.auth
 
 T = TypeVar("T")
 ACTIVE_VERSION_TTL_S = 1.0  # a swap reaches every gateway within this; old versions live longer
-
-
-class EventLog(Protocol):
-    """Appends events durably (acks=all) and in order; raises infra.kafka.AppendError when the
-    log does not acknowledge in time (the gateway answers 503 log_unavailable). Returns where
-    each event was stored (read-your-writes tokens: gateway/consistency.py)."""
-
-    async def append(self, *events: Event) -> Sequence[LogPosition]: ...
-
-
-class GraphViews(UserReader, GraphReader, Protocol):
-    """One version of the users/graph projection group."""
 
 
 async def _logged(work: Coroutine[Any, Any, Any]) -> None:
@@ -68,7 +55,7 @@ class GatewayDeps:
     ids: SnowflakeGenerator
     versions: VersionRegistry
     graph_at: Callable[[int], GraphViews]  # projection version -> reader
-    photos_at: Callable[[int], RedisPhotos]
+    photos_at: Callable[[int], PhotoReader]
     feeds_at: Callable[[int], FeedStore]
     engagement_at: Callable[[int], EngagementStore]
     search_at: Callable[[int], SearchIndex]
@@ -118,7 +105,7 @@ class GatewayDeps:
         """The active version of the search index."""
         return self.search_at(await self._active_version(Group.SEARCH))
 
-    async def photos(self) -> RedisPhotos:
+    async def photos(self) -> PhotoReader:
         """The reader of the active photos version."""
         v = await self._active_version(Group.PHOTOS)
         return self._adapter((Group.PHOTOS, v), lambda: self.photos_at(v))

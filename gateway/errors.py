@@ -40,6 +40,13 @@ def unauthorized(message: str = "a valid bearer token is required") -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
 
+def account_erased(challenge: bool = False) -> ApiError:
+    """401: the caller's account is gone or being erased; `challenge` adds WWW-Authenticate
+    where the token itself is what failed (its session check), not the command."""
+    headers = {"WWW-Authenticate": "Bearer"} if challenge else None
+    return ApiError(401, "account_erased", "this account was erased", headers)
+
+
 def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:

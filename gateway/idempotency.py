@@ -33,8 +33,9 @@ from starlette.responses import Response
 from starlette.types import Message, Receive
 
 from gateway.auth import deps_of, require_user
-from gateway.errors import ApiError
+from gateway.errors import ApiError, account_erased
 from gateway.idempotency_store import Answer, RedisIdempotencyStore
+from gateway.keys import IdempotencyKeys
 from gateway.validation import MAX_JSON_BYTES
 from infra.keystore import ErasedUser
 
@@ -127,13 +128,13 @@ async def _attempt(
     caller: int | None, key: str, fingerprint: str,
 ) -> Response:  # fmt: skip
     store = idem.store
-    record = store.record_key(caller, key)
+    record = IdempotencyKeys.record(caller, key)
     token = uuid.uuid4().hex
     try:
         claim = await store.claim(record, fingerprint, [fresh.next_id() for _ in
                                                         range(RESERVED_IDS)], token)  # fmt: skip
     except ErasedUser:
-        raise ApiError(401, "account_erased", "this account was erased") from None
+        raise account_erased() from None
     if claim.outcome == "mismatch":
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a "
                        "different request; use a new key for a new request")  # fmt: skip

@@ -1,4 +1,5 @@
-"""Idempotency records in Valkey (command side, never in the log): one hash per (scope, key).
+"""Idempotency records in Valkey (command side, never in the log): one hash per (scope, key)
+(named by gateway/keys.py IdempotencyKeys).
 
 A record moves `pending` -> `done` (the first answer, kept for the TTL) or `failed` (a 5xx: the
 command may or may not have happened). It always keeps the ids reserved by the first attempt,
@@ -94,11 +95,6 @@ class RedisIdempotencyStore:
         self._claim = redis.register_script(_CLAIM)
         self._finish = redis.register_script(_FINISH)
         self._settle = redis.register_script(_SETTLE)
-
-    @staticmethod
-    def record_key(scope: int | None, key: str) -> str:
-        """Per user; registration (no user yet) shares one namespace spread over slots."""
-        return f"idem:{{{scope}}}:{key}" if scope is not None else f"idem:{{anon:{key}}}"
 
     async def claim(self, record: str, fingerprint: str, ids: Sequence[int], token: str) -> Claim:
         """Take the key for one attempt holding `token`, or say why not (see Claim)."""

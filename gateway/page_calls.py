@@ -7,10 +7,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.accounts import account_key
 from gateway.auth import pending_session, settle_session
 from gateway.deps import GatewayDeps
-from gateway.sessions import revoked_key
+from gateway.keys import AccountKeys, SessionKeys
 from projections.feeds.cards import with_url_base
 from projections.pages.redis import PageReply, Session
 
@@ -20,7 +19,8 @@ def session_keys(request: Request) -> Session | None:
     claims = pending_session(request)
     if claims is None:
         return None
-    return account_key(claims.user_id), revoked_key(claims.user_id, claims.sid), claims.epoch
+    user_id = claims.user_id
+    return AccountKeys.account(user_id), SessionKeys.revoked(user_id, claims.sid), claims.epoch
 
 
 def served(request: Request, reply: PageReply) -> bool:

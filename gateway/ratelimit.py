@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from starlette.requests import Request
 
 from gateway.errors import ApiError
+from gateway.keys import RateLimitKeys
 
 # KEYS[1] zset of action times (ms); ARGV: now ms, window ms, limit, a unique member
 # Returns 0 when allowed (and records the action), else the ms until a slot frees up.
@@ -102,7 +103,7 @@ class RateLimiter:
         """0 when the action may go ahead (it is counted); else seconds to wait (Retry-After)."""
         now = time.time_ns() // 1_000_000
         wait_ms = await self._script(
-            [f"ratelimit:{self._name}:{{{self._pseudonyms.of(subject)}}}"],
+            [RateLimitKeys.window(self._name, self._pseudonyms.of(subject))],
             [now, self._window_ms, self.limit, uuid.uuid4().hex],
         )
         return math.ceil(int(wait_ms) / 1000)
@@ -157,7 +158,7 @@ class LoginGuard:
         await self._r.delete(self._key("addr", address))
 
     def _key(self, kind: str, subject: str) -> str:
-        return f"ratelimit:login:{kind}:{{{self._pseudonyms.of(subject)}}}"
+        return RateLimitKeys.login(kind, self._pseudonyms.of(subject))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,40 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.accounts import Account
 from gateway.auth import deps_of, require_user, viewer
 from gateway.cursors import decode_cursor, encode_cursor
-from gateway.deps import GatewayDeps, GraphViews
-from gateway.errors import ApiError, invalid, not_found
+from gateway.errors import ApiError, account_erased, invalid, not_found
 from gateway.idempotency import answer_owner, request_ids
 from gateway.ratelimit import client_address
-from gateway.responses import json_response, no_content
-from gateway.routes_sessions import confirm_password, live_account
+from gateway.responses import json_response, no_content, page_json
+from gateway.route_kit import append_or_503, confirm_password, live_account, user_json, user_list
 from gateway.validation import json_object, limit_param, password_field, path_id, username_field
-from infra.keystore import ErasedUser
-from projections.graph.ports import Edge, UserView
+from projections.graph.ports import Edge
 from projections.ports import Page
 from schemas import events as ev
-
-
-def _now(deps: GatewayDeps) -> datetime:
-    return datetime.fromtimestamp(deps.clock(), tz=UTC)
-
-
-async def append_or_503(deps: GatewayDeps, *events: ev.Event) -> None:
-    """Append; an erased (or erasing) actor is 401 and nothing is appended (the log checks
-    it: gateway/sessions.py LiveActorsLog). A log that does not acknowledge raises
-    AppendError, which the dispatcher answers with 503 log_unavailable (gateway/outages.py)."""
-    try:
-        await deps.log.append(*events)
-    except ErasedUser:
-        raise ApiError(401, "account_erased", "this account was erased") from None
 
 
 async def register(request: Request) -> Response:
@@ -51,7 +32,7 @@ async def register(request: Request) -> Response:
         if taken is None or taken.user_id != account.user_id:  # else: a keyed retry's own
             raise ApiError(409, "username_taken", f"the username {username!r} is taken")
     event = ev.UserRegistered(
-        event_id=ids.next_id(), occurred_at=_now(deps), actor_id=account.user_id,
+        event_id=ids.next_id(), occurred_at=deps.now(), actor_id=account.user_id,
         username=username,
     )  # fmt: skip
     try:
@@ -105,7 +86,7 @@ async def _set_follow(request: Request, follow: bool) -> Response:
     kind = ev.UserFollowed if follow else ev.UserUnfollowed
     await append_or_503(
         deps,
-        kind(event_id=deps.ids.next_id(), occurred_at=_now(deps), actor_id=me, followee_id=target),
+        kind(event_id=deps.ids.next_id(), occurred_at=deps.now(), actor_id=me, followee_id=target),
     )
     return no_content()
 
@@ -131,19 +112,7 @@ async def _edge_list(request: Request, which: str) -> Response:
         user_id, limit, after
     )
     users = await user_list(graph, [e.user_id for e in page.items], me)
-    return json_response(
-        {"users": users, "next_cursor": encode_cursor(page.next), "has_more": page.next is not None}
-    )
-
-
-async def user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
-    views = await graph.users(ids)
-    mine = await graph.follows(me, ids) if me is not None else set()
-    return [{**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views]
-
-
-def user_json(user: UserView) -> dict[str, Any]:
-    return {"user_id": str(user.user_id), "username": user.username, "avatar_url": user.avatar_url}
+    return page_json({"users": users}, encode_cursor(page.next))
 
 
 async def erase_me(request: Request) -> Response:
@@ -156,10 +125,10 @@ async def erase_me(request: Request) -> Response:
     password = password_field(await json_object(request, empty=True))
     await confirm_password(request, deps, await live_account(deps, me), password)
     if not await deps.accounts.begin_erasure(me):
-        raise ApiError(401, "account_erased", "this account was erased")
+        raise account_erased()
     try:
         await append_or_503(
-            deps, ev.AccountErasureRequested(event_id=deps.ids.next_id(), occurred_at=_now(deps),
+            deps, ev.AccountErasureRequested(event_id=deps.ids.next_id(), occurred_at=deps.now(),
                                              actor_id=me),
         )  # fmt: skip
     except BaseException:

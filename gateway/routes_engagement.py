@@ -19,9 +19,8 @@ from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
 from gateway.idempotency import request_ids
 from gateway.page_calls import page_response, session_keys
-from gateway.responses import json_response, no_content, rfc3339
-from gateway.routes_accounts import append_or_503, user_json
-from gateway.routes_posts import live_post
+from gateway.responses import json_response, no_content, page_json, rfc3339
+from gateway.route_kit import append_or_503, live_post, user_json
 from gateway.validation import comment_text, json_object, limit_param, path_id
 from projections.engagement.ports import CommentView
 from schemas import events as ev
@@ -86,10 +85,7 @@ async def list_comments(request: Request) -> Response:
     await check_pending_session(request)
     await live_post(deps, post_id)
     page, nxt = await (await deps.engagement()).comments(post_id, limit, after)
-    return json_response(
-        {"comments": await comments_json(deps, page), "next_cursor": encode_cursor(nxt),
-         "has_more": nxt is not None}
-    )  # fmt: skip
+    return page_json({"comments": await comments_json(deps, page)}, encode_cursor(nxt))
 
 
 async def delete_comment(request: Request) -> Response:

@@ -19,8 +19,8 @@ from gateway.cursors import decode_key_cursor, encode_key_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import invalid
 from gateway.page_calls import page_response, session_keys
-from gateway.responses import json_response, no_content, rfc3339
-from gateway.routes_accounts import append_or_503, user_json
+from gateway.responses import no_content, page_json, rfc3339
+from gateway.route_kit import append_or_503, user_json
 from gateway.validation import json_object, limit_param
 from projections.engagement.logic import SHOWN_ACTORS, parse_bundle
 from projections.engagement.ports import Notice
@@ -43,10 +43,8 @@ async def list_notifications(request: Request) -> Response:
         return page_response(deps, "notifications", reply.posts, cursor)
     await check_pending_session(request)
     page = await (await deps.engagement()).notifications(me, limit, after)
-    return json_response(
-        {"notifications": await _hydrate(deps, page.items), "next_cursor":
-         encode_key_cursor(page.next), "has_more": page.next is not None}
-    )  # fmt: skip
+    items = await _hydrate(deps, page.items)
+    return page_json({"notifications": items}, encode_key_cursor(page.next))
 
 
 async def mark_read(request: Request) -> Response:

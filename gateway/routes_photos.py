@@ -18,7 +18,7 @@ from gateway.errors import ApiError, invalid, not_found
 from gateway.idempotency import IdSource, request_ids
 from gateway.outages import outage_of
 from gateway.responses import json_response, rfc3339
-from gateway.routes_accounts import append_or_503
+from gateway.route_kit import append_or_503
 from gateway.store_errors import store_refusal
 from gateway.uploads import UploadSession
 from gateway.validation import (

@@ -9,9 +9,6 @@ the per-group readers in a few pipelined round trips.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,25 +17,15 @@ from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, not_found
 from gateway.page_calls import page_response, served, session_keys
-from gateway.responses import json_response, no_content, rfc3339
-from gateway.routes_accounts import append_or_503, user_json
+from gateway.paging import fetch_page
+from gateway.responses import json_response, no_content, page_json
+from gateway.route_kit import append_or_503, live_post, posts_json
 from gateway.validation import limit_param, path_id
-from projections.engagement.ports import PostStats
 from projections.feeds.cards import with_url_base
 from projections.feeds.ports import PostView
 from projections.feeds.query import read_feed, rebuild_feed
 from projections.ports import Position
 from schemas import events as ev
-
-NO_ENGAGEMENT = PostStats(0, 0, False)
-
-
-async def live_post(deps: GatewayDeps, post_id: int) -> PostView:
-    """The post, or 404 when it is unknown or deleted."""
-    post = (await (await deps.feeds()).posts([post_id])).get(post_id)
-    if post is None:
-        raise not_found("post")
-    return post
 
 
 @session_in_call
@@ -92,12 +79,12 @@ async def profile_grid(request: Request) -> Response:
     if author not in await (await deps.graph()).users([author]):
         raise not_found("user")
     feeds = await deps.feeds()
-    rows = await feeds.timeline_page(author, limit + 1, after)
-    posts = await feeds.posts([p for p, _ in rows[:limit]])
-    page = [posts[p] for p, _ in rows[:limit] if p in posts]
-    more = len(rows) > limit
-    nxt = Position(rows[limit - 1][1], rows[limit - 1][0]) if more else None
-    return await _posts_page(deps, page, nxt, me)
+    rows = await fetch_page(
+        lambda n: feeds.timeline_page(author, n, after), limit, lambda row: Position(row[1], row[0])
+    )
+    posts = await feeds.posts([p for p, _ in rows.items])
+    page = [posts[p] for p, _ in rows.items if p in posts]  # deleted meanwhile: left out
+    return await _posts_page(deps, page, rows.next, me)
 
 
 @session_in_call
@@ -114,7 +101,7 @@ async def get_post(request: Request) -> Response:
             return Response(body, media_type="application/json")
     await check_pending_session(request)
     post = await live_post(deps, post_id)
-    return json_response((await hydrate(deps, [post], viewer(request)))[0])
+    return json_response((await posts_json(deps, [post], viewer(request)))[0])
 
 
 async def delete_post(request: Request) -> Response:
@@ -138,39 +125,4 @@ async def delete_post(request: Request) -> Response:
 async def _posts_page(
     deps: GatewayDeps, posts: list[PostView], nxt: Position | None, me: int | None
 ) -> Response:
-    return json_response(
-        {"posts": await hydrate(deps, posts, me), "next_cursor": encode_cursor(nxt),
-         "has_more": nxt is not None}
-    )  # fmt: skip
-
-
-async def hydrate(deps: GatewayDeps, posts: list[PostView], me: int | None) -> list[dict[str, Any]]:
-    """Post objects for a page: authors, and counts with the viewer's likes, fetched
-    concurrently in one pipelined round trip each."""
-    graph, engagement = await deps.graph(), await deps.engagement()
-    authors, stats = await asyncio.gather(
-        graph.users(sorted({p.author_id for p in posts})),
-        engagement.stats([p.post_id for p in posts], me),
-    )
-    out = []
-    for p in posts:
-        author = authors.get(p.author_id)
-        counts = stats.get(p.post_id, NO_ENGAGEMENT)
-        out.append(
-            {
-                "post_id": str(p.post_id),
-                "user": user_json(author) if author else {"user_id": str(p.author_id)},
-                "caption": p.caption,
-                "tags": list(p.tags),
-                "image_urls": {n: deps.store.public_url(k) for n, k in p.variants.items()},
-                "width": p.width,
-                "height": p.height,
-                "blurhash": p.blurhash,
-                "alt_text": p.alt_text,
-                "like_count": counts.likes,
-                "comment_count": counts.comments,
-                "liked_by_viewer": counts.liked_by_viewer,
-                "created_at": rfc3339(p.published_ms),
-            }
-        )
-    return out
+    return page_json({"posts": await posts_json(deps, posts, me)}, encode_cursor(nxt))

@@ -14,9 +14,9 @@ from gateway.cursors import (
 )
 from gateway.errors import invalid
 from gateway.page_calls import page_response, served, session_keys
-from gateway.responses import json_response
-from gateway.routes_accounts import user_list
-from gateway.routes_posts import hydrate
+from gateway.paging import fetch_page
+from gateway.responses import page_json
+from gateway.route_kit import posts_json, user_list
 from gateway.validation import limit_param
 from projections.search.logic import BadQuery, SearchQuery, parse_query
 
@@ -34,28 +34,24 @@ async def search(request: Request) -> Response:
     if query.users_only:  # the first @name's matches
         await check_pending_session(request)
         last = decode_key_cursor(request.query_params.get("cursor"))
-        rows = await index.users(query.users[0], limit + 1, last[1] if last else None)
-        more = len(rows) > limit
-        users = await user_list(await deps.graph(), [u for u, _ in rows[:limit]], me)
-        nxt = encode_key_cursor((0, rows[limit - 1][1])) if more else None
-        return json_response({"posts": [], "users": users, "next_cursor": nxt, "has_more": more})
-    hits = await index.posts(
-        query, limit + 1, decode_search_cursor(request.query_params.get("cursor"))
-    )
-    more = len(hits) > limit
-    page = hits[:limit]
-    nxt = encode_search_cursor(page[-1].cursor()) if more else None
+        name, after_name = query.users[0], last[1] if last else None
+        rows = await fetch_page(
+            lambda n: index.users(name, n, after_name), limit, lambda r: (0, r[1])
+        )
+        users = await user_list(await deps.graph(), [u for u, _ in rows.items], me)
+        return page_json({"posts": [], "users": users}, encode_key_cursor(rows.next))
+    after = decode_search_cursor(request.query_params.get("cursor"))
+    hits = await fetch_page(lambda n: index.posts(query, n, after), limit, lambda h: h.cursor())
+    nxt = encode_search_cursor(hits.next)
     pages = await deps.pages()
     if pages is not None:
-        reply = await pages.cards([h.post_id for h in page], me, session_keys(request))
+        reply = await pages.cards([h.post_id for h in hits.items], me, session_keys(request))
         if served(request, reply):
             return page_response(deps, "posts", reply.posts, nxt, b'"users":[],')
     await check_pending_session(request)
-    posts = await (await deps.feeds()).posts([h.post_id for h in page])  # deleted: filtered
-    return json_response(
-        {"posts": await hydrate(deps, [posts[h.post_id] for h in page if h.post_id in posts], me),
-         "users": [], "next_cursor": nxt, "has_more": more}
-    )  # fmt: skip
+    posts = await (await deps.feeds()).posts([h.post_id for h in hits.items])  # deleted: filtered
+    found = [posts[h.post_id] for h in hits.items if h.post_id in posts]
+    return page_json({"posts": await posts_json(deps, found, me), "users": []}, nxt)
 
 
 def _query(request: Request) -> SearchQuery:

@@ -1,10 +1,11 @@
-"""Sessions: log in, change the password, log out here or everywhere; password confirmation.
+"""Sessions: log in, change the password, log out here or everywhere.
 
 Every password check runs in the bounded argon2 pool (gateway/passwords.py) behind the login
 backoff (gateway/ratelimit.py LoginGuard): per username and per client address, growing waits
 after consecutive failures, reset by a success. Confirmations on a live session (password
-change, erasure) count against the same username as logins, so a stolen token cannot be used
-to guess the password faster than the login route allows.
+change, erasure: gateway/route_kit.py confirm_password) count against the same username as
+logins, so a stolen token cannot be used to guess the password faster than the login route
+allows.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.accounts import Account
 from gateway.auth import deps_of, require_session
 from gateway.deps import GatewayDeps
-from gateway.errors import ApiError
+from gateway.errors import ApiError, account_erased
 from gateway.ratelimit import client_address
 from gateway.responses import json_response, no_content, rfc3339
+from gateway.route_kit import confirm_password, live_account
 from gateway.validation import json_object, password_field, username_field
 
 
@@ -66,27 +67,8 @@ async def logout_everywhere(request: Request) -> Response:
     """Revoke every token of the caller's account (this one too), durably; 204."""
     deps = deps_of(request)
     if await deps.accounts.revoke_sessions(require_session(request).user_id) is None:
-        raise _erased()
+        raise account_erased(challenge=True)
     return no_content()
-
-
-async def live_account(deps: GatewayDeps, user_id: int) -> Account:
-    account = await deps.accounts.by_id(user_id)
-    if account is None:
-        raise _erased()
-    return account
-
-
-async def confirm_password(
-    request: Request, deps: GatewayDeps, account: Account, password: str
-) -> None:
-    """Return when `password` is the account's; 403 wrong_password otherwise; 429 under the
-    login backoff of the account's username and the client address."""
-    address = client_address(request)
-    await deps.limits.login.admit(account.username, address)
-    if not await deps.passwords.verify(account.password_hash, password):
-        raise ApiError(403, "wrong_password", "the password is not this account's")
-    await deps.limits.login.succeeded(account.username, address)
 
 
 def _token_answer(deps: GatewayDeps, user_id: int, epoch: int) -> Response:
@@ -94,8 +76,3 @@ def _token_answer(deps: GatewayDeps, user_id: int, epoch: int) -> Response:
     answer: dict[str, Any] = {"token": token, "user_id": str(user_id),
                               "expires_at": rfc3339(expires * 1000)}  # fmt: skip
     return json_response(answer)
-
-
-def _erased() -> ApiError:
-    return ApiError(401, "account_erased", "this account was erased",
-                    {"WWW-Authenticate": "Bearer"})  # fmt: skip

@@ -18,20 +18,15 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from gateway.accounts import CHANGED_AT, ERASING, USERNAME, account_key
+from gateway.accounts import CHANGED_AT, ERASING, USERNAME
+from gateway.keys import AccountKeys, SessionKeys
 from gateway.tokens import Claims
+from infra.event_log import EventLog
 from infra.keystore import ErasedUser, fsynced
 from infra.positions import LogPosition
-from infra.sealed_log import EventLog
 from schemas import events as ev
 
 Verdict = Literal["ok", "revoked", "gone"]
-
-
-def revoked_key(user_id: int, sid: str) -> str:
-    """One logged-out session (a string, TTL = the token's remaining life); same slot as the
-    account hash, so the check reads both in one script call in a cluster too."""
-    return f"session:revoked:{{{user_id}}}:{sid}"
 
 
 # KEYS: account hash, the session's revocation key. ARGV: the token's epoch.
@@ -62,7 +57,10 @@ class RedisSessions:
 
     async def check(self, claims: Claims) -> Verdict:
         """Whether the session of a verified token still stands: one round trip."""
-        keys = [account_key(claims.user_id), revoked_key(claims.user_id, claims.sid)]
+        keys = [
+            AccountKeys.account(claims.user_id),
+            SessionKeys.revoked(claims.user_id, claims.sid),
+        ]
         verdict = await self._check(keys, [claims.epoch])
         text = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         return "ok" if text == "ok" else "revoked" if text == "revoked" else "gone"
@@ -71,12 +69,12 @@ class RedisSessions:
         """Log this session out, fsynced; the key outlives the token by a second at most."""
         ttl_s = max(1, claims.expires - int(self._clock()) + 1)
         async with self._r.client() as conn:
-            await conn.set(revoked_key(claims.user_id, claims.sid), 1, ex=ttl_s)
+            await conn.set(SessionKeys.revoked(claims.user_id, claims.sid), 1, ex=ttl_s)
             await fsynced(conn)
 
     async def actor_state(self, user_id: int) -> int:
         """0: no account; 1: live; 2: being erased."""
-        return int(await self._state([account_key(user_id)], []))
+        return int(await self._state([AccountKeys.account(user_id)], []))
 
 
 class LiveActorsLog:

@@ -3,7 +3,7 @@ projection; it expires with the presigned URLs' grace period).
 
 A session holds the caption, alt text and location in plain text, so account erasure must find
 and delete every session of the user: each owner has an index of their sessions
-(`uploads:{<owner_id>}`, a set of photo ids that lives as long as their newest session), which
+(`UploadKeys.owned`, a set of photo ids that lives as long as their newest session), which
 the erasure workflow reads instead of scanning the keyspace (`forget_owner`). A session written
 while its owner is being erased deletes itself (see `RedisUploadStore.create`).
 """
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from gateway.keys import UploadKeys
 from infra.keystore import ErasedUser, RedisKeyStore
 
 
@@ -48,20 +49,12 @@ class UploadStore(Protocol):
 
 
 class RedisUploadStore:
-    """`upload:{<photo_id>}` hash: the session as JSON and a `completed` flag; `uploads:{<owner>}`
+    """`UploadKeys.session` hash: the session as JSON and a `completed` flag; `UploadKeys.owned`
     set: the photo ids of the owner's sessions (open or completed), for erasure."""
 
     def __init__(self, redis: Redis) -> None:
         self._r = redis
         self._keys = RedisKeyStore(redis)
-
-    @staticmethod
-    def _key(photo_id: int) -> str:
-        return f"upload:{{{photo_id}}}"
-
-    @staticmethod
-    def _owned(owner_id: int) -> str:
-        return f"uploads:{{{owner_id}}}"
 
     async def create(self, session: UploadSession, ttl_s: int) -> None:
         """Store the session for `ttl_s`; raises ErasedUser, leaving nothing, when the owner is
@@ -71,7 +64,7 @@ class RedisUploadStore:
         marked them before is seen here."""
         if await self._keys.erased([session.owner_id]):
             raise ErasedUser(session.owner_id)
-        owned, key = self._owned(session.owner_id), self._key(session.photo_id)
+        owned, key = UploadKeys.owned(session.owner_id), UploadKeys.session(session.photo_id)
         async with self._r.pipeline(transaction=False) as pipe:  # index and session: 2 slots
             pipe.sadd(owned, session.photo_id)
             pipe.expire(owned, ttl_s, nx=True)  # a new index gets the session's lifetime...
@@ -86,7 +79,7 @@ class RedisUploadStore:
             raise ErasedUser(session.owner_id)
 
     async def get(self, photo_id: int) -> tuple[UploadSession, bool] | None:
-        raw, completed = await self._r.hmget(self._key(photo_id), "session", "completed")
+        raw, completed = await self._r.hmget(UploadKeys.session(photo_id), "session", "completed")
         if raw is None:
             return None
         data: dict[str, Any] = json.loads(raw)
@@ -95,23 +88,23 @@ class RedisUploadStore:
         return UploadSession(**data), completed is not None
 
     async def mark_completed(self, photo_id: int) -> bool:
-        return bool(await self._r.hsetnx(self._key(photo_id), "completed", "1"))
+        return bool(await self._r.hsetnx(UploadKeys.session(photo_id), "completed", "1"))
 
     async def unmark_completed(self, photo_id: int) -> None:
-        await self._r.hdel(self._key(photo_id), "completed")
+        await self._r.hdel(UploadKeys.session(photo_id), "completed")
 
     async def forget_owner(self, owner_id: int) -> int:
         """Delete every session of `owner_id` and their index; return how many sessions were
         still there. Idempotent. Sessions written before the index existed are not found: they
         expire within their TTL."""
-        owned = self._owned(owner_id)
+        owned = UploadKeys.owned(owner_id)
         photo_ids = [int(p) for p in await self._r.smembers(owned)]
         return await self._forget(photo_ids, owned)
 
     async def _forget(self, photo_ids: list[int], owned: str) -> int:
         deleted = 0
         for photo_id in photo_ids:  # one key per call: each session is its own slot
-            deleted += int(await self._r.delete(self._key(photo_id)))
+            deleted += int(await self._r.delete(UploadKeys.session(photo_id)))
         if photo_ids:
             await self._r.srem(owned, *photo_ids)
         return deleted

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
+from infra.event_log import EventLog
 from infra.keystore import RedisKeyStore
 from infra.positions import LogPosition
 from schemas.events import Event
 from schemas.sealing import has_personal_data, seal_event
-
-
-class EventLog(Protocol):
-    async def append(self, *events: Event) -> Sequence[LogPosition]: ...
 
 
 class SealingLog:

@@ -65,7 +65,8 @@ SEAWEED_GRPC_COMPONENTS = (
 # Valkey ACL: what the gateway and the worker may run. Categories in, then the dangerous and
 # administrative commands out (FLUSHALL, FLUSHDB, CONFIG, DEBUG, ACL, KEYS, SHUTDOWN, MONITOR,
 # CLIENT KILL/LIST, MIGRATE, RESTORE, REPLICAOF, SAVE, SORT, SWAPDB, ...), functions and script
-# management out. Lua scripts run with the caller's permissions, so they cannot escape this.
+# management out: @scripting lets them call the function libraries (FCALL, FCALL_RO) but only the
+# admin defines them (FUNCTION LOAD). Lua runs with the caller's permissions: it cannot escape this.
 VALKEY_APP_RULES = (
     "-@all", "+@read", "+@write", "+@keyspace", "+@scripting", "+@transaction", "+@connection",
     "-@dangerous", "-@admin", "-function", "-script|flush", "-script|kill", "-script|debug",
@@ -150,10 +151,11 @@ def valkey_spec(s: Settings) -> ProcessSpec:
     return ProcessSpec("valkey", argv)
 
 
-# Valkey Functions libraries the app calls (the read pages: projections/pages/pages.lua, checked
-# by each gateway at start-up: projections/backends/functions.py). The stack defines them as admin
-# whenever it starts, so every local Valkey holds the checkout's code; the app roles may only
-# call and list functions. An external Valkey/Redis: FUNCTION LOAD REPLACE these files as admin.
+# Valkey Functions libraries the app calls (the read pages, the projection writes: every
+# projections/<home>/*.lua, checked by each process at start-up: projections/backends/functions.py).
+# The stack defines them as admin whenever it starts, so every local Valkey holds the checkout's
+# code; the app roles may only call and list functions. An external Valkey/Redis: FUNCTION LOAD
+# REPLACE these files as admin.
 VALKEY_FUNCTIONS = Path(__file__).resolve().parents[1] / "projections"  # <group>/<library>.lua
 
 

@@ -135,13 +135,14 @@ def restore(
 def account_layout() -> backup.AccountLayout:
     """How gateway/accounts.py stores accounts, for infra/backup.py (infra may not import it)."""
     from gateway import accounts
+    from gateway.keys import AccountKeys
     from infra import backup
 
     return backup.AccountLayout(
-        pattern=accounts.ACCOUNT_KEYS,
-        account_key=accounts.account_key,
-        name_key=accounts.name_key,
-        user_id_of=accounts.user_id_of,
+        pattern=AccountKeys.PATTERN,
+        account_key=AccountKeys.account,
+        name_key=AccountKeys.name,
+        user_id_of=AccountKeys.user_id_of,
         username=accounts.USERNAME,
         password_hash=accounts.PASSWORD_HASH,
         changed_at=accounts.CHANGED_AT,

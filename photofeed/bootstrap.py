@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import faust
 import orjson
 import structlog
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from gateway.accounts import RedisAccountStore
@@ -36,54 +37,39 @@ from infra.clients import make_kafka_admin, make_minio, make_redis
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
 from infra.objectstore import S3Store
-from infra.readiness import publish_worker_health, worker_ready_key
+from infra.readiness import announce_worker_ready, publish_worker_health
 from infra.sealed_log import SealingLog
 from infra.settings import GATEWAY, S3_UPLOAD, WORKER, Settings
 from infra.topics import FOLLOWS, POSTS, USERS
+from infra.worker_ids import lease_worker_id, lease_worker_id_now
 from photofeed.stores import Stores, cassandra, make_stores, search_versions, writer_factory
-from projections.backends.functions import check_library, pages_library
+from projections.backends.functions import check_libraries, check_libraries_now
 from projections.backends.positions import RedisAppliedOffsets, RedisSettledUploads
-from projections.engagement.logic import without_notices_to
 from projections.erasure.redis import ErasureFacts
-from projections.feeds.logic import MAX_FEED, FeedFacts, facts_needed, feed_writes
-from projections.graph.ports import Edge, GraphReader
-from projections.groups import Group, group_events, writes_for
+from projections.feeds.ports import FeedStore
+from projections.graph.ports import GraphReader
+from projections.groups import Group, group_events
+from projections.photos.ports import PhotoStore
 from projections.photos.redis import RedisPhotos
-from projections.ports import Page, Position
 from projections.versions.redis import RedisVersions
-from projections.writes import SetComment, SetLike, Write
 from schemas.codec import default_codec
-from schemas.events import Event
-from schemas.ids import MAX_WORKER, SnowflakeGenerator
+from schemas.ids import SnowflakeGenerator
 from streams.app import WorkerDeps
 from streams.app import create_app as create_faust_app
 from streams.blocklist import RedisBlocklist
-from streams.celebrity import CelebrityWatcher
-from streams.erasure import ErasureWorkflow
+from streams.celebrity import CelebrityWatcher, RedisClaims
+from streams.erasure import DurableFacts, ErasureWorkflow, read_durable_facts
 from streams.media.imaging import configure_libvips
 from streams.media_agent import MediaAgent, MediaLimits
 from streams.media_janitor import MediaJanitor
 from streams.opener import Opener
+from streams.planners import FactSources
+from streams.planners import planner as group_planner
 from streams.settled_uploads import SettledUploadsLog
-from streams.sink import Planner, ProjectionSink, pure_planner
+from streams.sink import Planner, ProjectionSink
 from streams.upload_cleanup import CleanupReport, clean_abandoned_uploads
 
-WORKER_ID_COUNTER = "snowflake:worker-ids"
-FOLLOWER_PAGE = 5000  # followers read per round trip during fan-out
 log = structlog.get_logger("photofeed")
-
-
-async def lease_worker_id(redis: Redis) -> int:
-    """A Snowflake worker id for this process: a shared counter modulo 1024.
-
-    Two live processes collide only after 1024 starts in between, and even then ids differ
-    unless both issue the same id in the same millisecond.
-    """
-    return _worker_id(int(await redis.incr(WORKER_ID_COUNTER)))
-
-
-def _worker_id(lease: int) -> int:
-    return lease % (MAX_WORKER + 1)
 
 
 def s3_store(settings: Settings, timeout_s: float | None = None) -> S3Store:
@@ -99,52 +85,37 @@ def s3_store(settings: Settings, timeout_s: float | None = None) -> S3Store:
     )  # fmt: skip
 
 
-def planner(stores: Stores, group: Group) -> Planner:
-    """The planner of `group`: its pure HANDLERS, or, for feeds, facts loaded then pure logic;
-    engagement also learns which recipients were erased."""
-    redis = stores.redis
-    if group == Group.ENGAGEMENT:
-        keys = RedisKeyStore(redis)
+class Active:
+    """The reader of a group's version serving reads now: the version is asked on every call,
+    since a replay may swap it at any time."""
 
-        async def plan_engagement(events: Sequence[Event]) -> list[Write]:
-            writes = writes_for(group, events)
-            recipients = {w.author_id for w in writes if isinstance(w, SetLike | SetComment)}
-            return without_notices_to(await keys.erased(recipients), writes)
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self._versions = RedisVersions(stores.redis)
 
-        return plan_engagement
-    if group != Group.FEEDS:
-        return pure_planner(group)
+    async def graph(self) -> GraphReader:
+        return self._stores.graph_at(await self._versions.active(Group.GRAPH))
+
+    async def feeds(self) -> FeedStore:
+        return self._stores.feeds_at(await self._versions.active(Group.FEEDS))
+
+
+def active_photos(redis: Redis) -> Callable[[], Awaitable[PhotoStore]]:
+    """Like Active, the photos group's version serving reads now; it is always in Valkey
+    (photofeed/stores.py), so the media steps and the upload cleanup need no Stores."""
     versions = RedisVersions(redis)
 
-    async def plan(events: Sequence[Event]) -> list[Write]:
-        need = facts_needed(events)
-        graph = stores.graph_at(await versions.active(Group.GRAPH))
-        feeds = stores.feeds_at(await versions.active(Group.FEEDS))
-        followers = {a: await all_followers(graph, a) for a in need.followers_of}
-        timelines = {a: await feeds.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
-        facts = FeedFacts(followers, frozenset(await feeds.celebrities()), timelines)
-        return feed_writes(events, facts)
+    async def photos() -> PhotoStore:
+        return RedisPhotos(redis, await versions.active(Group.PHOTOS))
 
-    return plan
+    return photos
 
 
-async def all_followers(graph: GraphReader, author: int) -> list[int]:
-    """Every follower of `author`, paged through the graph projection."""
-    return await all_edges(graph.followers, author)
-
-
-async def all_edges(
-    pages: Callable[[int, int, Position | None], Awaitable[Page[Edge]]], user: int
-) -> list[int]:
-    """Every user at the other end of one side of `user`'s edges, page by page."""
-    out: list[int] = []
-    after = None
-    while True:
-        page = await pages(user, FOLLOWER_PAGE, after)
-        out += [e.user_id for e in page.items]
-        if page.next is None:
-            return out
-        after = page.next
+def planner(stores: Stores, group: Group) -> Planner:
+    """The planner of `group` (streams/planners.py), its facts read from the active versions."""
+    active = Active(stores)
+    facts = FactSources(active.graph, active.feeds, RedisKeyStore(stores.redis))
+    return group_planner(group, facts)
 
 
 def sinks(stores: Stores) -> list[ProjectionSink]:
@@ -155,39 +126,23 @@ def sinks(stores: Stores) -> list[ProjectionSink]:
     ]
 
 
-def lease_worker_id_now(settings: Settings) -> int:
-    """lease_worker_id for code that runs before an event loop exists."""
-    import redis as sync_redis
-
-    client = sync_redis.Redis.from_url(settings.redis)
-    try:
-        return _worker_id(int(client.incr(WORKER_ID_COUNTER)))
-    finally:
-        client.close()
-
-
 def media_agent(settings: Settings, redis: Redis, ids: SnowflakeGenerator) -> MediaAgent:
-    versions = RedisVersions(redis)
-
-    async def index() -> RedisPhotos:
-        return RedisPhotos(redis, await versions.active(Group.PHOTOS))
-
     limits = MediaLimits(
         settings.max_upload_bytes, settings.max_pixels, settings.blocklist_max_distance
     )
     return MediaAgent(
-        s3_store(settings), index, RedisBlocklist(redis), ids, limits, RedisKeyStore(redis)
-    )
+        s3_store(settings), active_photos(redis), RedisBlocklist(redis), ids, limits,
+        RedisKeyStore(redis),
+    )  # fmt: skip
 
 
 async def cleanup_uploads(
     settings: Settings, redis: Redis, older_than_s: int | None = None
 ) -> CleanupReport:
-    versions = RedisVersions(redis)
+    photos = active_photos(redis)
 
     async def known(photo_id: int) -> bool:
-        photos = RedisPhotos(redis, await versions.active(Group.PHOTOS))
-        return await photos.photo(photo_id) is not None
+        return await (await photos()).photo(photo_id) is not None
 
     ttl = settings.upload_session_ttl_s if older_than_s is None else older_than_s
     return await clean_abandoned_uploads(s3_store(settings), known, ttl)
@@ -210,14 +165,10 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
 
     durable_facts = None
     if cass is not None:
+        active = Active(stores)
 
-        async def durable_facts(user: int) -> tuple[list[int], list[int], list[int]]:
-            """The user's live edges and posts, read through the ports from Cassandra."""
-            graph = stores.graph_at(await versions.active(Group.GRAPH))
-            feeds = stores.feeds_at(await versions.active(Group.FEEDS))
-            following = await all_edges(graph.following, user)
-            posts = [p for p, _ in await feeds.timeline_page(user, 1_000_000, None)]
-            return await all_edges(graph.followers, user), following, posts
+        async def durable_facts(user: int) -> DurableFacts:
+            return await read_durable_facts(await active.graph(), await active.feeds(), user)
 
     volumes = None
     if not settings.s3_endpoint:  # the local SeaweedFS: its master and filer APIs as well
@@ -236,14 +187,16 @@ def erasure_workflow(settings: Settings, stores: Stores) -> ErasureWorkflow:
 
     return ErasureWorkflow(
         redis, versions, RedisKeyStore(redis), RedisAccountStore(redis), stores.search,
-        s3_store(settings), uploads=RedisUploadStore(redis), volumes=volumes,
-        cassandra=erase_cassandra, durable_facts=durable_facts,
+        s3_store(settings), photos=stores.photos_at, uploads=RedisUploadStore(redis),
+        volumes=volumes, cassandra=erase_cassandra, durable_facts=durable_facts,
         pause_s=settings.erasure_step_pause_s,
     )  # fmt: skip
 
 
 def build_worker(settings: Settings) -> faust.App:
     settings = settings.with_(redis_role=WORKER)  # Valkey: the worker's ACL user
+    with SyncRedis.from_url(settings.redis) as r:
+        check_libraries_now(r)  # refuse stale Valkey Functions libraries before any write
     configure_libvips(concurrency=1)  # one libvips thread per process: scale with processes
     stores = make_stores(settings)
     redis = stores.redis
@@ -253,7 +206,7 @@ def build_worker(settings: Settings) -> faust.App:
     group = os.getpgid(0)
 
     async def announce(partitions: int) -> None:
-        await redis.set(worker_ready_key(group), partitions, ex=24 * 3600)
+        await announce_worker_ready(redis, group, partitions)
         log.info("worker_ready", partitions=partitions, pid=pid, group=group)
 
     log_ = KafkaEventLog(settings.bootstrap, default_codec())
@@ -261,21 +214,11 @@ def build_worker(settings: Settings) -> faust.App:
     async def housekeeping() -> None:
         await cleanup_uploads(settings, redis)
 
-    versions = RedisVersions(redis)
-
-    async def graph() -> GraphReader:
-        reader: GraphReader = stores.graph_at(await versions.active(Group.GRAPH))
-        return reader
-
-    async def claim(user: int) -> bool:
-        return bool(await redis.set(f"celebrity:flagged:{user}", 1, nx=True))
-
-    async def photos() -> RedisPhotos:
-        return RedisPhotos(redis, await versions.active(Group.PHOTOS))
-
-    janitor = MediaJanitor(s3_store(settings), photos)
+    janitor = MediaJanitor(s3_store(settings), active_photos(redis))
     ids = SnowflakeGenerator(lease_worker_id_now(settings))  # one worker id per process
-    watcher = CelebrityWatcher(graph, claim, log_, ids, settings.celebrity_threshold)
+    watcher = CelebrityWatcher(
+        Active(stores).graph, RedisClaims(redis).claim, log_, ids, settings.celebrity_threshold
+    )
     appends = settings.worker_appends  # a projection-only group appends nothing to the log
     after_batch = {FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
                    USERS.name: erasure_workflow(settings, stores).after_users}  # fmt: skip
@@ -328,7 +271,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
         store = s3_store(settings, timeout_s)  # presigned uploads: o/ only
         await asyncio.to_thread(store.ensure_bucket, settings.web_origin_list)
         keys = RedisKeyStore(redis)
-        await check_library(redis, pages_library())  # refuse a stale read library at start-up
+        await check_libraries(redis)  # refuse stale Valkey Functions libraries at start-up
         readiness = Readiness(_gateway_checks(settings, redis), app.dependencies, timeout_s)
         sessions = RedisSessions(redis, time.time)
         pseudonyms = Pseudonyms(secret.encode())
@@ -355,7 +298,7 @@ def build_gateway(settings: Settings) -> Dispatcher:
             ids=SnowflakeGenerator(await lease_worker_id(redis)),
             versions=RedisVersions(redis),
             graph_at=stores.graph_at,
-            photos_at=lambda v: RedisPhotos(redis, v),
+            photos_at=stores.photos_at,
             feeds_at=stores.feeds_at,
             engagement_at=stores.engagement_at,
             search_at=stores.search.at,

@@ -21,6 +21,7 @@ from infra.keystore import RedisKeyStore
 from infra.settings import Settings
 from photofeed.bootstrap import planner
 from photofeed.stores import make_stores, version_admin, writer_factory
+from projections.backends.functions import check_libraries
 from projections.groups import Group
 from projections.versions.redis import RedisVersions
 from replay.reader import LogReader
@@ -45,6 +46,7 @@ async def replay_group(
 ) -> ReplayResult:
     stores = make_stores(settings)
     redis = stores.redis
+    await check_libraries(redis)  # the rebuild writes through the same functions as the worker
     task = progress.add_task(f"replay {group}", total=None) if progress else None
 
     def on_progress(done: int, total: int | None) -> None:

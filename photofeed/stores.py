@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -42,27 +42,33 @@ from projections.versions.ports import VersionAdmin
 from projections.versions.redis_admin import RedisVersionAdmin
 from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline
 
+if TYPE_CHECKING:  # the Cassandra driver is imported only when Cassandra is configured
+    from projections.backends.cassandra import CassandraStore, CassandraVersions
+    from projections.engagement.cassandra import CassandraEngagement
+    from projections.feeds.cassandra import CassandraPosts
+    from projections.graph.cassandra import CassandraGraph
+
 
 @dataclass(frozen=True)
 class Cassandra:
     """The Cassandra session and the keyspace versions of the groups it serves."""
 
-    store: Any  # projections.backends.cassandra.CassandraStore
-    graph: Any  # CassandraVersions of each group
-    posts: Any
-    engagement: Any
+    store: CassandraStore
+    graph: CassandraVersions
+    posts: CassandraVersions
+    engagement: CassandraVersions
 
-    def graph_at(self, version: int) -> Any:
+    def graph_at(self, version: int) -> CassandraGraph:
         from projections.graph.cassandra import CassandraGraph
 
         return CassandraGraph(self.store, self.graph.keyspace(version))
 
-    def posts_at(self, version: int) -> Any:
+    def posts_at(self, version: int) -> CassandraPosts:
         from projections.feeds.cassandra import CassandraPosts
 
         return CassandraPosts(self.store, self.posts.keyspace(version))
 
-    def engagement_at(self, version: int) -> Any:
+    def engagement_at(self, version: int) -> CassandraEngagement:
         from projections.engagement.cassandra import CassandraEngagement
 
         return CassandraEngagement(self.store, self.engagement.keyspace(version))
@@ -77,7 +83,7 @@ class Stores:
     search: SearchVersions
     cassandra: Cassandra | None = None
 
-    def graph_at(self, version: int) -> Any:
+    def graph_at(self, version: int) -> RedisGraph | CassandraGraph:
         """The users/graph reader of a version (UserReader + GraphReader)."""
         if self.cassandra is not None:
             return self.cassandra.graph_at(version)
@@ -87,6 +93,10 @@ class Stores:
         if self.cassandra is not None:
             return FeedViews(RedisFeeds(self.redis, version), self.cassandra.posts_at(version))
         return RedisFeeds(self.redis, version)
+
+    def photos_at(self, version: int) -> RedisPhotos:
+        """The photos group (upload status, content index) is always in Valkey."""
+        return RedisPhotos(self.redis, version)
 
     def pages_at(self, graph: int, feeds: int, engagement: int) -> RedisPages | None:
         """One-call pages (projections/pages/pages.lua) when every group they read is in Valkey."""
@@ -140,7 +150,7 @@ def writer_factory(stores: Stores, group: Group) -> Callable[[int], ProjectionWr
     redis, cass = stores.redis, stores.cassandra
     factories: dict[str, Callable[[int], ProjectionWriter]] = {
         Group.GRAPH: lambda v: RedisGraph(redis, v),
-        Group.PHOTOS: lambda v: RedisPhotos(redis, v),
+        Group.PHOTOS: stores.photos_at,
         Group.FEEDS: lambda v: RedisFeeds(redis, v),
         Group.ENGAGEMENT: lambda v: RedisEngagement(redis, v),
         Group.SEARCH: stores.search.at,

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 from infra.topics import CATALOGUE
 from projections.groups import Group, group_events
 from projections.ports import ProjectionWriter
-from projections.versions.ports import VersionRegistry
+from projections.versions.ports import VersionAdmin, VersionRegistry
 from projections.writes import Write
 from replay.reader import LogReader, Record
 from schemas.codec import Codec, DecodeError
@@ -38,17 +38,6 @@ from schemas.events import Event
 VERIFY_ATTEMPTS = 3  # live agents may lag a moment behind; differences must persist to count
 VERIFY_PAUSE_S = 1.0
 DECODE_SLICE = 250  # records decoded between turns of the event loop (~2 ms of CPU)
-
-
-class VersionAdmin(Protocol):
-    """Compares and drops whole versions of one projection group."""
-
-    async def diff(self, a: int, b: int, limit: int = 20) -> tuple[int, list[str]]: ...
-
-    async def drop(self, version: int) -> int: ...
-
-    async def activate(self, version: int) -> None:
-        """Called after `version` became the active one (e.g. an Elasticsearch alias swap)."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import faust
 import structlog
 
+from infra.event_log import EventLog
 from infra.settings import Settings
 from infra.topics import CATALOGUE, DEAD_LETTER, PHOTOS, TopicSpec
 from projections.groups import group_events
@@ -47,13 +48,6 @@ HEALTH_TTL_S = 10  # a worker that stops publishing disappears from `photofeed s
 GIVE_UP_EXIT = 70  # the worker's exit status when an agent keeps crashing (EX_SOFTWARE)
 
 log = structlog.get_logger("photofeed.worker")
-
-
-class EventLog(Protocol):
-    """Appends events durably (acks=all), in order (what it returns, where they were stored,
-    is not needed here)."""
-
-    async def append(self, *events: Event) -> object: ...
 
 
 class AppliedOffsets(Protocol):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from projections.backends.redis_batch import text
-
-BLOCKLIST_KEY = "moderation:blocklist"  # hash: signed 64-bit phash -> moderator's note
+from streams.keys import BlocklistKeys
 
 
 class RedisBlocklist:
@@ -17,11 +16,11 @@ class RedisBlocklist:
         self._r = redis
 
     async def entries(self) -> dict[int, str]:
-        raw = await self._r.hgetall(BLOCKLIST_KEY)
+        raw = await self._r.hgetall(BlocklistKeys.ENTRIES)
         return {int(k): text(v) for k, v in raw.items()}
 
     async def add(self, phash: int, note: str) -> bool:
-        return bool(await self._r.hset(BLOCKLIST_KEY, str(phash), note))
+        return bool(await self._r.hset(BlocklistKeys.ENTRIES, str(phash), note))
 
     async def remove(self, phash: int) -> bool:
-        return bool(await self._r.hdel(BLOCKLIST_KEY, str(phash)))
+        return bool(await self._r.hdel(BlocklistKeys.ENTRIES, str(phash)))

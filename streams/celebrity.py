@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 
+from redis.asyncio import Redis
+
+from infra.event_log import EventLog
 from projections.graph.ports import GraphReader
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
-
-
-class EventLog(Protocol):
-    async def append(self, *events: ev.Event) -> object: ...  # positions: unused here
+from streams.keys import CelebrityKeys
 
 
 class CelebrityWatcher:
@@ -48,3 +47,14 @@ class CelebrityWatcher:
                         follower_count=n.followers,
                     )
                 )
+
+
+class RedisClaims:
+    """The watcher's `claim` in Valkey: a marker per user, set once (NX) by whichever worker
+    gets there first."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._r = redis
+
+    async def claim(self, user_id: int) -> bool:
+        return bool(await self._r.set(CelebrityKeys.flagged(user_id), 1, nx=True))

@@ -1,10 +1,11 @@
 """Operating the dead letters: read them back, redrive them to their source topic, purge them.
 
 The dead-letter topic is append-only (and Tansu has no DeleteRecords), so what an operator did
-with a letter is kept beside it in Valkey: `RESOLVED` maps a letter's id to "redriven <ms>" or
-"purged <ms>". `list` hides resolved letters unless asked; `redrive --all` never sends one twice.
-Reading stops at the end seen in fetch responses (never the broker's ListOffsets answer, which
-Tansu gets wrong), so a letter appended a moment ago is not missed.
+with a letter is kept beside it in Valkey: `DeadLetterKeys.RESOLVED` (streams/keys.py) maps a
+letter's id to "redriven <ms>" or "purged <ms>". `list` hides resolved letters unless asked;
+`redrive --all` never sends one twice. Reading stops at the end seen in fetch responses (never
+the broker's ListOffsets answer, which Tansu gets wrong), so a letter appended a moment ago is
+not missed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from infra.consumers import consumer_config
 from infra.kafka import producer_config
 from infra.topics import DEAD_LETTER
 from streams.deadletters import REDRIVEN_FROM, DeadLetter, parse
+from streams.keys import DeadLetterKeys
 
-RESOLVED = "deadletters:resolved"  # hash: letter id -> "redriven <ms>" | "purged <ms>"
 POLL_S = 0.2  # consume() wait; short, so reading to the end is quick
 IDLE_POLLS = 25  # empty polls before giving up on reaching the end (5 s: a stalled broker)
 
@@ -70,7 +71,7 @@ def read_letters(
 async def listed(
     redis: Redis, letters: Iterable[DeadLetter], *, include_resolved: bool = False
 ) -> list[Listed]:
-    raw: dict[Any, Any] = await redis.hgetall(RESOLVED)
+    raw: dict[Any, Any] = await redis.hgetall(DeadLetterKeys.RESOLVED)
     marks = {int(k): v.decode() for k, v in raw.items()}
     out = [Listed(letter, marks.get(letter.id, "")) for letter in letters]
     return [item for item in out if include_resolved or not item.resolution]
@@ -104,7 +105,7 @@ async def mark(redis: Redis, ids: Iterable[int], how: str) -> None:
     stamp = f"{how} {int(time.time() * 1000)}"
     items: list[str] = [x for i in ids for x in (str(i), stamp)]
     if items:
-        await redis.hset(RESOLVED, items=items)
+        await redis.hset(DeadLetterKeys.RESOLVED, items=items)
 
 
 def _header_bytes(headers: object) -> list[tuple[str, bytes]]:

@@ -47,21 +47,22 @@ from redis.asyncio import Redis
 
 from projections.erasure import redis as erase
 from projections.erasure.redis import ErasureFacts
+from projections.feeds.ports import PostReader
+from projections.graph.ports import GraphReader
 from projections.groups import Group
-from projections.photos.keys import PhotoKeys
+from projections.photos.ports import PhotoIndex
 from projections.search.ports import SearchVersions
 from projections.versions.ports import VersionRegistry
 from schemas import events as ev
 from schemas.media import VARIANTS, variant_key
+from streams.edges import all_edges
+from streams.keys import ErasureKeys
 
 log = structlog.get_logger("photofeed.erasure")
 STEPS = ("keys", "account", "uploads", "graph", "feeds", "engagement", "photos", "search",
          "media", "volumes", "cassandra", "valkey_files")  # fmt: skip
 # valkey_files comes last: every step before it may still write to Valkey
-
-
-def record_key(user_id: int) -> str:
-    return f"erasure:{{{user_id}}}"  # hash: requested, facts, <step> -> receipt
+ALL_POSTS = 1_000_000  # one timeline page that holds every post of any user
 
 
 class KeyShredder(Protocol):
@@ -96,6 +97,15 @@ class Volumes(Protocol):
 DurableFacts = tuple[list[int], list[int], list[int]]  # followers, following, posts
 
 
+async def read_durable_facts(graph: GraphReader, posts: PostReader, user: int) -> DurableFacts:
+    """The user's live edges (both sides) and posts, read through the ports: with Cassandra
+    configured, Valkey holds neither, so the facts Valkey gives are completed from these."""
+    followers = await all_edges(graph.followers, user)
+    following = await all_edges(graph.following, user)
+    timeline = await posts.timeline_page(user, ALL_POSTS, None)
+    return followers, following, [p for p, _ in timeline]
+
+
 @dataclass(frozen=True)
 class ErasureStatus:
     user_id: int
@@ -117,22 +127,25 @@ class ErasureWorkflow:
         search: SearchVersions,
         store: ObjectStore,
         *,
+        photos: Callable[[int], PhotoIndex],
         uploads: UploadSessions,
         volumes: Volumes | None = None,
         cassandra: Callable[[int, ErasureFacts], Awaitable[None]] | None = None,
         durable_facts: Callable[[int], Awaitable[DurableFacts]] | None = None,
         pause_s: float = 0.0,
     ) -> None:
-        """`volumes` is the local SeaweedFS's disk (None on any other S3); `cassandra` erases
-        the user from the Cassandra projections and `durable_facts` reads their edges and posts
-        there, when Cassandra is configured (Valkey then holds neither); `pause_s` waits between
-        steps (only for tests that kill a worker mid-erasure)."""
+        """`photos(version)` is that version's content index (which variants no photo uses);
+        `volumes` is the local SeaweedFS's disk (None on any other S3); `cassandra` erases the
+        user from the Cassandra projections and `durable_facts` reads their edges and posts
+        there (read_durable_facts), when Cassandra is configured (Valkey then holds neither);
+        `pause_s` waits between steps (only for tests that kill a worker mid-erasure)."""
         self._r = redis
         self._versions = versions
         self._keys = keys
         self._accounts = accounts
         self._search = search
         self._store = store
+        self._photos = photos
         self._uploads = uploads
         self._volumes = volumes
         self._cassandra = cassandra
@@ -145,13 +158,14 @@ class ErasureWorkflow:
                 await self.run(e.actor_id)
 
     async def status(self, user_id: int) -> ErasureStatus:
-        raw = {_text(k): _text(v) for k, v in (await self._r.hgetall(record_key(user_id))).items()}
+        record = await self._r.hgetall(ErasureKeys.record(user_id))
+        raw = {_text(k): _text(v) for k, v in record.items()}
         receipts = {s: raw[s] for s in STEPS if s in raw}
         return ErasureStatus(user_id, raw.get("requested"), receipts)
 
     async def run(self, user_id: int) -> ErasureStatus:
         """Run (or resume) the erasure to the end; return its receipts."""
-        key = record_key(user_id)
+        key = ErasureKeys.record(user_id)
         await self._r.hsetnx(key, "requested", _now())
         facts = await self._facts(user_id)
         done = await self.status(user_id)
@@ -166,7 +180,7 @@ class ErasureWorkflow:
         return await self.status(user_id)
 
     async def _facts(self, user_id: int) -> ErasureFacts:
-        key = record_key(user_id)
+        key = ErasureKeys.record(user_id)
         stored = await self._r.hget(key, "facts")
         if stored is not None:
             return ErasureFacts(**json.loads(stored))
@@ -216,9 +230,9 @@ class ErasureWorkflow:
         the local SeaweedFS, their bytes' needles too (read before the objects go)."""
         later = datetime.now(tz=UTC) + timedelta(days=1)
         keys = await self._store.list_older(f"o/{user}/", later)
-        photos = PhotoKeys(await self._versions.active(Group.PHOTOS))
+        photos = self._photos(await self._versions.active(Group.PHOTOS))
         for sha in facts.contents:
-            if await self._r.scard(photos.content_refs(sha)) == 0:
+            if await photos.unreferenced(sha):
                 keys += [variant_key(sha, name) for name in VARIANTS]
         disk = self._volumes
         chunks = [c for k in keys for c in await disk.chunk_ids(k)] if disk is not None else []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,7 +35,7 @@ from typing import Protocol
 import structlog
 
 from infra.objectstore import IMMUTABLE, ObjectChanged, S3Store
-from projections.photos.redis import ContentView
+from projections.photos.ports import ContentView, PhotoIndex
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
 from schemas.media import VARIANTS, variant_key
@@ -47,6 +47,7 @@ from streams.media.imaging import (
     process_image,
     undecodable,
 )
+from streams.opener import ErasedUsers
 
 log = structlog.get_logger("photofeed.media")
 CHANGED_REASON = "The photo changed after its upload was completed; upload it again."
@@ -62,33 +63,21 @@ class MediaLimits:
     blocklist_max_distance: int
 
 
-class ContentIndex(Protocol):
-    """What earlier processing of the same bytes produced (the photos projection)."""
-
-    async def content(self, sha256: str) -> ContentView | None: ...
-
-
 class Blocklist(Protocol):
     """Perceptual hashes moderators blocked, with their notes."""
 
     async def entries(self) -> dict[int, str]: ...
 
 
-class ErasedOwners(Protocol):
-    """Which users were erased (infra.keystore.RedisKeyStore)."""
-
-    async def erased(self, user_ids: Iterable[int]) -> set[int]: ...
-
-
 class MediaAgent:
     def __init__(
         self,
         store: S3Store,
-        index: Callable[[], Awaitable[ContentIndex]],
+        index: Callable[[], Awaitable[PhotoIndex]],
         blocklist: Blocklist,
         ids: SnowflakeGenerator,
         limits: MediaLimits,
-        owners: ErasedOwners,
+        owners: ErasedUsers,
     ) -> None:
         self._store = store
         self._index = index

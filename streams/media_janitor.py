@@ -14,7 +14,7 @@ from typing import Protocol
 
 import structlog
 
-from projections.photos.redis import RedisPhotos
+from projections.photos.ports import PhotoStore
 from schemas import events as ev
 from schemas.media import VARIANTS, original_key, variant_key
 
@@ -26,7 +26,7 @@ class ObjectDeleter(Protocol):
 
 
 class MediaJanitor:
-    def __init__(self, store: ObjectDeleter, photos: Callable[[], Awaitable[RedisPhotos]]) -> None:
+    def __init__(self, store: ObjectDeleter, photos: Callable[[], Awaitable[PhotoStore]]) -> None:
         self._store = store
         self._photos = photos
 

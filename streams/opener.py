@@ -20,10 +20,17 @@ from schemas.sealing import Unreadable, has_personal_data, open_event
 log = structlog.get_logger("photofeed.opener")
 
 
-class KeyStore(Protocol):
-    async def keys(self, user_ids: Iterable[int]) -> dict[int, bytes]: ...
+class ErasedUsers(Protocol):
+    """Which of some users were erased (infra/keystore.py RedisKeyStore): what the opener, the
+    media agent and the engagement planner (no notices to the erased) ask."""
 
     async def erased(self, user_ids: Iterable[int]) -> set[int]: ...
+
+
+class KeyStore(ErasedUsers, Protocol):
+    """The data keys of live users, to open their sealed fields."""
+
+    async def keys(self, user_ids: Iterable[int]) -> dict[int, bytes]: ...
 
 
 def people_of(event: ev.Event) -> set[int]:

@@ -14,19 +14,15 @@ that race answers without a token, and the client's next read is then not held f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import structlog
 
+from infra.event_log import EventLog
 from infra.positions import LogPosition, encode_token
 from projections.backends.positions import RedisSettledUploads
 from schemas import events as ev
 
 log = structlog.get_logger("photofeed.worker")
-
-
-class EventLog(Protocol):
-    async def append(self, *events: ev.Event) -> Sequence[LogPosition]: ...
 
 
 class SettledUploadsLog:

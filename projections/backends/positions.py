@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from redis.asyncio import Redis
 
+from projections.backends.redis_batch import call_functions
 from projections.photos.keys import settled_upload
 from projections.versions.keys import applied_offsets
 
@@ -22,42 +23,31 @@ TopicPartition = tuple[str, int]
 
 SETTLED_TTL_S = 24 * 3600  # >> any client's wait for its upload's processing
 
-# KEYS[1]: a group's applied hash. ARGV: field, offset, field, offset... Raises each field to at
-# least its offset (Lua numbers are doubles: exact below 2^53, which infra/positions.py caps).
-_RAISE = """
-for i = 1, #ARGV, 2 do
-  local now = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
-  if tonumber(ARGV[i + 1]) > now then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-return 0
-"""
-
 
 def field(tp: TopicPartition) -> str:
     return f"{tp[0]}:{tp[1]}"
 
 
 class RedisAppliedOffsets:
-    """Per projection group, the next offset applied on each topic partition."""
+    """Per projection group, the next offset applied on each topic partition (raised by
+    photofeed_versioned's raise_offsets: projections/backends/versioned.lua)."""
 
     def __init__(self, redis: Redis) -> None:
         self._r = redis
-        self._raise = redis.register_script(_RAISE)
 
     async def record(
         self, groups: Iterable[str], next_offsets: Mapping[TopicPartition, int]
     ) -> None:
         """Every group in `groups` has applied everything before `next_offsets`: one pipelined
-        round trip, one script call per group."""
+        round trip, one function call per group."""
         args: list[str | int] = []
         for tp, offset in next_offsets.items():
             args += [field(tp), offset]
         if not args:
             return
-        async with self._r.pipeline(transaction=False) as pipe:
-            for group in groups:
-                await self._raise([applied_offsets(group)], args, client=pipe)
-            await pipe.execute()
+        await call_functions(
+            self._r, [("raise_offsets", [applied_offsets(group)], args) for group in groups]
+        )
 
     async def applied(
         self, wanted: Mapping[str, Sequence[TopicPartition]]

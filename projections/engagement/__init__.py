@@ -1,4 +1,5 @@
 """The engagement group: likes, comments, their counts, notifications.
 
-logic.py (pure), ports.py, keys.py, scripts.py (its Lua), redis.py and cassandra.py (adapters).
+logic.py (pure), ports.py, keys.py, engagement.lua (its Valkey Functions library), redis.py and
+cassandra.py (adapters).
 """

@@ -9,9 +9,10 @@ Each like is kept on the liker's side instead (`liked` hash: post -> flag + vers
   are one script call; every user's hash is small (bounded by what they liked), listpacked;
 - like notifications keep only the newest MAX_BUNDLE_ACTORS actors plus an exact count.
 The memory a like costs is ~30 B on its liker; nothing scales with one post's popularity.
-The price: the script touches the liker's, the post's and the author's keys, which one Valkey
+The price: the function touches the liker's, the post's and the author's keys, which one Valkey
 (the embedded default) applies atomically; a Redis Cluster deployment keeps this group on one
-shard, or moves it to the Cassandra adapters.
+shard, or moves it to the Cassandra adapters. The functions are the library photofeed_engagement
+(engagement.lua beside this module); the pages are photofeed_pages'.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from projections.backends.redis_batch import ScriptBatch, ScriptCall, run_scripts, text
-from projections.backends.redis_scripts import PAGE_BEFORE
-from projections.engagement import scripts as lua
+from projections.backends.keys import template
+from projections.backends.redis_batch import (
+    PAGE_AFTER,
+    PAGE_BEFORE,
+    CallBatch,
+    FunctionCall,
+    call_functions,
+    text,
+)
 from projections.engagement.keys import EngagementKeys
 from projections.engagement.logic import (
     MAX_BUNDLE_ACTORS,
@@ -53,19 +60,16 @@ class RedisEngagement:
     def __init__(self, redis: Redis, version: int) -> None:
         self._r = redis
         self.version = version
-        self.keys = EngagementKeys(version)
-        self._likes = redis.register_script(lua.SET_LIKES)
-        self._comments = redis.register_script(lua.SET_COMMENTS)
-        self._follows = redis.register_script(lua.SET_FOLLOW_NOTICES)
-        self._gone = redis.register_script(lua.POST_GONE)
-        self._read = redis.register_script(lua.READ_UP_TO)
-        self._after = redis.register_script(lua.PAGE_AFTER)
-        self._before = redis.register_script(PAGE_BEFORE)
-        self._stats = redis.register_script(lua.STATS)
+        self.keys = k = EngagementKeys(version)
+        # set_likes meets its posts, likers and authors as it goes: their key templates
+        self._like_keys: list[str | int] = [
+            template(k.post), template(k.liked), template(k.inbox), template(k.inbox_meta),
+            template(k.bundle_prefix),
+        ]  # fmt: skip
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
-        """One script call per kind of write, all in one round trip; kinds touch disjoint state
+        """One function call per kind of write, all in one round trip; kinds touch disjoint state
         except the inbox, whose operations commute (counts, and the newest remaining actors).
         Likes go first, collapsed per (liker, post) (projections.engagement.logic.like_runs)."""
         await self.prepare(writes)()
@@ -73,29 +77,33 @@ class RedisEngagement:
     def prepare(self, writes: Sequence[Write]) -> Callable[[], Coroutine[Any, Any, None]]:
         """`apply`'s calls, built now (CPU only) and sent when the result is called: a rebuild
         builds the next batch's while the store applies this one's."""
-        batches = {name: ScriptBatch() for name in ("comments", "follows", "gone")}
+        batches = {
+            name: CallBatch() for name in ("set_comments", "set_follow_notices", "post_gone")
+        }
         likes: list[SetLike] = []
-        reads = ScriptBatch()
+        reads = CallBatch()
         for w in writes:
             if isinstance(w, SetLike):
                 likes.append(w)
             elif isinstance(w, SetComment):
-                batches["comments"].add(*self._comment_entry(w))
+                batches["set_comments"].add(*self._comment_entry(w))
             elif isinstance(w, SetFollowNotice):
-                batches["follows"].add(*self._follow_entry(w))
+                batches["set_follow_notices"].add(*self._follow_entry(w))
             elif isinstance(w, ReadNotifications):
                 reads.add([self.keys.inbox_meta(w.user_id)], [seq_key(w.up_to_id)])
             elif isinstance(w, PostGone):
-                batches["gone"].add(*self._gone_entry(w))
+                batches["post_gone"].add(*self._gone_entry(w))
         caps: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS]
-        scripts = {"comments": self._comments, "follows": self._follows, "gone": self._gone}
-        calls: list[ScriptCall] = []
+        calls: list[FunctionCall] = []
         if likes:
-            calls.append((self._likes, [], [*caps, self.keys.prefix, *_like_args(likes)]))
+            calls.append(("set_likes", [], [*caps, *self._like_keys, *_like_args(likes)]))
         for name, batch in batches.items():
-            calls += [(scripts[name], keys, [*caps, *args]) for keys, args in batch.groups(False)]
-        calls += [(self._read, keys, args) for keys, args in reads.groups(False)]
-        return functools.partial(run_scripts, self._r, calls)
+            calls += [(name, keys, [*caps, *args]) for keys, args in batch.groups(False)]
+        calls += [("read_up_to", keys, args) for keys, args in reads.groups(False)]
+        return functools.partial(self._send, calls)
+
+    async def _send(self, calls: Sequence[FunctionCall]) -> None:
+        await call_functions(self._r, calls)
 
     def _comment_entry(self, w: SetComment) -> tuple[list[str], list[str | int]]:
         k = self.keys
@@ -126,11 +134,14 @@ class RedisEngagement:
 
     # --- reads ---------------------------------------------------------------------------------
     async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]:
-        """Counts of a page of posts and whether the viewer liked each: one script call."""
+        """Counts of a page of posts and whether the viewer liked each: one function call."""
         if not post_ids:
             return {}
-        args: list[str | int] = [self.keys.prefix, "" if viewer is None else viewer, *post_ids]
-        flat = await self._stats([], args)
+        k = self.keys
+        keys = ["" if viewer is None else k.liked(viewer)]
+        for post in post_ids:
+            keys += [k.post(post), k.comments(post)]
+        flat = await self._r.fcall_ro("post_stats", len(keys), *keys, *post_ids)
         return {
             post: PostStats(int(flat[3 * i]), int(flat[3 * i + 1]), bool(flat[3 * i + 2]))
             for i, post in enumerate(post_ids)
@@ -156,7 +167,7 @@ class RedisEngagement:
         args: list[str | int] = (
             ["-inf", "", limit + 1] if after is None else [after.at_ms, str(after.id), limit + 1]
         )
-        flat = await self._after([self.keys.comments(post_id)], args)
+        flat = await self._r.fcall_ro(PAGE_AFTER, 1, self.keys.comments(post_id), *args)
         ids = [int(flat[i]) for i in range(0, len(flat), 2)]
         more = len(ids) > limit
         bodies = await self.comments_by_id(ids[:limit])
@@ -170,7 +181,7 @@ class RedisEngagement:
         """The user's notifications, newest activity first, strictly after `after`."""
         k = self.keys
         args: list[str | int] = ["+inf", "", limit + 1] if after is None else [*after, limit + 1]
-        flat = await self._before([k.inbox(user_id)], args)
+        flat = await self._r.fcall_ro(PAGE_BEFORE, 1, k.inbox(user_id), *args)
         rows = [(text(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
         page = rows[:limit]
         async with self._r.pipeline(transaction=False) as pipe:
@@ -193,7 +204,7 @@ class RedisEngagement:
 
 
 def _like_args(likes: Sequence[SetLike]) -> list[str | int]:
-    """SET_LIKES's ARGV per run: post, author, liker, notify, step count, then the steps."""
+    """set_likes's ARGV per run: post, author, liker, notify, step count, then the steps."""
     out: list[str | int] = []
     for run in like_runs(likes):
         out += [

@@ -26,10 +26,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from projections.backends.keys import template
 from projections.backends.redis_batch import text
 from projections.engagement.keys import EngagementKeys
 from projections.engagement.logic import MAX_BUNDLE_ACTORS, MAX_NOTIFICATIONS
-from projections.engagement.scripts import ERASE_USER
 from projections.feeds.keys import FeedKeys
 from projections.graph.keys import GraphKeys
 from projections.groups import Group
@@ -111,12 +111,21 @@ async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts
 async def erase_engagement(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
     """Likes and comments the user left (counts and the notifications they caused), follow
     notifications they caused, their inbox; their own posts lose the deletion mark a replay
-    would never set (likes others left on them stay: those are the others' data)."""
+    would never set (likes others left on them stay: those are the others' data). One call of
+    photofeed_engagement's erase_user (projections/engagement/engagement.lua)."""
     k = EngagementKeys(version)
-    script = redis.register_script(ERASE_USER)
-    args: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS, k.prefix, user,
-                             len(facts.following), *facts.following, *facts.posts]  # fmt: skip
-    await script([], args)
+    keys = [k.liked(user), k.written(user), k.follow_notices(user), k.inbox(user),
+            k.inbox_meta(user)]  # fmt: skip
+    for followee in facts.following:
+        keys += [k.follow_notices(followee), k.inbox(followee), k.inbox_meta(followee)]
+    keys += [k.post(post) for post in facts.posts]
+    # templates of the keys it meets as it reads: the posts liked and commented on, the comments,
+    # those posts' authors
+    met = (k.post, k.comments, k.comments_versions, k.comment, k.inbox, k.inbox_meta,
+           k.bundle_prefix)  # fmt: skip
+    args: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS, user, len(facts.following),
+                             *facts.following, *(template(key_of) for key_of in met)]  # fmt: skip
+    await redis.fcall("erase_user", len(keys), *keys, *args)
 
 
 async def erase_photos(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from projections.event_time import event_ms
 from projections.feeds.cards import post_card
+from projections.feeds.ports import PostView
 from projections.writes import (
     FactHandler,
     FeedAdd,
@@ -122,3 +123,18 @@ def feed_writes(events: Sequence[ev.Event], facts: FeedFacts) -> list[Write]:
 
 def _variants(v: ev.Variants) -> dict[str, str]:
     return {"thumbnail": v.thumbnail, "feed": v.feed, "full": v.full}
+
+
+def post_view(post_id: int, fields: Mapping[str, str]) -> PostView | None:
+    """The view of a post's stored fields (those `on_published` writes); None for a tombstone
+    or a post nothing but its deletion is known of."""
+    if not fields or fields.get("deleted") == "1" or "author_id" not in fields:
+        return None
+    return PostView(
+        post_id=post_id, author_id=int(fields["author_id"]), caption=fields.get("caption", ""),
+        tags=tuple(fields["tags"].split()) if fields.get("tags") else (),
+        variants={n: fields[n] for n in ("thumbnail", "feed", "full") if n in fields},
+        width=int(fields.get("width", 0)), height=int(fields.get("height", 0)),
+        blurhash=fields.get("blurhash", ""), alt_text=fields.get("alt_text") or None,
+        published_ms=int(fields.get("published_ms", 0)),
+    )  # fmt: skip

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from projections.backends import redis_scripts as lua
-from projections.backends.redis_batch import ScriptBatch, page_args, page_rows, text
+from projections.backends.redis_batch import (
+    PAGE_BEFORE,
+    CallBatch,
+    FunctionCall,
+    call_functions,
+    page_args,
+    page_before,
+    page_rows,
+    text,
+)
 from projections.feeds.keys import FeedKeys
-from projections.feeds.logic import MAX_FEED
+from projections.feeds.logic import MAX_FEED, post_view
 from projections.feeds.ports import FeedState, PostView
-from projections.graph.redis import page_before
 from projections.ports import Position
 from projections.writes import (
     FeedAdd,
@@ -27,6 +33,10 @@ from projections.writes import (
 
 
 class RedisFeeds:
+    """One version of the feeds group in one Redis. Its writes are functions of
+    photofeed_versioned (projections/backends/versioned.lua) and photofeed_feeds (feeds.lua
+    beside it), its pages photofeed_pages'."""
+
     def __init__(
         self, redis: Redis, version: int, cluster: bool = False, max_feed: int = MAX_FEED
     ) -> None:
@@ -34,15 +44,14 @@ class RedisFeeds:
         self.max_feed = max_feed
         self._cluster = cluster
         self.keys = FeedKeys(version)
-        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
-        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
-        self._feed_add = redis.register_script(lua.FEED_ADD)
-        self._page = redis.register_script(lua.PAGE_BEFORE)
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
-        posts, timelines = ScriptBatch(), ScriptBatch()
+        """Fan-outs as they come (one call per hash slot on a cluster), then posts, then
+        timelines: one round trip; then removals and celebrities: one more."""
+        posts, timelines = CallBatch(), CallBatch()
         k = self.keys
+        calls: list[FunctionCall] = []
         removals: list[tuple[str, int]] = []
         celebrities: list[int] = []
         for w in writes:
@@ -57,15 +66,16 @@ class RedisFeeds:
             elif isinstance(w, FeedAdd):
                 for owners in self._slots(list(w.owners)):
                     keys = [key for o in owners for key in (k.feed(o), k.feed_trimmed(o))]
-                    await self._feed_add(keys, [w.post_id, w.at_ms, self.max_feed])
+                    calls.append(("feed_add", keys, [w.post_id, w.at_ms, self.max_feed]))
             elif isinstance(w, FeedRemove):
                 removals += [(k.feed(owner), post) for owner, post in w.entries]
             elif isinstance(w, MarkCelebrity):
                 celebrities.append(w.user_id)
-        for keys, args in posts.groups(self._cluster):
-            await self._set_fields(keys, args)
-        for keys, args in timelines.groups(self._cluster):
-            await self._set_members(keys, args)
+        calls += [("set_fields_if_newer", keys, args) for keys, args in posts.groups(self._cluster)]
+        calls += [
+            ("set_members_if_newer", keys, args) for keys, args in timelines.groups(self._cluster)
+        ]
+        await call_functions(self._r, calls)
         if removals or celebrities:
             async with self._r.pipeline(transaction=False) as pipe:
                 for key, post in removals:
@@ -75,7 +85,7 @@ class RedisFeeds:
                 await pipe.execute()
 
     def _slots(self, owners: list[int]) -> list[list[int]]:
-        """Owners grouped so each script call touches one hash slot on a cluster."""
+        """Owners grouped so each function call touches one hash slot on a cluster."""
         if not self._cluster:
             return [owners]
         grouped: dict[int, list[int]] = {}
@@ -111,12 +121,12 @@ class RedisFeeds:
     async def feed_page(
         self, user_id: int, limit: int, after: Position | None
     ) -> list[tuple[int, int]]:
-        return await page_before(self._page, self.keys.feed(user_id), limit, after)
+        return await page_before(self._r, self.keys.feed(user_id), limit, after)
 
     async def timeline_page(
         self, author_id: int, limit: int, after: Position | None
     ) -> list[tuple[int, int]]:
-        return await page_before(self._page, self.keys.timeline(author_id), limit, after)
+        return await page_before(self._r, self.keys.timeline(author_id), limit, after)
 
     async def timeline_pages(
         self, authors: Sequence[int], limit: int, after: Position | None
@@ -127,7 +137,7 @@ class RedisFeeds:
         args = page_args(after, limit)
         async with self._r.pipeline(transaction=False) as pipe:
             for author in authors:
-                await self._page([self.keys.timeline(author)], args, pipe)
+                pipe.fcall_ro(PAGE_BEFORE, 1, self.keys.timeline(author), *args)
             flats = await pipe.execute()
         return {a: page_rows(f) for a, f in zip(authors, flats, strict=True)}
 
@@ -148,21 +158,7 @@ class RedisFeeds:
             rows = await pipe.execute()
         out = {}
         for post_id, raw in zip(ids, rows, strict=True):
-            view = _post(post_id, raw)
+            view = post_view(post_id, {text(k): text(v) for k, v in raw.items()})
             if view is not None:
                 out[post_id] = view
         return out
-
-
-def _post(post_id: int, raw: Mapping[Any, Any]) -> PostView | None:
-    h = {text(k): text(v) for k, v in raw.items()}
-    if not h or h.get("deleted") == "1" or "author_id" not in h:
-        return None
-    return PostView(
-        post_id=post_id, author_id=int(h["author_id"]), caption=h.get("caption", ""),
-        tags=tuple(h["tags"].split()) if h.get("tags") else (),
-        variants={n: h[n] for n in ("thumbnail", "feed", "full") if n in h},
-        width=int(h.get("width", 0)), height=int(h.get("height", 0)),
-        blurhash=h.get("blurhash", ""), alt_text=h.get("alt_text") or None,
-        published_ms=int(h.get("published_ms", 0)),
-    )  # fmt: skip

@@ -45,3 +45,7 @@ class GraphReader(Protocol):
     async def counts(self, ids: Sequence[int]) -> dict[int, GraphCounts]: ...
 
     async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]: ...
+
+
+class GraphViews(UserReader, GraphReader, Protocol):
+    """One version of the users/graph projection group, as the gateway reads it."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from redis.asyncio import Redis
 
-from projections.backends import redis_scripts as lua
 from projections.backends.keys import template
-from projections.backends.redis_batch import ScriptBatch, page_args, page_rows, text
+from projections.backends.redis_batch import (
+    CallBatch,
+    FunctionCall,
+    call_functions,
+    page_before,
+    text,
+)
 from projections.graph.keys import GraphKeys
 from projections.graph.ports import Edge, GraphCounts, UserView
 from projections.ports import Page, Position
@@ -25,23 +29,21 @@ from projections.writes import (
 
 class RedisGraph:
     """One version of the graph group in one Redis (users, follow edges, and the celebrities each
-    user follows); built once per process and version: it registers its scripts."""
+    user follows). Its writes are functions of photofeed_versioned (projections/backends/
+    versioned.lua) and photofeed_graph (graph.lua beside it), its pages photofeed_pages'."""
 
     def __init__(self, redis: Redis, version: int, cluster: bool = False) -> None:
         self._r = redis
         self._cluster = cluster
         self.version = version
         self.keys = GraphKeys(version)
-        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
-        self._set_members = redis.register_script(lua.SET_MEMBERS_IF_NEWER)
-        self._page = redis.register_script(lua.PAGE_BEFORE)
-        self._sync_celebrities = redis.register_script(lua.SYNC_CELEBRITIES_FOLLOWED)
-        self._flag = redis.register_script(lua.FLAG_CELEBRITY)
+        self._celebrities_followed = template(self.keys.celebrities_followed)
 
     async def apply(self, writes: Sequence[Write]) -> None:
-        """One script call per kind of write for the whole batch (per hash slot on a cluster)."""
-        hashes = ScriptBatch()
-        members = ScriptBatch()
+        """One function call per kind of write for the whole batch (per hash slot on a cluster;
+        one per flagged user), in that order, all in one round trip."""
+        hashes = CallBatch()
+        members = CallBatch()
         k = self.keys
         edges: list[tuple[int, int]] = []
         flagged: list[int] = []
@@ -60,19 +62,23 @@ class RedisGraph:
                 edges.append((a, b))
             elif isinstance(w, MarkCelebrity):
                 flagged.append(w.user_id)
-        for keys, args in hashes.groups(self._cluster):
-            await self._set_fields(keys, args)
-        for keys, args in members.groups(self._cluster):
-            await self._set_members(keys, args)
-        for user in flagged:
-            await self._flag(
-                [k.celebrities(), k.followers(user)], [user, template(k.celebrities_followed)]
-            )
+        calls: list[FunctionCall] = [
+            ("set_fields_if_newer", keys, args) for keys, args in hashes.groups(self._cluster)
+        ]
+        calls += [
+            ("set_members_if_newer", keys, args) for keys, args in members.groups(self._cluster)
+        ]
+        calls += [
+            ("flag_celebrity", [k.celebrities(), k.followers(user)],
+             [user, self._celebrities_followed])
+            for user in flagged
+        ]  # fmt: skip
         if edges:
             keys = [k.celebrities()]
             for a, _ in edges:
                 keys += [k.following(a), k.celebrities_followed(a)]
-            await self._sync_celebrities(keys, [b for _, b in edges])
+            calls.append(("sync_celebrities_followed", keys, [b for _, b in edges]))
+        await call_functions(self._r, calls)
 
     async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
         if not ids:
@@ -96,7 +102,7 @@ class RedisGraph:
         return await self._edges(self.keys.following(user_id), limit, after)
 
     async def _edges(self, key: str, limit: int, after: Position | None) -> Page[Edge]:
-        rows = await page_before(self._page, key, limit + 1, after)
+        rows = await page_before(self._r, key, limit + 1, after)
         edges = [Edge(member, score) for member, score in rows]
         more = len(edges) > limit
         edges = edges[:limit]
@@ -117,10 +123,3 @@ class RedisGraph:
         members = [str(c) for c in candidates]
         scores = await self._r.zmscore(self.keys.following(follower_id), members)
         return {c for c, s in zip(candidates, scores, strict=True) if s is not None}
-
-
-async def page_before(
-    script: Any, key: str, limit: int, after: Position | None
-) -> list[tuple[int, int]]:
-    """Up to `limit` (member id, score) rows of a zset, newest first, strictly after `after`."""
-    return page_rows(await script([key], page_args(after, limit)))

@@ -2,12 +2,14 @@
 -- The read side of photofeed as one Valkey Functions library: every page the gateway serves most
 -- (home feed, profile grid, one post) is ONE server-side call that returns the page's JSON.
 --
--- Loaded once (FUNCTION LOAD REPLACE) when the stack starts (projections/backends/functions.py); the
--- gateway checks at start-up that Valkey holds this very code, then calls the functions by name. Key names are
--- never spelled here: the caller passes each key it names as KEYS and, for keys derived from the
--- ids a page finds (a post, an author, a timeline), a `string.format` template built by
--- projections/<group>/keys.py. The functions read keys derived from rows, so they are flagged to
--- run on one shard (`allow-cross-slot-keys`): a cluster deployment keeps the read groups together.
+-- Loaded once (FUNCTION LOAD REPLACE) when the stack starts (infra/stack.py); each process checks
+-- at start-up that Valkey holds this very code (projections/backends/functions.py), then calls the
+-- functions by name. Key names are never spelled here: the caller passes each key it names as KEYS
+-- and, for keys derived from the ids a page finds (a post, an author, a timeline), a
+-- `string.format` template built by projections/<group>/keys.py. The page functions read keys
+-- derived from rows, so they are flagged to run on one shard (`allow-cross-slot-keys`): a cluster
+-- deployment keeps the read groups together. The per-group readers' one-zset pages (page_before,
+-- page_after) are here too, the same helpers the pages use.
 --
 -- Post cards: the feeds projection keeps each post's viewer-independent JSON ready (`card`, a
 -- JSON object body without braces in which the public URL base is the byte \1, which JSON never
@@ -509,6 +511,23 @@ local function notifications_page(keys, args)
   end
   return reply(out, (#rows > 2 * limit) and last or nil)
 end
+
+-- One zset's page for the per-group readers (projections/backends/redis_batch.py), the same
+-- helpers the pages use: KEYS[1] the zset; ARGV: the position's score ('+inf' / '-inf' for the
+-- first page), its member ('' for the first page), the page size. Reply: {member, score, ...}.
+-- Every key in KEYS: these run on any shard.
+local function zset_page_before(keys, args)
+  return page_before(keys[1], args[1], args[2], tonumber(args[3]))
+end
+
+local function zset_page_after(keys, args)
+  return page_after(keys[1], args[1], args[2], tonumber(args[3]))
+end
+
+redis.register_function{function_name = 'page_before', callback = zset_page_before,
+                        flags = {'no-writes'}}
+redis.register_function{function_name = 'page_after', callback = zset_page_after,
+                        flags = {'no-writes'}}
 
 local READ = {'no-writes', 'allow-cross-slot-keys'}
 -- feed_page writes its deep-scroll frontier (a cache with a TTL): FCALL, not FCALL_RO

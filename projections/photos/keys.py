@@ -28,4 +28,4 @@ class PhotoKeys:
         return f"{self.prefix}:u:{{{owner_id}}}:photos"  # set of the owner's photo ids
 
     def content_prefix(self) -> str:
-        return f"{self.prefix}:c:"  # RELEASE_PHOTOS appends {sha256}:refs
+        return f"{self.prefix}:c:"  # + {sha256}:refs: content_refs

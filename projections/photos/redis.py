@@ -3,58 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from projections.backends import redis_scripts as lua
-from projections.backends.redis_batch import ScriptBatch, text
+from projections.backends.keys import template
+from projections.backends.redis_batch import CallBatch, FunctionCall, call_functions, text
 from projections.photos.keys import PhotoKeys
+from projections.photos.ports import ContentView, PhotoView
 from projections.writes import PutContent, ReleasePhoto, SetPhoto, Write, seq_key
 
 VARIANT_NAMES = ("thumbnail", "feed", "full")
 
 
-@dataclass(frozen=True, slots=True)
-class PhotoView:
-    photo_id: int
-    owner_id: int
-    status: str
-    variants: dict[str, str]  # variant name -> object key (empty until processed)
-    width: int | None
-    height: int | None
-    blurhash: str | None
-    reason_code: str | None
-    reason: str | None
-    post_id: int | None
-    published_ms: int | None
-    sha256: str | None = None  # the content it references, once processed
-
-
-@dataclass(frozen=True, slots=True)
-class ContentView:
-    sha256: str
-    variants: dict[str, str]
-    width: int
-    height: int
-    blurhash: str
-    phash: int
-    references: int
-
-
 class RedisPhotos:
+    """One version of the photos group in one Redis. Its writes are functions of
+    photofeed_versioned (projections/backends/versioned.lua) and photofeed_photos (photos.lua
+    beside it)."""
+
     def __init__(self, redis: Redis, version: int, cluster: bool = False) -> None:
         self._r = redis
         self._cluster = cluster
         self.keys = PhotoKeys(version)
-        self._set_fields = redis.register_script(lua.SET_FIELDS_IF_NEWER)
-        self._add_content = redis.register_script(lua.ADD_CONTENT)
-        self._release = redis.register_script(lua.RELEASE_PHOTOS)
+        # release_photos names the content it releases from the sha256 a photo records
+        self._content = template(lambda sha: self.keys.content(str(sha)))
+        self._content_refs = template(lambda sha: self.keys.content_refs(str(sha)))
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """Photo states first (a deletion must be seen by a reference added in the same batch),
-        then content references, then releases."""
-        photos, contents, releases = ScriptBatch(), ScriptBatch(), ScriptBatch()
+        then content references, then releases: one round trip."""
+        photos, contents, releases = CallBatch(), CallBatch(), CallBatch()
         owners: list[tuple[int, int]] = []
         k = self.keys
         for w in writes:
@@ -68,12 +45,16 @@ class RedisPhotos:
                 contents.add([k.content(w.sha256), k.content_refs(w.sha256), k.photo(w.photo_id)],
                              [w.photo_id, len(w.fields), *flat])  # fmt: skip
             elif isinstance(w, ReleasePhoto):
-                releases.add([k.photo(w.photo_id)],
-                             [seq_key(w.seq), w.photo_id, k.content_prefix()])  # fmt: skip
-        for script, batch in ((self._set_fields, photos), (self._add_content, contents),
-                              (self._release, releases)):  # fmt: skip
-            for keys, args in batch.groups(self._cluster):
-                await script(keys, args)
+                releases.add([k.photo(w.photo_id)], [seq_key(w.seq), w.photo_id])
+        calls: list[FunctionCall] = [
+            ("set_fields_if_newer", keys, args) for keys, args in photos.groups(self._cluster)
+        ]
+        calls += [("add_content", keys, args) for keys, args in contents.groups(self._cluster)]
+        calls += [
+            ("release_photos", keys, [self._content, self._content_refs, *args])
+            for keys, args in releases.groups(self._cluster)
+        ]
+        await call_functions(self._r, calls)
         if owners:
             async with self._r.pipeline(transaction=False) as pipe:
                 for owner, photo in owners:

@@ -6,8 +6,7 @@ from redis.asyncio import Redis
 
 from projections.groups import Group
 from projections.versions.keys import ACTIVE_VERSIONS, BUILDING_VERSIONS, VERSION_SEQUENCE
-
-INITIAL_VERSION = 1  # a group nobody rebuilt yet serves from version 1
+from projections.versions.ports import INITIAL_VERSION
 
 
 class RedisVersions:

@@ -1,16 +1,18 @@
 """Fresh projection stores of each adapter for the projection contract suites.
 
-Redis always runs: a fresh version on the session's Valkey (the real local stack), dropped
-afterwards. Cassandra runs when PHOTOFEED_CASSANDRA_HOSTS names a live cluster: a fresh keyspace
-per store, dropped afterwards; otherwise its tests are skipped with that reason.
+Memory runs everywhere (pure: no server) for the ports that have an in-memory adapter. Redis
+always runs: a fresh version on the session's Valkey (the real local stack), dropped afterwards.
+Cassandra runs when PHOTOFEED_CASSANDRA_HOSTS names a live cluster: a fresh keyspace per store,
+dropped afterwards, beside a fresh Redis version for the state that stays in Valkey (home feeds,
+celebrities, counters: the split stores `photofeed/stores.py` builds); otherwise its tests are
+skipped with that reason.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,7 +20,9 @@ import pytest
 from redis.asyncio import Redis
 
 from projections.backends.cassandra import CassandraStore, CassandraVersions
+from projections.backends.composite import EngagementViews, FeedViews, SplitWriter
 from projections.engagement import cassandra as cassandra_engagement
+from projections.engagement import ports as engagement_ports
 from projections.engagement.cassandra import CassandraEngagement
 from projections.engagement.keys import EngagementKeys
 from projections.engagement.ports import CommentReader, NotificationReader
@@ -26,7 +30,9 @@ from projections.engagement.redis import RedisEngagement
 from projections.feeds import cassandra as cassandra_posts
 from projections.feeds.cassandra import CassandraPosts
 from projections.feeds.keys import FeedKeys
-from projections.feeds.ports import PostReader
+from projections.feeds.logic import MAX_FEED
+from projections.feeds.memory import MemoryFeeds
+from projections.feeds.ports import FeedStore, PostReader
 from projections.feeds.redis import RedisFeeds
 from projections.graph import cassandra as cassandra_graph
 from projections.graph.cassandra import CassandraGraph
@@ -35,14 +41,15 @@ from projections.graph.ports import GraphReader, UserReader
 from projections.graph.redis import RedisGraph
 from projections.ports import ProjectionWriter
 from projections.versions.redis_admin import RedisVersionAdmin
+from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline, Write
+from tests.contract.adapters import (
+    CASSANDRA_HOSTS,
+    CASSANDRA_REPLICATION,
+    STORES,
+    Backend,
+    open_backend,
+)
 
-CASSANDRA_HOSTS = os.environ.get("PHOTOFEED_CASSANDRA_HOSTS", "")
-CASSANDRA_REPLICATION = int(os.environ.get("PHOTOFEED_CASSANDRA_REPLICATION") or 1)
-NO_CASSANDRA = "no Cassandra: set PHOTOFEED_CASSANDRA_HOSTS to run"
-STORES = [
-    "redis",
-    pytest.param("cassandra", marks=pytest.mark.skipif(not CASSANDRA_HOSTS, reason=NO_CASSANDRA)),
-]
 _redis_versions = itertools.count(9_100_000)  # far from the versions other suites use
 
 
@@ -54,17 +61,40 @@ class PostStore(ProjectionWriter, PostReader, Protocol):
     """Posts and timelines: the writer of PutPost/SetTimeline and PostReader."""
 
 
+class WritableFeeds(ProjectionWriter, FeedStore, Protocol):
+    """The feeds group as the worker writes it and the read path reads it: FeedStore."""
+
+
 class EngagementStore(ProjectionWriter, CommentReader, NotificationReader, Protocol):
     """Comments and notifications: their writer, CommentReader and NotificationReader."""
 
 
-@dataclass
-class Backend:
-    """The server a test's stores live on: the session Valkey or a Cassandra cluster."""
+class WritableEngagement(ProjectionWriter, engagement_ports.EngagementStore, Protocol):
+    """The engagement group as the worker writes it and the gateway reads it: EngagementStore."""
 
-    kind: str
-    redis: Redis | None = None
-    cassandra: CassandraStore | None = None
+
+class SplitFeeds(FeedViews):
+    """FeedViews with the writer `photofeed.stores.writer_factory` pairs with it: posts and
+    timelines to the durable store, home feeds and celebrities to Redis."""
+
+    def __init__(self, hot: RedisFeeds, durable: CassandraPosts) -> None:
+        super().__init__(hot, durable)
+        feeds = (FeedAdd, FeedRemove, MarkCelebrity)
+        self._writer = SplitWriter([((PutPost, SetTimeline), durable), (feeds, hot)])
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        await self._writer.apply(writes)
+
+
+class SplitEngagement(EngagementViews):
+    """EngagementViews with the writer `writer_factory` pairs with it: every write to both."""
+
+    def __init__(self, hot: RedisEngagement, durable: CassandraEngagement) -> None:
+        super().__init__(hot, durable)
+        self._writer = SplitWriter([(None, hot), (None, durable)])
+
+    async def apply(self, writes: Sequence[Write]) -> None:
+        await self._writer.apply(writes)
 
 
 @dataclass
@@ -75,30 +105,53 @@ class Stores:
     _drops: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     async def graph(self) -> GraphStore:
-        if self.backend.redis is not None:
-            version = self._redis(lambda v: GraphKeys(v).prefix)
-            return RedisGraph(self.backend.redis, version)
+        if self.backend.kind == "redis":
+            return RedisGraph(self._client(), self._redis(lambda v: GraphKeys(v).prefix))
         store, keyspace = await self._cassandra(cassandra_graph.versions)
         return CassandraGraph(store, keyspace)
 
     async def posts(self) -> PostStore:
-        if self.backend.redis is not None:
-            version = self._redis(lambda v: FeedKeys(v).prefix)
-            return RedisFeeds(self.backend.redis, version)
+        if self.backend.kind == "memory":
+            return MemoryFeeds()
+        if self.backend.kind == "redis":
+            return RedisFeeds(self._client(), self._redis(lambda v: FeedKeys(v).prefix))
         store, keyspace = await self._cassandra(cassandra_posts.versions)
         return CassandraPosts(store, keyspace)
 
+    async def feeds(self, max_feed: int = MAX_FEED) -> WritableFeeds:
+        """The whole feeds group: one adapter, or Redis beside Cassandra's posts."""
+        if self.backend.kind == "memory":
+            return MemoryFeeds(max_feed)
+        hot = RedisFeeds(
+            self._client(), self._redis(lambda v: FeedKeys(v).prefix), max_feed=max_feed
+        )
+        if self.backend.kind == "redis":
+            return hot
+        store, keyspace = await self._cassandra(cassandra_posts.versions)
+        return SplitFeeds(hot, CassandraPosts(store, keyspace))
+
     async def engagement(self) -> EngagementStore:
-        if self.backend.redis is not None:
+        if self.backend.kind == "redis":
             version = self._redis(lambda v: EngagementKeys(v).prefix)
-            return RedisEngagement(self.backend.redis, version)
+            return RedisEngagement(self._client(), version)
         store, keyspace = await self._cassandra(cassandra_engagement.versions)
         return CassandraEngagement(store, keyspace)
 
+    async def engagement_views(self) -> WritableEngagement:
+        """The whole engagement group: Redis, or Redis's counters beside Cassandra's rest."""
+        hot = RedisEngagement(self._client(), self._redis(lambda v: EngagementKeys(v).prefix))
+        if self.backend.kind == "redis":
+            return hot
+        store, keyspace = await self._cassandra(cassandra_engagement.versions)
+        return SplitEngagement(hot, CassandraEngagement(store, keyspace))
+
+    def _client(self) -> Redis:
+        assert self.backend.redis is not None, f"no Redis on the {self.backend.kind} backend"
+        return self.backend.redis
+
     def _redis(self, prefix_of: Callable[[int], str]) -> int:
-        assert self.backend.redis is not None
         version = next(_redis_versions)
-        admin = RedisVersionAdmin(self.backend.redis, prefix_of)
+        admin = RedisVersionAdmin(self._client(), prefix_of)
         self._drops.append(lambda: admin.drop(version))
         return version
 
@@ -106,7 +159,7 @@ class Stores:
         self, versions_of: Callable[[CassandraStore, int, str], CassandraVersions]
     ) -> tuple[CassandraStore, str]:
         store = self.backend.cassandra
-        assert store is not None
+        assert store is not None, f"no Cassandra on the {self.backend.kind} backend"
         versions = versions_of(store, CASSANDRA_REPLICATION, f"pft{uuid.uuid4().hex[:12]}")
         self._drops.append(lambda: versions.drop(1))
         return store, await versions.prepare(1)
@@ -127,10 +180,9 @@ async def cassandra_store() -> AsyncIterator[CassandraStore]:
 
 @pytest.fixture(params=STORES)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """Each contract test runs once per adapter; only the backend it needs is started."""
-    if request.param == "redis":
-        return Backend("redis", redis=request.getfixturevalue("redis"))
-    return Backend("cassandra", cassandra=request.getfixturevalue("cassandra_store"))
+    """Each contract test runs once per adapter (a suite whose port has an in-memory adapter
+    overrides this fixture with WITH_MEMORY)."""
+    return open_backend(request)
 
 
 @pytest.fixture

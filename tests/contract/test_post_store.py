@@ -1,6 +1,6 @@
 """Contract of the posts/timelines ports (the feeds group's writer, PostReader), run against every
-adapter: Redis always, Cassandra when PHOTOFEED_CASSANDRA_HOSTS names a live cluster (skipped
-otherwise). Writes come from the real pure planner (`feed_writes`)."""
+adapter: memory and Redis always, Cassandra when PHOTOFEED_CASSANDRA_HOSTS names a live cluster
+(skipped otherwise). Writes come from the real pure planner (`feed_writes`)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from projections.feeds.logic import FeedFacts, feed_writes
 from projections.feeds.ports import PostView
 from projections.ports import Position
 from schemas import events as ev
+from tests.contract.adapters import WITH_MEMORY, Backend, open_backend
 
 if TYPE_CHECKING:
     from tests.contract.stores import PostStore, Stores
 
 pytest_plugins = ["tests.contract.stores"]  # the `stores` fixture: one fresh store per adapter
-pytestmark = pytest.mark.stack
 _ids = itertools.count(5 * 10**15)  # event ids, all of 16 digits
 BASE = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ANA, BOB = 101, 102
@@ -49,6 +49,12 @@ def published(post: int, author: int = ANA, second: float = 0, caption: str = "h
 def deleted(post: int, author: int = ANA, second: float = 99) -> ev.PostDeleted:
     return ev.PostDeleted(event_id=next(_ids), occurred_at=at(second), actor_id=author,
                           post_id=post)  # fmt: skip
+
+
+@pytest.fixture(params=WITH_MEMORY)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The in-memory feeds adapter keeps this contract too."""
+    return open_backend(request)
 
 
 @pytest.fixture
@@ -84,6 +90,15 @@ async def test_posts_by_id(posts: PostStore) -> None:
     )  # fmt: skip
     assert (found[P + 2].author_id, found[P + 2].tags, found[P + 2].alt_text) == (BOB, (), None)
     assert await posts.posts([]) == {}
+
+
+async def test_an_older_write_applied_later_changes_nothing(posts: PostStore) -> None:
+    older = published(P + 1, caption="older", tags=("old",))
+    newer = published(P + 1, caption="newer", alt="the sea")  # a later event of the same post
+    await apply(posts, newer)
+    await apply(posts, older)
+    view = (await posts.posts([P + 1]))[P + 1]
+    assert (view.caption, view.tags, view.alt_text) == ("newer", (), "the sea")
 
 
 async def test_a_deleted_post_is_gone_and_stays_gone(posts: PostStore) -> None:

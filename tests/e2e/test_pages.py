@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
@@ -24,12 +25,25 @@ from tests.integration.helpers import followed, published
 
 pytestmark = pytest.mark.stack
 PAGES = ("/feed?limit=5", "/users/{author}/posts?limit=5", "/posts/{post}")
+PAGE_FUNCTIONS = ("feed_page", "grid_page", "post_card")  # what PAGES call, in that order
+# the one-call pages of pages.lua: only the gateway calls them (the worker's writes and the
+# per-group readers call other functions, of other names)
+ONE_CALL_PAGES = {*PAGE_FUNCTIONS, "post_cards", "comments_page", "notifications_page"}
 
 
-async def function_calls(redis: Redis) -> int:
-    """FCALL and FCALL_RO calls so far: only the gateway's pages call functions."""
-    stats = await redis.info("commandstats")
-    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("fcall", "fcall_ro"))
+@contextlib.asynccontextmanager
+async def page_calls(redis: Redis) -> AsyncIterator[list[str]]:
+    """The one-call page functions called (FCALL or FCALL_RO, by name) while the block runs, in
+    order, as MONITOR sees them; filled when the block ends."""
+    called: list[str] = []
+    marker = f"end-of-block-{uuid.uuid4().hex}"
+    async with redis.monitor() as monitor:
+        yield called
+        await redis.echo(marker)
+        while marker not in (command := (await monitor.next_command())["command"]):
+            words = command.split(" ", 2)
+            if words[0].upper() in ("FCALL", "FCALL_RO") and words[1] in ONE_CALL_PAGES:
+                called.append(words[1])
 
 
 async def author_with_a_post(
@@ -51,11 +65,11 @@ async def test_each_page_is_one_server_side_call(
     api: httpx.AsyncClient, event_log: KafkaEventLog, redis: Redis
 ) -> None:
     author, _, post, token = await author_with_a_post(api, event_log)
-    for path in PAGES:
-        before = await function_calls(redis)
-        r = await api.get(path.format(author=author, post=post), headers=bearer(token))
+    for path, function in zip(PAGES, PAGE_FUNCTIONS, strict=True):
+        async with page_calls(redis) as called:
+            r = await api.get(path.format(author=author, post=post), headers=bearer(token))
         assert r.status_code == 200, r.text
-        assert await function_calls(redis) == before + 1, path  # only the gateway calls it
+        assert called == [function], path  # one call of the page's function
         body = r.json()
         card = body if "post_id" in body else body["posts"][0]
         assert card["post_id"] == str(post)
@@ -109,10 +123,12 @@ async def test_a_post_without_a_card_is_served_the_same_by_the_group_readers(
     assert card is not None
     assert await redis.hdel(key, "card") == 1  # as before cards
     try:
-        before = await function_calls(redis)
-        legacy = [(await api.get(p.format(author=author, post=post), headers=bearer(token))).json()
-                  for p in PAGES]  # fmt: skip
-        assert await function_calls(redis) == before + len(PAGES)  # tried, then fell back
+        async with page_calls(redis) as called:
+            legacy = [
+                (await api.get(p.format(author=author, post=post), headers=bearer(token))).json()
+                for p in PAGES
+            ]
+        assert called == list(PAGE_FUNCTIONS)  # tried, then fell back
     finally:  # the live version must stay what a replay rebuilds (test_replay compares them)
         await redis.hset(key, "card", card)
     assert legacy == pages

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from gateway.accounts import CHANGED_AT, PASSWORD_HASH, Account, RedisAccountStore, account_key
+from gateway.accounts import CHANGED_AT, PASSWORD_HASH, Account, RedisAccountStore
 from gateway.app import API
-from gateway.sessions import LiveActorsLog, RedisSessions, revoked_key
+from gateway.keys import AccountKeys, SessionKeys
+from gateway.sessions import LiveActorsLog, RedisSessions
 from gateway.tokens import TokenSigner
 from infra.kafka import KafkaEventLog
 from infra.keystore import ErasedUser
@@ -170,7 +171,7 @@ async def test_a_password_change_is_durable_and_revokes_every_other_session(
     name = unique("pw")
     user, first = await register(api, name)
     second = await token_of(api, name)
-    key = account_key(int(user))
+    key = AccountKeys.account(int(user))
     old_changed = int(await redis.hget(key, CHANGED_AT) or 0)
     old_hash = await redis.hget(key, PASSWORD_HASH)
     change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
@@ -215,7 +216,7 @@ async def test_logging_out_here_revokes_only_this_token(
     assert (await api.delete("/sessions/current", headers=bearer(here))).status_code == 401
     assert await feed_status(api, elsewhere) == 200
     claims = TokenSigner(settings.token_secret, settings.token_ttl_s).claims(here, 0)
-    ttl = await redis.ttl(revoked_key(int(user), claims.sid))
+    ttl = await redis.ttl(SessionKeys.revoked(int(user), claims.sid))
     assert 0 < ttl <= settings.token_ttl_s + 1  # kept as long as the token could be used
 
 

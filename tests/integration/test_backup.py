@@ -18,15 +18,8 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from gateway.accounts import (
-    CHANGED_AT,
-    PASSWORD_HASH,
-    Account,
-    RedisAccountStore,
-    account_key,
-    hash_password,
-    name_key,
-)
+from gateway.accounts import CHANGED_AT, PASSWORD_HASH, Account, RedisAccountStore, hash_password
+from gateway.keys import AccountKeys
 from infra.keystore import ERASED, KEYS, NotDurable, RedisKeyStore, fsynced
 from infra.ports import settings_on_free_ports
 from infra.processes import ManagedProcess, wait_until
@@ -67,7 +60,7 @@ async def erase(api: httpx.AsyncClient, r: Redis, user_id: str, token: str) -> N
 async def lose(r: Redis, users: dict[str, str]) -> None:
     """Valkey loses these users' command-side state: accounts, names, keys, erased marks."""
     for username, user_id in users.items():
-        await r.delete(account_key(int(user_id)), name_key(username))
+        await r.delete(AccountKeys.account(int(user_id)), AccountKeys.name(username))
         await r.hdel(KEYS, user_id)
         await r.srem(ERASED, user_id)
 
@@ -108,7 +101,9 @@ async def test_a_restore_brings_lost_accounts_back_and_erased_users_stay_erased(
         assert await login(api, names[gone]) == 401
         assert await redis.sismember(ERASED, ids[gone])
         assert await redis.hget(KEYS, ids[gone]) is None
-        assert not await redis.exists(account_key(int(ids[gone])), name_key(names[gone]))
+        assert not await redis.exists(
+            AccountKeys.account(int(ids[gone])), AccountKeys.name(names[gone])
+        )
 
     again = await run_backup(settings, "restore", str(file), "--key-file", str(key_file))
     assert again.returncode == 0, again.stderr
@@ -126,10 +121,10 @@ async def test_a_restore_keeps_a_newer_password_and_a_wrong_key_writes_nothing(
     made = await run_backup(settings, "create", str(file), "--key-file", str(key_file))
     assert made.returncode == 0, made.stderr
     # the password changes after the backup (no route does it yet: the store's fields directly)
-    changed = int(await redis.hget(account_key(int(user_id)), CHANGED_AT) or 0) + 1
+    changed = int(await redis.hget(AccountKeys.account(int(user_id)), CHANGED_AT) or 0) + 1
     new_hash = await hash_password("a newer password")
     await redis.hset(
-        account_key(int(user_id)), mapping={PASSWORD_HASH: new_hash, CHANGED_AT: changed}
+        AccountKeys.account(int(user_id)), mapping={PASSWORD_HASH: new_hash, CHANGED_AT: changed}
     )
 
     restored = await run_backup(settings, "restore", str(file), "--key-file", str(key_file))
@@ -143,7 +138,7 @@ async def test_a_restore_keeps_a_newer_password_and_a_wrong_key_writes_nothing(
     refused = await run_backup(settings, "restore", str(file), "--key-file", str(wrong))
     assert refused.returncode == 1
     assert "wrong key" in refused.stderr
-    assert not await redis.exists(account_key(int(user_id)), name_key(username))
+    assert not await redis.exists(AccountKeys.account(int(user_id)), AccountKeys.name(username))
     assert await redis.hget(KEYS, user_id) is None
     restored = await run_backup(settings, "restore", str(file), "--key-file", str(key_file))
     assert restored.returncode == 0, restored.stderr
@@ -206,7 +201,7 @@ async def test_writes_are_refused_and_undone_when_valkey_does_not_fsync(lone_val
             assert time.monotonic() - started >= 0.3  # it waited for Valkey, then gave up
         with pytest.raises(NotDurable):
             await accounts.reserve(account)
-        assert not await r.exists(name_key(account.username))  # undone: a retry may succeed
+        assert not await r.exists(AccountKeys.name(account.username))  # undone: a retry may succeed
         with pytest.raises(NotDurable):
             await RedisKeyStore(r).key_for(42)
         await r.config_set("appendfsync", "everysec")

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from gateway.accounts import account_key
-from gateway.sessions import revoked_key
+from gateway.keys import AccountKeys, SessionKeys
 from infra.settings import Settings
 from infra.stack import Stack
 from projections.feeds.cards import with_url_base
@@ -129,8 +128,10 @@ class Harness:
         """Every page through both read paths from the same cursor: they must agree."""
         seen: list[int] = []
         cursor: Position | None = None
-        session = (account_key(viewer), revoked_key(viewer, "s"), 7)
-        await self.redis.hset(account_key(viewer), mapping={"username": "v", "changed_at": 7})
+        session = (AccountKeys.account(viewer), SessionKeys.revoked(viewer, "s"), 7)
+        await self.redis.hset(
+            AccountKeys.account(viewer), mapping={"username": "v", "changed_at": 7}
+        )
         for _ in range(200):
             page = await read_feed(self.feeds, viewer, set(self.model.following[viewer]), limit,
                                    cursor)  # fmt: skip

@@ -1,6 +1,7 @@
-"""The batched likes script on a real Valkey: a batch of likes and unlikes, however redelivered or
-reordered, leaves every key exactly as applying its events one at a time does (liked hashes,
-counts, notification groups with their kept actors, times and ids, inboxes)."""
+"""The batched likes function (engagement.lua set_likes) on a real Valkey: a batch of likes and
+unlikes, however redelivered or reordered, leaves every key exactly as applying its events one at
+a time does (liked hashes, counts, notification groups with their kept actors, times and ids,
+inboxes)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from projections.backends.redis_batch import run_scripts
 from projections.engagement.keys import EngagementKeys
 from projections.engagement.logic import MAX_BUNDLE_ACTORS
 from projections.engagement.redis import RedisEngagement
@@ -105,15 +105,3 @@ async def test_the_newest_liker_of_a_batch_names_the_notification(redis: Redis) 
         newest = max(events, key=lambda e: e.occurred_at)
         assert (note.newest_id, note.actors[0]) == (newest.event_id, newest.actor_id)
     await same(redis, batched, single)
-
-
-async def test_scripts_the_server_forgot_are_loaded_and_the_batch_runs_again(
-    redis: Redis,
-) -> None:
-    eng = RedisEngagement(redis, next(_versions))
-    script = redis.register_script("return redis.call('INCR', KEYS[1])")
-    script.sha = "0" * 40  # as after a restart: the server does not know the script
-    key = f"{eng.keys.prefix}:probe"
-    await run_scripts(redis, [(script, [key], [])])
-    assert int(await redis.get(key) or 0) == 1
-    await redis.delete(key)

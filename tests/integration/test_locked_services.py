@@ -25,7 +25,7 @@ import redis
 from minio import Minio
 from minio.error import S3Error
 
-from gateway.accounts import account_key
+from gateway.keys import AccountKeys
 from infra.clients import make_minio
 from infra.keystore import KEYS as DATA_KEYS
 from infra.ports import settings_on_free_ports
@@ -73,12 +73,13 @@ async def test_an_unauthenticated_valkey_client_reads_nothing(
 ) -> None:
     user_id, _token = await register(api)
     admin = sync_redis(settings.redis_for(ADMIN))
-    assert admin.exists(account_key(int(user_id)))  # the targets exist ...
+    assert admin.exists(AccountKeys.account(int(user_id)))  # the targets exist ...
     assert admin.type(DATA_KEYS) == b"hash"
     anonymous = redis.Redis(host=settings.host, port=settings.redis_port, socket_timeout=2)
+    account = AccountKeys.account(int(user_id))
     for read in (lambda: anonymous.hgetall(DATA_KEYS),
-                 lambda: anonymous.hgetall(account_key(int(user_id))),
-                 lambda: anonymous.hset(account_key(int(user_id)), "hash", "x")):  # fmt: skip
+                 lambda: anonymous.hgetall(account),
+                 lambda: anonymous.hset(account, "hash", "x")):  # fmt: skip
         with pytest.raises(redis.AuthenticationError):  # ... but not for a stranger
             read()
     wrong = sync_redis(settings.redis_for(GATEWAY).replace("gateway:", "gateway:x", 1))

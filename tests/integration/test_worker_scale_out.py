@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from infra.kafka import KafkaEventLog
 from infra.processes import ManagedProcess
-from infra.readiness import worker_health_key
+from infra.readiness import WorkerKeys
 from infra.settings import Settings
 from infra.topics import FOLLOWS
 from projections.graph.redis import RedisGraph
@@ -93,7 +93,7 @@ async def follows_progress(redis: Redis, worker: ManagedProcess) -> tuple[int, s
     """(follow events applied, partitions read) by `worker`'s follows agent, from the health
     snapshot it publishes every 2 s."""
     pid = worker.pid()
-    raw = await redis.get(worker_health_key(pid)) if pid else None
+    raw = await redis.get(WorkerKeys.health(pid)) if pid else None
     agent = orjson.loads(raw)["agents"].get(FOLLOWS_AGENT) if raw else None
     if agent is None:
         return 0, set()

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gateway.accounts import ACCOUNT_KEYS, account_key, name_key, user_id_of
+from gateway.keys import AccountKeys
 from infra import backup
 from infra.backup import AccountRecord, BackupError, Snapshot
 from infra.keystore import FSYNC_TIMEOUT_MS
@@ -143,16 +143,16 @@ def test_a_missing_key_is_a_clear_error(tmp_path: Path) -> None:
 
 @given(ids)
 def test_account_keys_name_their_user_and_match_the_scan_pattern(user_id: int) -> None:
-    key = account_key(user_id)
-    assert user_id_of(key) == user_id
-    assert fnmatch.fnmatchcase(key, ACCOUNT_KEYS)
+    key = AccountKeys.account(user_id)
+    assert AccountKeys.user_id_of(key) == user_id
+    assert fnmatch.fnmatchcase(key, AccountKeys.PATTERN)
 
 
 @given(st.text(min_size=1, max_size=30))
 def test_username_keys_are_not_account_hashes(username: str) -> None:
-    assert not fnmatch.fnmatchcase(name_key(username), ACCOUNT_KEYS)
+    assert not fnmatch.fnmatchcase(AccountKeys.name(username), AccountKeys.PATTERN)
     with pytest.raises(ValueError, match="not an account key"):
-        user_id_of(name_key(username))
+        AccountKeys.user_id_of(AccountKeys.name(username))
 
 
 def test_the_fsync_wait_outlasts_everysec_but_not_the_gateways_valkey_bound() -> None:

@@ -20,7 +20,7 @@ from infra.objectstore import (
     _volume_servers,
 )
 from projections.erasure.redis import PersistenceNotRewritten, rewrite_persistence
-from projections.photos.redis import ContentView
+from projections.photos.ports import ContentView
 from projections.search.sqlite import WalBusy
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
@@ -78,6 +78,9 @@ class Index:
     async def content(self, sha256: str) -> ContentView | None:
         self.asked += 1
         return None if self.asked == 1 else self.later
+
+    async def unreferenced(self, sha256: str) -> bool:
+        return self.later is None or self.later.references == 0
 
 
 class NoBlocklist:

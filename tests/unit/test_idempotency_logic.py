@@ -21,7 +21,7 @@ from gateway.idempotency import (
     _valid_key,
     multipart_boundary,
 )
-from gateway.idempotency_store import RedisIdempotencyStore
+from gateway.keys import IdempotencyKeys
 from gateway.routes_photos import FORM_OVERHEAD_BYTES
 from gateway.validation import MAX_JSON_BYTES
 from schemas.ids import SnowflakeGenerator
@@ -87,8 +87,8 @@ def test_good_keys_pass() -> None:
 
 
 def test_records_are_per_user_or_per_key_for_registration() -> None:
-    assert RedisIdempotencyStore.record_key(42, "k") == "idem:{42}:k"
-    assert RedisIdempotencyStore.record_key(None, "k") == "idem:{anon:k}"
+    assert IdempotencyKeys.record(42, "k") == "idem:{42}:k"
+    assert IdempotencyKeys.record(None, "k") == "idem:{anon:k}"
 
 
 def test_constants_hold_their_invariants() -> None:

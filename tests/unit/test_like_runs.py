@@ -2,9 +2,9 @@
 applying its writes one by one leaves: the likers' flags and versions, every post's count, and
 each notification group's change (its actors' last joins or leaves, and its count delta).
 
-Both sides are models of the adapter's Lua (redis_engagement_scripts.SET_LIKES): `one_by_one`
-follows the script a batch of one write runs; `by_runs` follows the batch script's walk over a
-run's steps. The real script is held to the same equality on Valkey in
+Both sides are models of the adapter's Lua (projections/engagement/engagement.lua set_likes):
+`one_by_one` follows the function a batch of one write runs; `by_runs` follows the batch
+function's walk over a run's steps. The real function is held to the same equality on Valkey in
 tests/integration/test_like_batches_redis.py.
 """
 
