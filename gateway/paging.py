@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from projections.ports import first_rows
+
 T = TypeVar("T")
 C = TypeVar("C")
 
@@ -35,6 +37,5 @@ async def fetch_page(
     them are the page, and one more means another page follows from `end(last row)`."""
     if limit < 1:
         raise ValueError(f"a page holds at least one row, not {limit}")
-    rows = await fetch(limit + 1)
-    items = list(rows[:limit])
-    return Paged(items, end(items[-1]) if len(rows) > limit else None)
+    items, nxt = first_rows(await fetch(limit + 1), limit, end)
+    return Paged(items, nxt)

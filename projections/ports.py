@@ -6,13 +6,14 @@ then id), paged by the clustering key of the last row, never by offset.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from projections.writes import Write
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,14 @@ class Position:
 class Page(Generic[T]):
     items: list[T]
     next: Position | None  # None when nothing older remains
+
+
+def first_rows(rows: Sequence[T], limit: int, end: Callable[[T], C]) -> tuple[list[T], C | None]:
+    """The page in up to `limit + 1` rows read past a cursor: the first `limit`, and where the
+    next page starts (`end` of the last one) when the extra row shows one follows. Every keyset
+    page reads one row more than it holds, so it knows without a count whether more remain."""
+    items = list(rows[:limit])
+    return items, end(items[-1]) if len(rows) > limit and items else None
 
 
 class ProjectionWriter(Protocol):

@@ -25,7 +25,7 @@ from projections.backends.cassandra import (
     membership,
     write_timestamp,
 )
-from projections.graph.ports import Edge, GraphCounts, UserView
+from projections.graph.ports import Edge, GraphCounts, UserView, edges_page
 from projections.ports import Page, Position
 from projections.writes import PutUser, SetAvatar, SetFollow, Write
 
@@ -109,11 +109,7 @@ def user_view(user_id: int, row: Row | None) -> UserView | None:
 
 def edge_page(rows: Sequence[Row], limit: int) -> Page[Edge]:
     """Up to `limit + 1` (id, followed_ms) rows, newest first, as a page and its cursor."""
-    edges = [Edge(int(r["id"]), int(r["followed_ms"])) for r in rows]
-    more = len(edges) > limit
-    edges = edges[:limit]
-    nxt = Position(edges[-1].at_ms, edges[-1].user_id) if more and edges else None
-    return Page(edges, nxt)
+    return edges_page([Edge(int(r["id"]), int(r["followed_ms"])) for r in rows], limit)
 
 
 # --- the adapter ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from projections.ports import Page, Position
+from projections.ports import Page, Position, first_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +49,9 @@ class GraphReader(Protocol):
 
 class GraphViews(UserReader, GraphReader, Protocol):
     """One version of the users/graph projection group, as the gateway reads it."""
+
+
+def edges_page(edges: Sequence[Edge], limit: int) -> Page[Edge]:
+    """The page in up to `limit + 1` edges read newest first past a cursor (every adapter's)."""
+    items, nxt = first_rows(edges, limit, lambda e: Position(e.at_ms, e.user_id))
+    return Page(items, nxt)

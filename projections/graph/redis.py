@@ -15,7 +15,7 @@ from projections.backends.redis_batch import (
     text,
 )
 from projections.graph.keys import GraphKeys
-from projections.graph.ports import Edge, GraphCounts, UserView
+from projections.graph.ports import Edge, GraphCounts, UserView, edges_page
 from projections.ports import Page, Position
 from projections.writes import (
     MarkCelebrity,
@@ -103,11 +103,7 @@ class RedisGraph:
 
     async def _edges(self, key: str, limit: int, after: Position | None) -> Page[Edge]:
         rows = await page_before(self._r, key, limit + 1, after)
-        edges = [Edge(member, score) for member, score in rows]
-        more = len(edges) > limit
-        edges = edges[:limit]
-        nxt = Position(edges[-1].at_ms, edges[-1].user_id) if more and edges else None
-        return Page(edges, nxt)
+        return edges_page([Edge(member, score) for member, score in rows], limit)
 
     async def counts(self, ids: Sequence[int]) -> dict[int, GraphCounts]:
         async with self._r.pipeline(transaction=False) as pipe:
