@@ -29,6 +29,8 @@ USERS = TopicSpec(
     (
         ev.UserRegistered,
         ev.UserAvatarChanged,
+        ev.ProfileUpdated,
+        ev.AccountPrivacyChanged,
         ev.CelebrityFlagged,
         ev.NotificationsRead,
         ev.AccountErasureRequested,
@@ -38,8 +40,17 @@ USERS = TopicSpec(
 FOLLOWS = TopicSpec(
     "photofeed.follows",
     "actor_id",
-    (ev.UserFollowed, ev.UserUnfollowed),
-    doc="the follow graph; one follower's edges stay in order",
+    (
+        ev.UserFollowed,
+        ev.UserUnfollowed,
+        ev.FollowRequested,
+        ev.FollowRequestResolved,
+        ev.UserBlocked,
+        ev.UserUnblocked,
+        ev.UserMuted,
+        ev.UserUnmuted,
+    ),
+    doc="the follow graph, follow requests, blocks and mutes; one actor's edges stay in order",
 )
 PHOTOS = TopicSpec(
     "photofeed.photos",

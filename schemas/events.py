@@ -26,6 +26,16 @@ class Variants:
     full: str
 
 
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An @username in a text, resolved to a user when the text was written (offsets in code
+    points: the username is text[start + 1:end])."""
+
+    user_id: int
+    start: int
+    end: int
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Fields every event carries: its Snowflake id (idempotency key, version), time and actor."""
@@ -43,6 +53,18 @@ class UserRegistered(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserAvatarChanged(Event):
     avatar_url: str | None = None
+    avatar_keys: tuple[str, ...] = ()  # v2: object keys of the 64, 150 and 320 px squares
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileUpdated(Event):
+    display_name: str | None = None  # None: unchanged; "": cleared
+    bio: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountPrivacyChanged(Event):
+    private: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +75,37 @@ class UserFollowed(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserUnfollowed(Event):
     followee_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowRequested(Event):
+    followee_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowRequestResolved(Event):
+    requester_id: int
+    approved: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserBlocked(Event):
+    blocked_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserUnblocked(Event):
+    blocked_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserMuted(Event):
+    muted_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserUnmuted(Event):
+    muted_id: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +125,8 @@ class PhotoUploaded(Event):
     alt_text: str | None = None
     sealed_location: str | None = None  # v2: the location, sealed (then `location` is None)
     object_etag: str | None = None  # v3: the original's ETag when `complete` checked it
+    purpose: str = "post"  # v4: "post" | "avatar"
+    mentions: tuple[Mention, ...] = ()  # v4: @username mentions in the caption
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +160,7 @@ class PostPublished(Event):
     alt_text: str | None = None
     location: Location | None = None
     sealed_location: str | None = None  # v2: the location, sealed (then `location` is None)
+    mentions: tuple[Mention, ...] = ()  # v3: @username mentions in the caption
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +186,7 @@ class CommentAdded(Event):
     post_id: int
     author_id: int
     text: str
+    mentions: tuple[Mention, ...] = ()  # v2: @username mentions in the text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,8 +210,16 @@ class AccountErasureRequested(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     UserRegistered,
     UserAvatarChanged,
+    ProfileUpdated,
+    AccountPrivacyChanged,
     UserFollowed,
     UserUnfollowed,
+    FollowRequested,
+    FollowRequestResolved,
+    UserBlocked,
+    UserUnblocked,
+    UserMuted,
+    UserUnmuted,
     CelebrityFlagged,
     PhotoUploaded,
     PhotoProcessed,

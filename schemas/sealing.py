@@ -30,6 +30,7 @@ NONCE_BYTES = 12  # GCM's standard nonce; random per value (2^-32 collision odds
 PERSONAL: dict[type[ev.Event], tuple[str, ...]] = {
     ev.UserRegistered: ("username",),
     ev.UserAvatarChanged: ("avatar_url",),
+    ev.ProfileUpdated: ("display_name", "bio"),
     ev.PhotoUploaded: ("caption", "tags", "alt_text", "sealed_location"),
     ev.PostPublished: ("caption", "tags", "alt_text", "sealed_location"),
     ev.CommentAdded: ("text",),

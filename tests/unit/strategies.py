@@ -74,6 +74,8 @@ def _field_strategy(
         return dataclass_strategy(hint, avro, named)
     if hint is int:
         return _int_strategy(avro, name)
+    if hint is bool:
+        return st.booleans()
     if hint is float:
         return st.floats(allow_nan=False)  # NaN != NaN would defeat equality checks
     if hint is str:
