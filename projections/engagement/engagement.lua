@@ -211,6 +211,9 @@ local function set_likes(_, args)
       sliced('ZREM', bkey, removes)
       sliced('HDEL', meta, fields)
     end
+    -- every actor that ends the batch in the bundle joined it now (none left and came back): only
+    -- then can the newest actor be known to stay where it was
+    local all_joined = b.delta == #adds
     adds = keepable(b, adds)
     local zargs, best, newest, tie = {}, nil, nil, false
     for _, actor in ipairs(adds) do
@@ -243,8 +246,8 @@ local function set_likes(_, args)
     -- the bundle's time and id are its newest remaining actor's (see refresh)
     -- (no removes implies some adds: every op of an existing bundle is one or the other)
     local old_ms = score and tonumber(score)
-    if #removes == 0 and old_ms and best < old_ms then
-      -- every add is older than the newest actor, who stays: time and id unchanged
+    if #removes == 0 and all_joined and old_ms and best < old_ms then
+      -- every add is a new actor older than the newest one, who stays: time and id unchanged
     elseif #removes == 0 and not tie and (not old_ms or best > old_ms) then
       redis.call('ZADD', inbox, b.ops[newest], bundle)  -- the newest actor is the newest add
       hargs[#hargs + 1], hargs[#hargs + 2] = bundle .. '|id', b.seqs[newest]

@@ -105,3 +105,20 @@ async def test_the_newest_liker_of_a_batch_names_the_notification(redis: Redis) 
         newest = max(events, key=lambda e: e.occurred_at)
         assert (note.newest_id, note.actors[0]) == (newest.event_id, newest.actor_id)
     await same(redis, batched, single)
+
+
+async def test_the_newest_actor_leaving_and_rejoining_earlier_in_one_batch(redis: Redis) -> None:
+    """The newest liker unlikes and likes again, at an earlier time, within one batch: the bundle's
+    time and id become its rejoin's, as applying the events one by one makes them (found by the
+    property above: the batch kept the time of the like it had left)."""
+    before = [like(ev.PostLiked, 1, POSTS[0], 500)]
+    again = [like(ev.PostUnliked, 1, POSTS[0], 0), like(ev.PostLiked, 1, POSTS[0], 0)]
+    batched, single = (RedisEngagement(redis, next(_versions)) for _ in range(2))
+    for target in (batched, single):
+        await target.apply(writes_for("engagement", before))
+    await batched.apply(writes_for("engagement", [*again, again[0]]))  # and a redelivery
+    for event in [*again, again[0]]:
+        await single.apply(writes_for("engagement", [event]))
+    [note] = (await batched.notifications(AUTHOR, 10, None)).items
+    assert (note.newest_id, note.at_ms) == (again[1].event_id, int(BASE.timestamp() * 1000))
+    await same(redis, batched, single)
