@@ -16,7 +16,9 @@ from starlette.responses import Response
 
 from gateway import docs, web
 from gateway import routes_accounts as accounts
+from gateway import routes_blocks as blocks
 from gateway import routes_engagement as engagement
+from gateway import routes_follow_requests as follow_requests
 from gateway import routes_notifications as notifications
 from gateway import routes_photos as photos
 from gateway import routes_posts as posts
@@ -38,6 +40,12 @@ BASE = "/api/v1"
 FOLLOWS_LIMITED = (
     "too many follows and unfollows by this user (`rate_limited`; PHOTOFEED_FOLLOW_RATE_PER_MINUTE)"
 )
+GRAPH_LIMITED = (
+    "too many follows, unfollows, blocks and mutes by this user (`rate_limited`; "
+    "PHOTOFEED_FOLLOW_RATE_PER_MINUTE)"
+)
+BLOCKED = "a block stands between you and the author, either way (`blocked`)"
+HIDDEN = "a private account's, and you are not its approved follower (`private_account`)"
 LIKES_LIMITED = (
     "too many likes and unlikes by this user (`rate_limited`; PHOTOFEED_LIKE_RATE_PER_MINUTE)"
 )
@@ -102,46 +110,116 @@ API: list[tuple[str, str, Any, Op]] = [
         {202: "#Erasure: erasing; `photofeed erasure status <id>` shows the receipts",
          403: "wrong password (`wrong_password`)", 429: GUESSES, 503: OVERLOADED},
         auth=True, body="PasswordConfirmation")),
+    ("PATCH", "/users/me", accounts.update_me, Op(
+        "Edit my profile: display_name, bio (each optional; empty or null clears it), private; "
+        "unknown fields are refused", {204: "changed (visible once the Photofeed-Position "
+        "answered is applied)", 422: "an unknown field, a wrong type, a display name over "
+        "50 or a bio over 300 characters, or a control character (`invalid_field`; the "
+        "message names the field)"}, auth=True, body="ProfilePatch")),
+    ("POST", "/users/me/avatar", accounts.upload_avatar, Op(
+        "Upload an avatar directly (multipart/form-data, as POST /photos): the media agent "
+        "cuts 64, 150 and 320 px centred squares and sets it; poll the status. Presigned: "
+        "POST /photos with purpose avatar", {202: "#Processing: stored; poll the status",
+        400: "a form that does not parse, or with several files or over 20 fields "
+        "(`malformed_form`)", 411: "a form without Content-Length (`length_required`)",
+        413: "over direct_upload_max_bytes (`payload_too_large`)", 415: "not an accepted image "
+        "type, or not multipart/form-data (`unsupported_media_type`)", 422: "no photo field or "
+        "an empty file (`invalid_field`)", 429: "too many uploads by this user (`rate_limited`; "
+        "PHOTOFEED_UPLOAD_RATE_PER_MINUTE)"}, auth=True, form="DirectAvatar", idempotent=True,
+        positions=(202,), links={202: STATUS_LINK})),
+    ("DELETE", "/users/me/avatar", accounts.remove_avatar, Op(
+        "Remove my avatar (idempotent)", {204: "no avatar (once the Photofeed-Position "
+        "answered is applied)"}, auth=True)),
     ("GET", "/users/{user_id}", accounts.get_user, Op(
-        "A profile with counts", {200: "#Profile: the profile"}, links={200: USER_LINKS})),
+        "A profile with counts", {200: "#Profile: the profile", 404: "no such user, or a "
+        "block stands between you and them, either way (`not_found`)"},
+        links={200: USER_LINKS})),
     ("GET", "/users/{user_id}/followers", accounts.followers, Op(
-        "Followers, newest first", {200: "#UserPage: a page"}, params=["limit", "cursor"],
-        links={200: FIRST_USER})),
+        "Followers, newest first", {200: "#UserPage: a page", 403: HIDDEN},
+        params=["limit", "cursor"], links={200: FIRST_USER})),
     ("GET", "/users/{user_id}/following", accounts.following, Op(
-        "Accounts followed, newest first", {200: "#UserPage: a page"},
+        "Accounts followed, newest first", {200: "#UserPage: a page", 403: HIDDEN},
         params=["limit", "cursor"], links={200: FIRST_USER})),
     ("POST", "/follow/{user_id}", accounts.follow, Op(
-        "Follow (idempotent)", {204: "following", 422: "you cannot follow yourself "
-        "(`invalid_field`)", 429: FOLLOWS_LIMITED}, auth=True)),
+        "Follow (idempotent); a private account you do not follow yet is asked instead (again "
+        "while pending: nothing new)", {204: "following", 202: "#FollowRequested: asked: the "
+        "account's owner approves or rejects (`GET /users/{id}` shows requested_by_viewer)",
+        403: "a block stands between you, either way (`blocked`)",
+        422: "you cannot follow yourself (`invalid_field`)", 429: FOLLOWS_LIMITED},
+        auth=True)),
     ("DELETE", "/follow/{user_id}", accounts.unfollow, Op(
-        "Unfollow (idempotent)", {204: "not following", 422: "you cannot unfollow yourself "
-        "(`invalid_field`)", 429: FOLLOWS_LIMITED}, auth=True)),
+        "Unfollow (idempotent); also withdraws a pending follow request", {204: "not following",
+        422: "you cannot unfollow yourself (`invalid_field`)", 429: FOLLOWS_LIMITED},
+        auth=True)),
+    ("GET", "/follow-requests", follow_requests.list_follow_requests, Op(
+        "The requests to follow my private account that I have not answered, newest first",
+        {200: "#UserPage: the requesters"}, auth=True, params=["limit", "cursor"],
+        links={200: {"Approve": link("approve", "the first request",
+                                     requester_id="$response.body#/users/0/user_id"),
+                     "Reject": link("reject", "the first request",
+                                    requester_id="$response.body#/users/0/user_id")}})),
+    ("POST", "/follow-requests/{requester_id}/approve", follow_requests.approve, Op(
+        "Approve a follow request: the requester follows me (their feed gets my newest posts; "
+        "I get a follow notification)", {204: "approved", 404: "no pending request of this "
+        "user (`not_found`)"}, auth=True)),
+    ("POST", "/follow-requests/{requester_id}/reject", follow_requests.reject, Op(
+        "Reject a follow request (they may ask again)", {204: "rejected", 404: "no pending "
+        "request of this user (`not_found`)"}, auth=True)),
+    ("POST", "/blocks/{user_id}", blocks.block, Op(
+        "Block a user (idempotent): the follows between you end both ways (an unblock restores "
+        "none), each is hidden from the other everywhere, and neither may follow, like, "
+        "comment on or mention the other", {204: "blocked", 422: "you cannot block yourself "
+        "(`invalid_field`)", 429: GRAPH_LIMITED}, auth=True)),
+    ("DELETE", "/blocks/{user_id}", blocks.unblock, Op(
+        "Unblock a user (idempotent): nothing is restored, new follows are allowed again",
+        {204: "not blocked", 422: "you cannot unblock yourself (`invalid_field`)",
+         429: GRAPH_LIMITED}, auth=True)),
+    ("GET", "/blocks", blocks.list_blocks, Op(
+        "The users I blocked, most recent first", {200: "#UserPage: a page"}, auth=True,
+        params=["limit", "cursor"])),
+    ("POST", "/mutes/{user_id}", blocks.mute, Op(
+        "Mute a user (idempotent): their posts leave my home feed and their activity my "
+        "notifications; nothing else changes (they are not told)", {204: "muted",
+        422: "you cannot mute yourself (`invalid_field`)", 429: GRAPH_LIMITED}, auth=True)),
+    ("DELETE", "/mutes/{user_id}", blocks.unmute, Op(
+        "Unmute a user (idempotent): their posts and activity show again", {204: "not muted",
+        422: "you cannot unmute yourself (`invalid_field`)", 429: GRAPH_LIMITED}, auth=True)),
+    ("GET", "/mutes", blocks.list_mutes, Op(
+        "The users I muted, most recent first", {200: "#UserPage: a page"}, auth=True,
+        params=["limit", "cursor"], links={200: FIRST_USER})),
     ("GET", "/feed", posts.home_feed, Op(
         "The viewer's home feed, newest first", {200: "#PostPage: a page"}, auth=True,
         params=["limit", "cursor"], links={200: FIRST_POST})),
     ("GET", "/users/{user_id}/posts", posts.profile_grid, Op(
-        "A user's posts, newest first", {200: "#PostPage: a page"},
+        "A user's posts, newest first", {200: "#PostPage: a page", 403: HIDDEN},
         params=["limit", "cursor"], links={200: FIRST_POST})),
+    ("GET", "/tags/{tag}", posts.tag_posts, Op(
+        "A tag's posts, newest first (the tag normalised as captions' #hashtags are: "
+        "case-folded, NFKC; an unknown tag has an empty page)", {200: "#PostPage: a page",
+        422: "the tag is not 1 to 50 letters, digits or _ after an optional # "
+        "(`invalid_field`)"}, params=["limit", "cursor"], links={200: FIRST_POST})),
     ("GET", "/posts/{post_id}", posts.get_post, Op(
-        "One post", {200: "#Post: the post", 404: "unknown or deleted"},
+        "One post", {200: "#Post: the post", 403: HIDDEN, 404: "unknown or deleted"},
         links={200: POST_LINKS})),
     ("DELETE", "/posts/{post_id}", posts.delete_post, Op(
         "Delete a post (author only)", {204: "deleted", 403: "not the author (`forbidden`)"},
         auth=True)),
     ("POST", "/likes/{post_id}", engagement.like, Op(
-        "Like a post (idempotent)", {204: "liked", 404: "unknown or deleted post",
+        "Like a post (idempotent)", {204: "liked", 403: f"{BLOCKED}; or {HIDDEN}",
+        404: "unknown or deleted post",
         429: LIKES_LIMITED}, auth=True)),
     ("DELETE", "/likes/{post_id}", engagement.unlike, Op(
         "Unlike a post (idempotent)", {204: "not liked", 404: "unknown or deleted post",
         429: LIKES_LIMITED}, auth=True)),
     ("POST", "/posts/{post_id}/comments", engagement.add_comment, Op(
-        "Comment on a post", {201: "#Comment: created", 404: "unknown or deleted post",
+        "Comment on a post", {201: "#Comment: created", 403: f"{BLOCKED}; or {HIDDEN}",
+        404: "unknown or deleted post",
         429: "too many comments by this user (`rate_limited`; "
         "PHOTOFEED_COMMENT_RATE_PER_MINUTE)"}, auth=True, body="CommentBody", idempotent=True,
         links={201: {"Delete": link("delete_comment", comment_id="$response.body#/comment_id"),
                      "Comments": link("list_comments", post_id="$response.body#/post_id")}})),
     ("GET", "/posts/{post_id}/comments", engagement.list_comments, Op(
-        "A post's comments, oldest first", {200: "#CommentPage: a page",
+        "A post's comments, oldest first", {200: "#CommentPage: a page", 403: HIDDEN,
         404: "unknown or deleted post"}, params=["limit", "cursor"])),
     ("DELETE", "/comments/{comment_id}", engagement.delete_comment, Op(
         "Delete a comment (its author or the post's author)", {204: "deleted",
@@ -192,7 +270,8 @@ API: list[tuple[str, str, Any, Op]] = [
         422: "size is not thumbnail, feed or full (`invalid_field`)"}, params=["size"])),
 ]  # fmt: skip
 PAGED = {"followers", "following", "home_feed", "profile_grid", "list_comments", "search",
-         "list_notifications"}  # fmt: skip
+         "list_notifications", "tag_posts", "list_blocks", "list_mutes",
+         "list_follow_requests"}  # fmt: skip
 
 
 def openapi_document(settings: Settings | None = None) -> dict[str, Any]:

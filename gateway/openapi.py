@@ -31,7 +31,7 @@ from typing import Any
 
 from gateway.idempotency import MAX_KEY_CHARS
 from gateway.openapi_schemas import ID, Limits, component_schemas
-from gateway.validation import LIMIT_DEFAULT, LIMIT_MAX
+from gateway.validation import LIMIT_DEFAULT, LIMIT_MAX, TAG_INPUT
 from infra.positions import MAX_TOKEN_CHARS
 from projections.search.logic import MAX_QUERY_CHARS, MAX_TERMS
 from schemas.media import ACCEPTED_TYPES, VARIANTS
@@ -99,6 +99,14 @@ PARAMETERS: Doc = {
                        "invalid_position",
     },
 }  # fmt: skip
+# path parameters that are not ids (every other one is: ID)
+PATH_PARAMETERS: Doc = {
+    "tag": {"type": "string", "pattern": TAG_INPUT,
+            "description": "letters (any script), digits or _ (after the first, a word's "
+                           "combining marks too, as in a caption's hashtag), after an optional "
+                           "# (sent as %23); normalised as captions' hashtags are: NFKC, "
+                           "case-folded"},
+}  # fmt: skip
 HEADERS: Doc = {
     "RetryAfter": {"required": True, "description": "seconds to wait before retrying",
                    "schema": {"type": "integer", "minimum": 1}},
@@ -157,7 +165,7 @@ class Op:
         if self.outages:
             add(503, UNAVAILABLE)
             add(400, POSITION)
-        if "{" in path:
+        if any(p not in PATH_PARAMETERS for p in re.findall(r"\{([a-z_]+)\}", path)):
             add(404, "no such resource (`not_found`): an id that is not a decimal of 1 to 19 "
                      "digits without a leading zero names none")  # fmt: skip
         if "limit" in self.params:
@@ -179,7 +187,7 @@ class Op:
         if self.tag:
             doc["tags"] = [self.tag]
         params: list[Doc] = [
-            {"name": p, "in": "path", "required": True, "schema": ID}
+            {"name": p, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(p, ID)}
             for p in re.findall(r"\{([a-z_]+)\}", path)
         ] + [_param_ref(q) for q in self.params]
         if self.idempotent:
@@ -310,6 +318,9 @@ DESCRIPTION = (
 
 TAGS = [  # the groups of the docs page, in order (Op.tag; gateway/app.py sets them)
     {"name": "accounts", "description": "registration, profiles, the follow graph, erasure"},
+    {"name": "blocks", "description": "blocks and mutes"},
+    {"name": "follow_requests", "description": "requests to follow a private account: the "
+     "pending list, approve, reject"},
     {"name": "sessions", "description": "log in, log out, password change"},
     {"name": "posts", "description": "home feed, profile grid, single posts"},
     {"name": "engagement", "description": "likes and comments"},

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.media_intake import PURPOSES
+from gateway.profiles import BIO_PATTERN, DISPLAY_NAME_PATTERN, MAX_BIO, MAX_DISPLAY_NAME
 from gateway.validation import (
     COMMENT_TEXT,
     MAX_ALT_TEXT,
@@ -24,7 +26,7 @@ from gateway.validation import (
     USERNAME_INPUT,
 )
 from infra.settings import Settings
-from schemas.media import ACCEPTED_TYPES, VARIANTS
+from schemas.media import ACCEPTED_TYPES, AVATAR_SHOWN, AVATAR_SIZES, VARIANTS
 
 Schema = dict[str, Any]
 ID_PATTERN = "^[1-9][0-9]{0,18}$"  # schemas.ids.parse_id: no sign, no leading zero, < 2**63
@@ -70,8 +72,17 @@ class Limits:
 USER_PROPS: Schema = {
     "user_id": ID,
     "username": {"type": "string"},
-    "avatar_url": {"type": ["string", "null"]},
+    "display_name": {"type": ["string", "null"], "description": "null: none set"},
+    "avatar_url": {
+        "type": ["string", "null"],
+        "description": f"the avatar's {AVATAR_SHOWN} px square (immutable); null: no avatar",
+    },
     "followed_by_viewer": {"type": "boolean", "description": "in lists and profiles"},
+    "private": {
+        "type": "boolean",
+        "description": "only the accounts it approved as followers see its posts, lists and "
+        "comments (403 `private_account` for others); its profile stays visible",
+    },
 }
 USERNAME: Schema = {"type": "string", "pattern": USERNAME_INPUT, "description": "3 to 30 of "
                     "a-z, 0-9, _ and . (not first or last); any case and surrounding spaces are "
@@ -90,26 +101,34 @@ LOCATION: Schema = {
     "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                    "lon": {"type": "number", "minimum": -180, "maximum": 180}},
 }  # fmt: skip
+MENTIONS: Schema = {
+    "type": "array", "items": _ref("Mention"),
+    "description": "the @names of the text that named a user when it was written, in order "
+                   "(at most 20; unknown names, and those of users erased since, are plain text)",
+}  # fmt: skip
 POST_PROPS: Schema = {
     "post_id": ID, "user": _ref("User"), "caption": {"type": "string"},
-    "tags": {"type": "array", "items": {"type": "string"}},
+    "tags": {"type": "array", "items": {"type": "string"},
+             "description": "normalised (case-folded, NFKC): the explicit tags, then the "
+                            "caption's #hashtags, at most 30"},
     "image_urls": {"type": "object", "properties": {n: URL for n in VARIANTS},
                    "additionalProperties": False},
     "width": {"type": "integer"}, "height": {"type": "integer"}, "blurhash": {"type": "string"},
     "alt_text": {"type": ["string", "null"]}, "like_count": {"type": "integer", "minimum": 0},
     "comment_count": {"type": "integer", "minimum": 0}, "liked_by_viewer": {"type": "boolean"},
-    "created_at": TIME,
+    "created_at": TIME, "mentions": MENTIONS,
 }  # fmt: skip
 NOTIFICATION_PROPS: Schema = {
     "notification_id": {**ID, "description": "event id of the newest activity; moves on"},
-    "type": {"type": "string", "enum": ["like", "comment", "follow"]},
+    "type": {"type": "string", "enum": ["like", "comment", "follow", "mention"],
+             "description": "mention: in a post's caption, or in a comment (comment_id, text)"},
     "actors": {"type": "array", "items": _ref("User"), "description": "newest first, at most 3"},
     "actor_count": {"type": "integer", "minimum": 0,
                     "description": "all actors: 'ana and N-1 others'"},
     "created_at": TIME, "read": {"type": "boolean"},
-    "post_id": {**ID, "description": "likes and comments"},
+    "post_id": {**ID, "description": "likes, comments and mentions"},
     "thumbnail_url": {"type": ["string", "null"]},
-    "comment_id": {**ID, "description": "comments"},
+    "comment_id": {**ID, "description": "comments, and mentions in one"},
     "text": {"type": ["string", "null"], "description": "the comment; null once deleted"},
 }  # fmt: skip
 MULTIPART = _obj({
@@ -125,6 +144,7 @@ EXAMPLES: dict[str, Schema] = {  # one valid body each: the docs page's "Try it 
     "PasswordConfirmation": {"password": "correct horse"},
     "CommentBody": {"text": "what a light!"},
     "ReadMark": {},
+    "ProfilePatch": {"display_name": "Ana Lima", "bio": "light chaser\nLisbon"},
     "PhotoUpload": {"filename": "sunset.jpg", "content_type": "image/jpeg", "size_bytes": 812345,
                     "caption": "sunset at the pier #sea", "tags": ["sunset"],
                     "alt_text": "an orange sun over a wooden pier"},
@@ -179,8 +199,48 @@ def _request_schemas(limits: Limits) -> dict[str, Schema]:
                 "tags": TAGS,
                 "location": LOCATION,
                 "alt_text": ALT_TEXT,
+                "purpose": {
+                    "type": ["string", "null"],
+                    "enum": [*PURPOSES, None],
+                    "default": "post",
+                    "description": "post (a post once processed) or avatar (the uploader's "
+                    "avatar: caption, tags, location and alt_text are not used)",
+                },
             },
             ["filename", "content_type", "size_bytes"],
+        ),
+        "ProfilePatch": _obj(
+            {
+                "display_name": {
+                    "type": ["string", "null"],
+                    "pattern": DISPLAY_NAME_PATTERN,
+                    "description": f"1 to {MAX_DISPLAY_NAME} characters once trimmed of "
+                    "surrounding whitespace, no control characters; empty or null clears it",
+                },
+                "bio": {
+                    "type": ["string", "null"],
+                    "pattern": BIO_PATTERN,
+                    "description": f"up to {MAX_BIO} characters once trimmed, newlines allowed, "
+                    "no other control characters; empty or null clears it",
+                },
+                "private": {
+                    "type": "boolean",
+                    "description": "only approved followers see a private account's posts",
+                },
+            },
+            [],
+            additionalProperties=False,
+        ),
+        "DirectAvatar": _obj(
+            {
+                "photo": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "the image, at most "
+                    f"{limits.direct_upload_max_bytes} bytes, sent with its Content-Type",
+                },
+            },
+            ["photo"],
         ),
         "DirectUpload": _obj(
             {
@@ -234,9 +294,27 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
     "Profile": _obj(
         {
             **USER_PROPS,
+            "bio": {"type": ["string", "null"]},
+            "avatar_urls": {
+                "type": ["object", "null"],
+                "required": [str(n) for n in AVATAR_SIZES],
+                "properties": {str(n): URL for n in AVATAR_SIZES},
+                "additionalProperties": False,
+                "description": "the avatar's squares by size in px; null: no uploaded avatar",
+            },
             "follower_count": {"type": "integer", "minimum": 0},
             "following_count": {"type": "integer", "minimum": 0},
             "post_count": {"type": "integer", "minimum": 0},
+            "requested_by_viewer": {
+                "type": "boolean",
+                "description": "the viewer asked to follow this private account and it has not "
+                "answered yet; false when anonymous",
+            },
+            "muted_by_viewer": {
+                "type": "boolean",
+                "description": "the viewer muted them (their posts and activity stay out of the "
+                "viewer's feed and notifications); false when anonymous",
+            },
         }
     ),
     "Registered": _obj({"user_id": ID, "username": {"type": "string"}}),
@@ -252,6 +330,7 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Erasure": _obj({"user_id": ID, "status": {"const": "erasing"}}),
+    "FollowRequested": _obj({"status": {"const": "requested"}}),
     "UserPage": _page("users", "User"),
     "Post": _obj(POST_PROPS),
     "PostPage": _page("posts", "Post"),
@@ -262,9 +341,18 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
             "user": _ref("User"),
             "text": {"type": "string"},
             "created_at": TIME,
+            "mentions": MENTIONS,
         }
     ),
     "CommentPage": _page("comments", "Comment"),
+    "Mention": _obj(
+        {
+            "user_id": ID,
+            "username": {"type": "string", "description": "as written: text[start + 1:end]"},
+            "start": {"type": "integer", "minimum": 0, "description": "code point of the @"},
+            "end": {"type": "integer", "minimum": 1, "description": "code point past the name"},
+        }
+    ),
     "Notification": _obj(
         NOTIFICATION_PROPS,
         ["notification_id", "type", "actors", "actor_count", "created_at", "read"],
@@ -321,14 +409,18 @@ RESPONSE_SCHEMAS: dict[str, Schema] = {
             },
             "urls": {
                 "type": "object",
-                "properties": {n: URL for n in VARIANTS},
-                "description": "published",
+                "properties": {n: URL for n in (*VARIANTS, *map(str, AVATAR_SIZES))},
+                "description": "published: a photo's thumbnail, feed and full; an avatar's "
+                "squares 64, 150 and 320",
             },
             "width": {"type": ["integer", "null"]},
             "height": {"type": ["integer", "null"]},
             "blurhash": {"type": ["string", "null"]},
             "published_at": TIME,
-            "post_id": {**ID, "description": "published: GET /posts/{post_id}"},
+            "post_id": {
+                **NULLABLE_ID,
+                "description": "published: GET /posts/{post_id}; null for an avatar",
+            },
             "reason_code": {
                 "type": ["string", "null"],
                 "description": "rejected: undecodable, "

@@ -11,6 +11,7 @@ Their other helpers have homes of their own: responses and the page envelope
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -24,7 +25,10 @@ from infra.keystore import ErasedUser
 from projections.engagement.ports import PostStats
 from projections.feeds.ports import PostView
 from projections.graph.ports import GraphViews, UserView
+from projections.graph.relations import blocked
+from projections.text import mention_json
 from schemas import events as ev
+from schemas.media import AVATAR_SHOWN, AVATAR_SIZES
 
 NO_ENGAGEMENT = PostStats(0, 0, False)
 
@@ -69,26 +73,55 @@ async def live_post(deps: GatewayDeps, post_id: int) -> PostView:
     return post
 
 
-def user_json(user: UserView) -> dict[str, Any]:
-    return {"user_id": str(user.user_id), "username": user.username, "avatar_url": user.avatar_url}
+def user_json(user: UserView, public_url: Callable[[str], str]) -> dict[str, Any]:
+    """The user object every answer embeds (the one-call pages write the same in
+    projections/pages/pages.lua): `public_url` is the object store's (deps.store.public_url)."""
+    return {
+        "user_id": str(user.user_id),
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar_url": avatar_url(user, public_url),
+        "private": user.private,
+    }
 
 
-async def user_list(graph: GraphViews, ids: list[int], me: int | None) -> list[dict[str, Any]]:
-    """Users in the order of `ids` (unknown ones left out), each with whether the viewer
-    follows them: two round trips."""
+def avatar_url(user: UserView, public_url: Callable[[str], str]) -> str | None:
+    """The URL of the avatar's AVATAR_SHOWN px square; a v1 avatar's URL; None without one."""
+    if user.avatar_keys:
+        return public_url(user.avatar_keys[AVATAR_SIZES.index(AVATAR_SHOWN)])
+    return user.avatar_url
+
+
+async def user_list(
+    graph: GraphViews, ids: list[int], me: int | None, public_url: Callable[[str], str],
+    hide_blocked: bool = True,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Users in the order of `ids` (unknown ones left out, and those blocked either way from
+    the viewer unless `hide_blocked` is False: the viewer's own list of blocks), each with
+    whether the viewer follows them: two round trips, the second's reads concurrent."""
     views = await graph.users(ids)
-    mine = await graph.follows(me, ids) if me is not None else set()
-    return [{**user_json(views[i]), "followed_by_viewer": i in mine} for i in ids if i in views]
+    mine: set[int] = set()
+    hidden: set[int] = set()
+    if me is not None and ids:
+        if hide_blocked:
+            mine, found = await asyncio.gather(graph.follows(me, ids), graph.relations(me, ids))
+            hidden = {i for i, r in found.items() if blocked(r)}
+        else:
+            mine = await graph.follows(me, ids)
+    return [{**user_json(views[i], public_url), "followed_by_viewer": i in mine}
+            for i in ids if i in views and i not in hidden]  # fmt: skip
 
 
 async def posts_json(
     deps: GatewayDeps, posts: list[PostView], me: int | None
 ) -> list[dict[str, Any]]:
-    """Post objects for a page: authors, and counts with the viewer's likes, fetched
-    concurrently in one pipelined round trip each."""
+    """Post objects for a page: authors and mentioned users (a mention of a user erased since
+    is left out), and counts with the viewer's likes, fetched concurrently in one pipelined
+    round trip each."""
     graph, engagement = await deps.graph(), await deps.engagement()
+    people = {p.author_id for p in posts} | {m.user_id for p in posts for m in p.mentions}
     authors, stats = await asyncio.gather(
-        graph.users(sorted({p.author_id for p in posts})),
+        graph.users(sorted(people)),
         engagement.stats([p.post_id for p in posts], me),
     )
     out = []
@@ -98,7 +131,11 @@ async def posts_json(
         out.append(
             {
                 "post_id": str(p.post_id),
-                "user": user_json(author) if author else {"user_id": str(p.author_id)},
+                "user": (
+                    user_json(author, deps.store.public_url)
+                    if author
+                    else {"user_id": str(p.author_id)}
+                ),
                 "caption": p.caption,
                 "tags": list(p.tags),
                 "image_urls": {n: deps.store.public_url(k) for n, k in p.variants.items()},
@@ -110,6 +147,7 @@ async def posts_json(
                 "comment_count": counts.comments,
                 "liked_by_viewer": counts.liked_by_viewer,
                 "created_at": rfc3339(p.published_ms),
+                "mentions": [mention_json(m) for m in p.mentions if m.user_id in authors],
             }
         )
     return out

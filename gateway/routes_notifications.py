@@ -19,6 +19,7 @@ from gateway.cursors import decode_key_cursor, encode_key_cursor
 from gateway.deps import GatewayDeps
 from gateway.errors import invalid
 from gateway.page_calls import page_response, session_keys
+from gateway.privacy import visible_authors
 from gateway.responses import no_content, page_json, rfc3339
 from gateway.route_kit import append_or_503, user_json
 from gateway.validation import json_object, limit_param
@@ -43,7 +44,7 @@ async def list_notifications(request: Request) -> Response:
         return page_response(deps, "notifications", reply.posts, cursor)
     await check_pending_session(request)
     page = await (await deps.engagement()).notifications(me, limit, after)
-    items = await _hydrate(deps, page.items)
+    items = await _hydrate(deps, page.items, me)
     return page_json({"notifications": items}, encode_key_cursor(page.next))
 
 
@@ -68,9 +69,13 @@ async def mark_read(request: Request) -> Response:
     return no_content()
 
 
-async def _hydrate(deps: GatewayDeps, notices: list[Notice]) -> list[dict[str, Any]]:
+async def _hydrate(
+    deps: GatewayDeps, notices: list[Notice], me: int | None = None
+) -> list[dict[str, Any]]:
     """Actors, posts and comment texts for a page, fetched concurrently, one round trip each.
-    A notification about a post deleted a moment ago is dropped here before its purge lands."""
+    A notification about a post deleted a moment ago is dropped here before its purge lands,
+    and one about a post the viewer may not see (a mention in a private account's post:
+    gateway/privacy.py) is left out."""
     parsed = [parse_bundle(n.bundle) for n in notices]
     post_ids = sorted({p for _, p, _ in parsed if p is not None})
     comment_ids = [c for _, _, c in parsed if c is not None]
@@ -79,6 +84,8 @@ async def _hydrate(deps: GatewayDeps, notices: list[Notice]) -> list[dict[str, A
     users, posts, comments = await asyncio.gather(
         graph.users(actor_ids), feeds.posts(post_ids), engagement.comments_by_id(comment_ids)
     )
+    shown = await visible_authors(deps, me, {p.author_id for p in posts.values()})
+    posts = {i: p for i, p in posts.items() if p.author_id in shown}
     out = []
     for n, (kind, post_id, comment_id) in zip(notices, parsed, strict=True):
         if post_id is not None and post_id not in posts:
@@ -86,7 +93,7 @@ async def _hydrate(deps: GatewayDeps, notices: list[Notice]) -> list[dict[str, A
         item: dict[str, Any] = {
             "notification_id": str(n.newest_id),
             "type": kind,
-            "actors": [user_json(users[a]) for a in n.actors if a in users],
+            "actors": [user_json(users[a], deps.store.public_url) for a in n.actors if a in users],
             "actor_count": n.actor_count,
             "created_at": rfc3339(n.at_ms),
             "read": n.read,

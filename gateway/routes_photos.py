@@ -16,6 +16,8 @@ from gateway.auth import deps_of, require_user, viewer
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, invalid, not_found
 from gateway.idempotency import IdSource, request_ids
+from gateway.media_intake import purpose_field
+from gateway.mentions import resolve_mentions
 from gateway.outages import outage_of
 from gateway.responses import json_response, rfc3339
 from gateway.route_kit import append_or_503
@@ -34,6 +36,7 @@ from gateway.validation import (
     tags_value,
 )
 from infra.objectstore import IMMUTABLE
+from projections.text import hashtags, merge_tags
 from schemas import events as ev
 from schemas.media import ACCEPTED_TYPES, VARIANTS, normalise_type, original_key
 
@@ -109,7 +112,7 @@ async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Res
     session = UploadSession(
         photo_id, me, key, ctype, size, _caption(body), tags_value(body.get("tags")),
         location_value(body.get("location")), optional_string(body, "alt_text", MAX_ALT_TEXT),
-        upload_id, part_bytes, expires_ms,
+        upload_id, part_bytes, expires_ms, purpose_field(body),
     )  # fmt: skip
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
     return json_response(answer)
@@ -145,7 +148,8 @@ async def complete_upload(request: Request) -> Response:
     if not await deps.uploads.mark_completed(photo_id):
         return _processing(photo_id)  # a concurrent complete won the race
     try:
-        event = _uploaded_event(deps, request_ids(request), session, info.etag)
+        tags, mentions = await _post_text(deps, session)
+        event = _uploaded_event(deps, request_ids(request), session, info.etag, tags, mentions)
         await append_or_503(deps, event)
     except Exception:
         await deps.uploads.unmark_completed(photo_id)
@@ -189,17 +193,30 @@ async def _complete_multipart(
         raise store_refusal(exc) from None  # never S3's message: it names bucket and keys
 
 
+async def _post_text(
+    deps: GatewayDeps, s: UploadSession
+) -> tuple[tuple[str, ...], tuple[ev.Mention, ...]]:
+    """A post's tags (its explicit ones, then its caption's hashtags: projections/text.py) and
+    its caption's @mentions resolved to users (gateway/mentions.py), decided now so the event
+    carries them; an avatar's caption is none of a post's."""
+    if s.purpose != "post":
+        return s.tags, ()
+    mentions = await resolve_mentions(deps, s.owner_id, s.caption)
+    return merge_tags(s.tags, hashtags(s.caption)), mentions
+
+
 def _uploaded_event(
-    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str
-) -> ev.PhotoUploaded:
+    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str, tags: tuple[str, ...],
+    mentions: tuple[ev.Mention, ...],
+) -> ev.PhotoUploaded:  # fmt: skip
     """The upload as checked: `etag` pins the original's version, so bytes PUT again through a
     still-valid presigned URL after `complete` are refused by the media agent."""
     return ev.PhotoUploaded(
         event_id=ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
         actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
-        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=s.tags,
+        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=tags,
         location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
-        object_etag=etag or None,
+        object_etag=etag or None, purpose=s.purpose, mentions=mentions,
     )  # fmt: skip
 
 
@@ -246,7 +263,9 @@ async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Respon
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
     await deps.uploads.mark_completed(photo_id)
     stored = await deps.store.stat(session.object_key)
-    await append_or_503(deps, _uploaded_event(deps, ids, session, stored.etag if stored else ""))
+    tags, mentions = await _post_text(deps, session)
+    etag = stored.etag if stored else ""
+    await append_or_503(deps, _uploaded_event(deps, ids, session, etag, tags, mentions))
     return _processing(photo_id)
 
 
@@ -285,7 +304,7 @@ async def photo_status(request: Request) -> Response:
             "urls": {n: deps.store.public_url(k) for n, k in view.variants.items()},
             "width": view.width, "height": view.height, "blurhash": view.blurhash,
             "published_at": rfc3339(view.published_ms or 0),
-            "post_id": str(view.post_id),
+            "post_id": str(view.post_id) if view.post_id is not None else None,  # avatar: null
         }  # fmt: skip
     elif view.status == "rejected":
         answer |= {"reason": view.reason, "reason_code": view.reason_code}

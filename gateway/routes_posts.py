@@ -1,4 +1,4 @@
-"""Home feed, profile grid and single posts.
+"""Home feed, profile grid, a tag's posts and single posts.
 
 With every read group in Valkey each of these is ONE server-side call (projections/pages/pages.lua
 through projections/pages/redis.py) that also checks the caller's session and returns the page's
@@ -15,9 +15,10 @@ from starlette.responses import Response
 from gateway.auth import check_pending_session, deps_of, require_user, session_in_call, viewer
 from gateway.cursors import decode_cursor, encode_cursor
 from gateway.deps import GatewayDeps
-from gateway.errors import ApiError, not_found
+from gateway.errors import ApiError, invalid, not_found
 from gateway.page_calls import page_response, served, session_keys
 from gateway.paging import fetch_page
+from gateway.privacy import hidden, require_visible, visible_posts
 from gateway.responses import json_response, no_content, page_json
 from gateway.route_kit import append_or_503, live_post, posts_json
 from gateway.validation import limit_param, path_id
@@ -25,6 +26,7 @@ from projections.feeds.cards import with_url_base
 from projections.feeds.ports import PostView
 from projections.feeds.query import read_feed, rebuild_feed
 from projections.ports import Position
+from projections.text import MAX_TAG_CHARS, normalise_tag
 from schemas import events as ev
 
 
@@ -74,16 +76,50 @@ async def profile_grid(request: Request) -> Response:
         if served(request, reply):
             if reply.status == "none":
                 raise not_found("user")
+            if reply.status == "private":
+                raise hidden()
             return page_response(deps, "posts", reply.posts, encode_cursor(reply.next))
     await check_pending_session(request)
-    if author not in await (await deps.graph()).users([author]):
+    owner = (await (await deps.graph()).users([author])).get(author)
+    if owner is None:
         raise not_found("user")
+    await require_visible(deps, me, owner)
     feeds = await deps.feeds()
     rows = await fetch_page(
         lambda n: feeds.timeline_page(author, n, after), limit, lambda row: Position(row[1], row[0])
     )
     posts = await feeds.posts([p for p, _ in rows.items])
     page = [posts[p] for p, _ in rows.items if p in posts]  # deleted meanwhile: left out
+    return await _posts_page(deps, page, rows.next, me)
+
+
+@session_in_call
+async def tag_posts(request: Request) -> Response:
+    """A tag's posts, newest first: its timeline in the feeds projection (written when a post
+    is published, left when it is deleted), not a search. The tag is normalised as a caption's
+    hashtags are (projections/text.py), so /tags/Sea lists #sea; a tag nothing was tagged with
+    has an empty page."""
+    deps = deps_of(request)
+    tag = normalise_tag(request.path_params["tag"])
+    if tag is None:
+        raise invalid("tag", f"must be 1 to {MAX_TAG_CHARS} letters, digits or _, after an "
+                      "optional '#'")  # fmt: skip
+    limit = limit_param(request)
+    after = decode_cursor(request.query_params.get("cursor"))
+    me = viewer(request)
+    pages = await deps.pages()
+    if pages is not None:
+        reply = await pages.tag(tag, me, session_keys(request), limit, after)
+        if served(request, reply):
+            return page_response(deps, "posts", reply.posts, encode_cursor(reply.next))
+    await check_pending_session(request)
+    feeds = await deps.feeds()
+    rows = await fetch_page(
+        lambda n: feeds.tag_page(tag, n, after), limit, lambda row: Position(row[1], row[0])
+    )
+    posts = await feeds.posts([p for p, _ in rows.items])
+    page = [posts[p] for p, _ in rows.items if p in posts]  # deleted meanwhile: left out
+    page = await visible_posts(deps, me, page)  # a private account's: its followers only
     return await _posts_page(deps, page, rows.next, me)
 
 
@@ -97,10 +133,14 @@ async def get_post(request: Request) -> Response:
         if served(request, reply):
             if reply.status == "none":
                 raise not_found("post")
+            if reply.status == "private":
+                raise hidden()
             body = with_url_base(reply.posts, deps.url_base)
             return Response(body, media_type="application/json")
     await check_pending_session(request)
     post = await live_post(deps, post_id)
+    if not await visible_posts(deps, viewer(request), [post]):
+        raise hidden()
     return json_response((await posts_json(deps, [post], viewer(request)))[0])
 
 

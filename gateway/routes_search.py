@@ -15,6 +15,7 @@ from gateway.cursors import (
 from gateway.errors import invalid
 from gateway.page_calls import page_response, served, session_keys
 from gateway.paging import fetch_page
+from gateway.privacy import visible_posts
 from gateway.responses import page_json
 from gateway.route_kit import posts_json, user_list
 from gateway.validation import limit_param
@@ -38,7 +39,9 @@ async def search(request: Request) -> Response:
         rows = await fetch_page(
             lambda n: index.users(name, n, after_name), limit, lambda r: (0, r[1])
         )
-        users = await user_list(await deps.graph(), [u for u, _ in rows.items], me)
+        users = await user_list(
+            await deps.graph(), [u for u, _ in rows.items], me, deps.store.public_url
+        )
         return page_json({"posts": [], "users": users}, encode_key_cursor(rows.next))
     after = decode_search_cursor(request.query_params.get("cursor"))
     hits = await fetch_page(lambda n: index.posts(query, n, after), limit, lambda h: h.cursor())
@@ -51,6 +54,7 @@ async def search(request: Request) -> Response:
     await check_pending_session(request)
     posts = await (await deps.feeds()).posts([h.post_id for h in hits.items])  # deleted: filtered
     found = [posts[h.post_id] for h in hits.items if h.post_id in posts]
+    found = await visible_posts(deps, me, found)  # a private account's: its followers only
     return page_json({"posts": await posts_json(deps, found, me), "users": []}, nxt)
 
 

@@ -34,6 +34,7 @@ class UploadSession:
     upload_id: str | None = None  # set for multipart uploads
     part_bytes: int | None = None
     expires_ms: int = 0  # when the presigned URLs stop working
+    purpose: str = "post"  # PhotoUploaded.purpose: "post" or "avatar" (gateway/media_intake.py)
 
 
 class UploadStore(Protocol):

@@ -40,7 +40,14 @@ from projections.search.ports import SearchVersions
 from projections.search.sqlite import SqliteSearchVersions
 from projections.versions.ports import VersionAdmin
 from projections.versions.redis_admin import RedisVersionAdmin
-from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline
+from projections.writes import (
+    FeedAdd,
+    FeedRemove,
+    MarkCelebrity,
+    PutPost,
+    SetPostTags,
+    SetTimeline,
+)
 
 if TYPE_CHECKING:  # the Cassandra driver is imported only when Cassandra is configured
     from projections.backends.cassandra import CassandraStore, CassandraVersions
@@ -159,7 +166,7 @@ def writer_factory(stores: Stores, group: Group) -> Callable[[int], ProjectionWr
         factories[Group.GRAPH] = lambda v: PreparedWriter(cass.graph, v, cass.graph_at(v))
         factories[Group.FEEDS] = lambda v: SplitWriter([
             ((PutPost, SetTimeline), PreparedWriter(cass.posts, v, cass.posts_at(v))),
-            ((FeedAdd, FeedRemove, MarkCelebrity), RedisFeeds(redis, v)),
+            ((FeedAdd, FeedRemove, MarkCelebrity, SetPostTags), RedisFeeds(redis, v)),
         ])  # fmt: skip
         # counters in Valkey, the rest in both
         factories[Group.ENGAGEMENT] = lambda v: SplitWriter([

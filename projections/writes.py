@@ -32,8 +32,23 @@ class PutUser:
 
 @dataclass(frozen=True, slots=True)
 class SetAvatar:
+    """The user's avatar as of `seq`: the object keys of its squares (64, 150, 320 px), or a
+    URL given as such (UserAvatarChanged v1); neither: no avatar."""
+
     user_id: int
     avatar_url: str | None
+    seq: int
+    avatar_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetProfile:
+    """Profile fields as of `seq`, each guarded on its own (a change of the bio alone leaves a
+    newer display name alone): None leaves a field as it is, "" clears it."""
+
+    user_id: int
+    display_name: str | None
+    bio: str | None
     seq: int
 
 
@@ -43,6 +58,53 @@ class SetFollow:
 
     follower_id: int
     followee_id: int
+    at_ms: int
+    active: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetFollowRequest:
+    """One step of the follow request requester -> owner, as of `seq` (projections/graph/
+    requests.py is the state machine): `kind` REQUEST (the requester asked), APPROVE / REJECT
+    (the owner answered), or EDGE (the requester followed or unfollowed: an older request is
+    closed, a pending one withdrawn)."""
+
+    owner_id: int
+    requester_id: int
+    kind: str
+    at_ms: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrivacy:
+    """The user made their account private (or public) at `seq`; going public approves every
+    request still pending then."""
+
+    user_id: int
+    private: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetBlock:
+    """`blocker` blocks `blocked` (or no longer does), as of `seq` (projections/graph/
+    relations.py): kept on both sides, so either user's check is one lookup."""
+
+    blocker_id: int
+    blocked_id: int
+    at_ms: int
+    active: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetMute:
+    """`muter` mutes `muted` (or no longer does), as of `seq`."""
+
+    muter_id: int
+    muted_id: int
     at_ms: int
     active: bool
     seq: int
@@ -100,6 +162,18 @@ class SetTimeline:
 
 
 @dataclass(frozen=True, slots=True)
+class SetPostTags:
+    """The post is (or, deleted, is no longer) in the timeline of each of its tags, as of `seq`.
+    A deletion names no tags: the adapter removes the post from those it was added to."""
+
+    post_id: int
+    tags: tuple[str, ...]  # normalised (projections/text.py); () when not present
+    at_ms: int
+    present: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedAdd:
     """Push a post into home feeds (each trimmed to MAX_FEED newest entries)."""
 
@@ -148,6 +222,22 @@ class SetComment:
     present: bool
     seq: int
     notify: bool
+    mentions: str = ""  # its @mentions as projections/text.py mention_entries keeps them
+    notify_mentions: tuple[int, ...] = ()  # the mentioned users told (a deletion retracts all)
+
+
+@dataclass(frozen=True, slots=True)
+class PostMentions:
+    """The post's caption mentions `recipients` (kept so that deleting the post retracts their
+    notifications), as of `seq`; those in `notify` are told. A post gets them once: a
+    republished post (the same post id again) changes nothing."""
+
+    post_id: int
+    author_id: int
+    at_ms: int
+    recipients: tuple[int, ...]
+    notify: tuple[int, ...]
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,17 +300,24 @@ class IndexUser:
 Write = (
     PutUser
     | SetAvatar
+    | SetProfile
     | SetFollow
+    | SetFollowRequest
+    | SetPrivacy
+    | SetBlock
+    | SetMute
     | SetPhoto
     | PutContent
     | ReleasePhoto
     | PutPost
     | SetTimeline
+    | SetPostTags
     | FeedAdd
     | FeedRemove
     | MarkCelebrity
     | SetLike
     | SetComment
+    | PostMentions
     | SetFollowNotice
     | ReadNotifications
     | PostGone

@@ -31,3 +31,31 @@ def content_of(key: str) -> str | None:
     if len(parts) == 4 and parts[0] == "v" and parts[2].startswith(parts[1]):
         return parts[2]
     return None
+
+
+AVATAR_SIZES = (
+    64,
+    150,
+    320,
+)  # square avatar variants in px, in UserAvatarChanged.avatar_keys order
+AVATAR_SHOWN = 150  # the square a user object's `avatar_url` names
+
+
+def avatar_key(owner_id: int, photo_id: int, size: int) -> str:
+    """Where one square of an avatar upload lives (public-read, immutable). Per owner and upload,
+    not content-addressed: erasing the owner deletes their whole prefix (`avatar_prefix`) without
+    asking whether anyone else shows the same bytes."""
+    return f"v/a/{owner_id}/{photo_id}/{size}.jpg"
+
+
+def avatar_prefix(owner_id: int) -> str:
+    """The prefix of every avatar object of one user."""
+    return f"v/a/{owner_id}/"
+
+
+def avatar_upload_of(key: str) -> int | None:
+    """The photo id (the upload) an avatar key was made from (None for any other key)."""
+    parts = key.split("/")
+    if len(parts) == 5 and parts[:2] == ["v", "a"] and parts[3].isdigit():
+        return int(parts[3])
+    return None

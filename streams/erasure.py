@@ -14,8 +14,9 @@ every step is idempotent, so one cut short is simply run again.
 5. graph, feeds, engagement, photos — every Valkey projection version being served or built
 6. search       — every search version; the SQLite files are scrubbed too (index merged, file
                   rebuilt, WAL truncated: projections/search/sqlite.py)
-7. media        — originals and no-longer-referenced variants on S3 (on the local SeaweedFS their
-                  needles are deleted at once, not a second later by the filer's queue)
+7. media        — originals, avatars and no-longer-referenced variants on S3 (on the local
+                  SeaweedFS their needles are deleted at once, not a second later by the
+                  filer's queue)
 8. volumes      — compact the local SeaweedFS volumes holding deleted bytes (skipped on another S3:
                   reclaiming deleted objects' storage is the provider's business)
 9. cassandra    — the durable projections on Cassandra, when configured
@@ -54,7 +55,7 @@ from projections.photos.ports import PhotoIndex
 from projections.search.ports import SearchVersions
 from projections.versions.ports import VersionRegistry
 from schemas import events as ev
-from schemas.media import VARIANTS, variant_key
+from schemas.media import VARIANTS, avatar_prefix, variant_key
 from streams.edges import all_edges
 from streams.keys import ErasureKeys
 
@@ -226,10 +227,13 @@ class ErasureWorkflow:
         return f"done {_now()}"
 
     async def _media(self, user: int, facts: ErasureFacts) -> str:
-        """Originals under the user's prefix; variants of content no photo references now; on
-        the local SeaweedFS, their bytes' needles too (read before the objects go)."""
+        """Originals under the user's prefix; every avatar square under theirs (no one else's,
+        whatever they show: schemas/media.py avatar_key); variants of content no photo
+        references now; on the local SeaweedFS, their bytes' needles too (read before the
+        objects go)."""
         later = datetime.now(tz=UTC) + timedelta(days=1)
         keys = await self._store.list_older(f"o/{user}/", later)
+        keys += await self._store.list_older(avatar_prefix(user), later)
         photos = self._photos(await self._versions.active(Group.PHOTOS))
         for sha in facts.contents:
             if await photos.unreferenced(sha):

@@ -5,6 +5,13 @@ content-addressed index, processes it (validation, decode, variants, blurhash, p
 checks the blocklist, stores the variants and returns the events to append: `PhotoProcessed` and
 `PostPublished`, or `PhotoRejected` with a reason the client can show.
 
+An upload with `purpose="avatar"` goes through the same reading, validation, rejection codes,
+blocklist and failure contract, but is cut into centred squares (`process_avatar`: 64, 150 and
+320 px) stored under the owner's avatar prefix (`schemas.media.avatar_key`: never in the
+content index, so no photo reuses them and erasure deletes them by prefix), and ends in
+`UserAvatarChanged` with their keys instead of a post (`avatar_url` null: URLs are built from
+the keys when read, under the public URL base of the day).
+
 Failure contract of `MediaAgent.handle`: bad bytes never raise. Whatever an upload's content
 makes the image libraries do ends as `PhotoRejected` (`process_image` promises only
 `RejectedImage`; anything else escaping it is still turned into code `undecodable` here, and
@@ -38,12 +45,13 @@ from infra.objectstore import IMMUTABLE, ObjectChanged, S3Store
 from projections.photos.ports import ContentView, PhotoIndex
 from schemas import events as ev
 from schemas.ids import SnowflakeGenerator
-from schemas.media import VARIANTS, variant_key
+from schemas.media import AVATAR_SIZES, VARIANTS, avatar_key, variant_key
 from streams.media.imaging import (
     VARIANT_CONTENT_TYPE,
     ProcessedImage,
     RejectedImage,
     hamming,
+    process_avatar,
     process_image,
     undecodable,
 )
@@ -54,6 +62,7 @@ CHANGED_REASON = "The photo changed after its upload was completed; upload it ag
 PROCESSING_FAILED = "We could not process this photo right now; please upload it again."
 BLOCKED_REASON = "This photo can't be shared because it matches content that is not allowed."
 OWNER_ERASED = "The account that uploaded this photo was erased."
+AVATAR = "avatar"  # PhotoUploaded.purpose of an avatar; anything else is a post
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,14 @@ class MediaLimits:
     max_bytes: int
     max_pixels: int
     blocklist_max_distance: int
+
+
+class _Processor(Protocol):
+    """process_image or process_avatar (streams/media/imaging.py)."""
+
+    def __call__(
+        self, data: bytes, declared_type: str, *, max_bytes: int, max_pixels: int
+    ) -> ProcessedImage: ...
 
 
 class Blocklist(Protocol):
@@ -112,6 +129,8 @@ class MediaAgent:
             return [self._rejected(upload, original.code, original.reason)]
         data = original
         self._read_next(upload)
+        if upload.purpose == AVATAR:
+            return await self._avatar(upload, data)
         sha = hashlib.sha256(data).hexdigest()
         known = await (await self._index()).content(sha)
         image: ProcessedImage | _Known
@@ -133,6 +152,34 @@ class MediaAgent:
                 await self._unstore_variants(sha)
             return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
         return self._published(upload, sha, image)
+
+    async def _avatar(self, upload: ev.PhotoUploaded, data: bytes) -> list[ev.Event]:
+        """An avatar: checked as a photo is, its squares stored (idempotent: the same keys on a
+        redelivery), then `UserAvatarChanged`; nothing is written for an erased owner."""
+        try:
+            image = await self._process(upload, data, process_avatar)
+        except RejectedImage as exc:
+            return [self._rejected(upload, exc.code, exc.reason)]
+        match = await self._blocked(image.phash)
+        if match is not None:
+            log.warning("blocklisted_upload", photo_id=upload.photo_id, note=match)
+            return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
+        keys = [avatar_key(upload.actor_id, upload.photo_id, size) for size in AVATAR_SIZES]
+        await asyncio.gather(
+            *(self._put(key, image.variants[str(size)])
+              for key, size in zip(keys, AVATAR_SIZES, strict=True))
+        )  # fmt: skip
+        if await self._owner_erased(upload):  # erased meanwhile: its media step may be past
+            await asyncio.gather(*(self._store.delete(key) for key in keys))
+            return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
+        changed = ev.UserAvatarChanged(
+            event_id=self._ids.next_id(), occurred_at=datetime.now(tz=UTC),
+            actor_id=upload.actor_id, avatar_url=None, avatar_keys=tuple(keys),
+        )  # fmt: skip
+        return [changed]
+
+    async def _put(self, key: str, data: bytes) -> None:
+        await self._store.put(key, data, len(data), VARIANT_CONTENT_TYPE, IMMUTABLE)
 
     async def _original(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
         """The upload's original: read ahead (see `expect`) or now. A read ahead that failed
@@ -181,15 +228,18 @@ class MediaAgent:
         if known is None or known.references == 0:
             await asyncio.gather(*(self._store.delete(variant_key(sha, n)) for n in VARIANTS))
 
-    async def _process(self, upload: ev.PhotoUploaded, data: bytes) -> ProcessedImage:
-        """`process_image` in a thread; raises RejectedImage and nothing else (cancellation aside).
+    async def _process(
+        self, upload: ev.PhotoUploaded, data: bytes, process: _Processor = process_image
+    ) -> ProcessedImage:
+        """`process` (a photo's or an avatar's) in a thread; raises RejectedImage and nothing
+        else (cancellation aside).
 
         `process_image` already promises that; this catch is the backstop, because an image that
         escaped it would otherwise be retried as an outage forever and stall the partition.
         """
         try:
             return await asyncio.to_thread(
-                process_image, data, upload.content_type,
+                process, data, upload.content_type,
                 max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
             )  # fmt: skip
         except RejectedImage as exc:
@@ -208,12 +258,8 @@ class MediaAgent:
 
     async def _store_variants(self, sha: str, image: ProcessedImage) -> None:
         await asyncio.gather(
-            *(
-                self._store.put(variant_key(sha, name), data, len(data), VARIANT_CONTENT_TYPE,
-                                IMMUTABLE)
-                for name, data in image.variants.items()
-            )
-        )  # fmt: skip
+            *(self._put(variant_key(sha, name), data) for name, data in image.variants.items())
+        )
 
     def _published(
         self, upload: ev.PhotoUploaded, sha: str, image: ProcessedImage | _Known
@@ -231,7 +277,7 @@ class MediaAgent:
             photo_id=upload.photo_id, caption=upload.caption, tags=upload.tags,
             variants=variants, width=image.width, height=image.height, blurhash=image.blurhash,
             alt_text=upload.alt_text, location=upload.location,
-            sealed_location=upload.sealed_location,
+            sealed_location=upload.sealed_location, mentions=upload.mentions,
         )  # fmt: skip
         return [processed, post]
 

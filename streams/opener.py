@@ -40,8 +40,14 @@ def people_of(event: ev.Event) -> set[int]:
     if isinstance(event, ev.CommentDeleted):
         return {event.commenter_id}
     people = {event.actor_id}
-    if isinstance(event, ev.UserFollowed | ev.UserUnfollowed):
+    if isinstance(event, ev.UserFollowed | ev.UserUnfollowed | ev.FollowRequested):
         people.add(event.followee_id)
+    elif isinstance(event, ev.FollowRequestResolved):
+        people.add(event.requester_id)
+    elif isinstance(event, ev.UserBlocked | ev.UserUnblocked):
+        people.add(event.blocked_id)
+    elif isinstance(event, ev.UserMuted | ev.UserUnmuted):
+        people.add(event.muted_id)
     return people
 
 

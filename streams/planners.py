@@ -4,9 +4,10 @@ A planner turns a decoded batch into writes (streams/sink.py: `Planner`; most gr
 are pure: `pure_planner`). Two groups load facts first, through ports, then run pure logic:
 
 - feeds (fan-out on write): every follower of each author who posted or was flagged celebrity,
-  the celebrity set, and the timelines of authors just followed (backfill), read from the
-  active graph and feeds versions (projections/feeds/logic.py says which it needs);
-- engagement: which notified post authors were erased (no notice is written for them).
+  the celebrity set, the timelines of authors just followed (backfill), and whom an account's
+  going public approved (backfill too), read from the active graph and feeds versions
+  (projections/feeds/logic.py says which it needs);
+- engagement: which users it would notify were erased (no notice is written for them).
 
 The live agents and `photofeed replay` use the same planners, so a rebuild plans as they did.
 """
@@ -16,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from projections.engagement.logic import without_notices_to
+from projections.engagement.logic import notice_recipients, without_notices_to
 from projections.feeds.logic import MAX_FEED, FeedFacts, facts_needed, feed_writes
 from projections.feeds.ports import FeedStore
 from projections.graph.ports import GraphReader
 from projections.groups import Group, writes_for
-from projections.writes import SetComment, SetLike, Write
+from projections.writes import Write
 from schemas.events import Event
 from streams.edges import all_followers
 from streams.opener import ErasedUsers
@@ -57,7 +58,9 @@ def feeds_planner(
         g, f = await graph(), await feeds()
         followers = {a: await all_followers(g, a) for a in need.followers_of}
         timelines = {a: await f.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
-        facts = FeedFacts(followers, frozenset(await f.celebrities()), timelines)
+        approved = {seq: await g.requesters_before(owner, seq)
+                    for owner, seq in need.requesters_before}  # fmt: skip
+        facts = FeedFacts(followers, frozenset(await f.celebrities()), timelines, approved)
         return feed_writes(events, facts)
 
     return plan
@@ -68,7 +71,6 @@ def engagement_planner(erased: ErasedUsers) -> Planner:
 
     async def plan(events: Sequence[Event]) -> list[Write]:
         writes = writes_for(Group.ENGAGEMENT, events)
-        recipients = {w.author_id for w in writes if isinstance(w, SetLike | SetComment)}
-        return without_notices_to(await erased.erased(recipients), writes)
+        return without_notices_to(await erased.erased(notice_recipients(writes)), writes)
 
     return plan

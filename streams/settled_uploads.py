@@ -21,15 +21,17 @@ from infra.event_log import EventLog
 from infra.positions import LogPosition, encode_token
 from projections.backends.positions import RedisSettledUploads
 from schemas import events as ev
+from schemas.media import avatar_upload_of
 
 log = structlog.get_logger("photofeed.worker")
 
 
 class SettledUploadsLog:
-    """Appends like `log`; for an append that settles an upload (PostPublished, or
-    PhotoRejected), then stores the token of everything appended with it under the photo id.
-    Failing to store it is logged, never raised: the events are in the log, and a status
-    without a token only means the client's next read may not wait for the post."""
+    """Appends like `log`; for an append that settles an upload (PostPublished, an avatar's
+    UserAvatarChanged, or PhotoRejected), then stores the token of everything appended with it
+    under the photo id. Failing to store it is logged, never raised: the events are in the
+    log, and a status without a token only means the client's next read may not wait for the
+    post."""
 
     def __init__(self, log: EventLog, settled: RedisSettledUploads) -> None:
         self._log = log
@@ -38,6 +40,8 @@ class SettledUploadsLog:
     async def append(self, *events: ev.Event) -> Sequence[LogPosition]:
         positions = await self._log.append(*events)
         photos = {e.photo_id for e in events if isinstance(e, ev.PostPublished | ev.PhotoRejected)}
+        photos |= {avatar_upload_of(e.avatar_keys[0]) or 0 for e in events
+                   if isinstance(e, ev.UserAvatarChanged) and e.avatar_keys} - {0}  # fmt: skip
         for photo_id in sorted(photos):
             try:
                 await self._settled.remember(photo_id, encode_token(positions))

@@ -81,7 +81,8 @@ class CombinedAdmin:
 
 
 class FeedViews:
-    """Home feeds and celebrities from Redis; posts and timelines from the durable store."""
+    """Home feeds, tag timelines and celebrities from Redis; posts and author timelines from the
+    durable store."""
 
     def __init__(self, hot: RedisFeeds, durable: PostReader) -> None:
         self.hot = hot
@@ -118,6 +119,9 @@ class FeedViews:
 
     async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None:
         await self.hot.fill_feed(user_id, rows)
+
+    async def tag_page(self, tag: str, limit: int, after: Position | None) -> list[tuple[int, int]]:
+        return await self.hot.tag_page(tag, limit, after)  # tag timelines live in Redis
 
 
 class DurableEngagement(CommentReader, NotificationReader, Protocol):

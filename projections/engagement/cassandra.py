@@ -1,7 +1,7 @@
 """Cassandra adapter of the durable part of the engagement group: comments and notifications
-(writer for SetComment, SetLike, SetFollowNotice, ReadNotifications and PostGone; CommentReader
-and NotificationReader). Like counts, likers and comment counts stay in Redis: a SetLike only
-writes its notification here.
+(writer for SetComment, PostMentions, SetLike, SetFollowNotice, ReadNotifications and PostGone;
+CommentReader and NotificationReader). Like counts, likers and comment counts stay in Redis: a
+SetLike only writes its notification here.
 
 Comments (infra/cassandra/engagement.cql): `comments` by id is also the state of each comment's
 row in `comments_by_post`, a post's live comments oldest first, keyset-paged by (created_ms,
@@ -15,7 +15,12 @@ Notifications are computed at read time from one row per notifying event
   event's timestamp: it hides exactly that actor's older rows, in whatever order they arrive;
 - a post deletion range-deletes all of the post's rows and records the post in
   `notification_gone`, so engagement that raced the deletion notifies nobody;
-- the read mark is written at timestamp = the mark, so last-write-wins keeps the largest.
+- the read mark is written at timestamp = the mark, so last-write-wins keeps the largest;
+- a mention inserts a row per user it tells (subject mention:<post> for a caption,
+  mention:<post>:<comment> for a comment); a comment keeps its mentions (`mentions`), so its
+  deletion range-deletes the rows of each user it names. A post's deletion names nobody and
+  this keyspace does not know whom its caption named: those rows stay (in the recipients'
+  partitions, within the 90-day TTL), and the readers drop notifications of a deleted post.
 `notices` then groups the rows exactly as the Redis adapter's scripts maintain them: an actor's
 contribution is its oldest row since its last retraction (a repeated like does not renew the
 notification); groups are like:<post>, comment:<post>:<comment> and, for follows, the UTC day of
@@ -46,11 +51,14 @@ from projections.engagement.logic import (
     comment_bundle,
     follow_bundle,
     like_bundle,
+    mention_bundle,
 )
 from projections.engagement.ports import CommentView, Notice, NoticePage
 from projections.ports import Position
+from projections.text import mentioned_users, parse_mentions
 from projections.writes import (
     PostGone,
+    PostMentions,
     ReadNotifications,
     SetComment,
     SetFollowNotice,
@@ -65,15 +73,15 @@ NO_POST = 0  # the post of follow rows
 
 COMMENT_STATE = (
     "SELECT deleted, WRITETIME(deleted) AS deleted_ts, created_ms, "
-    "WRITETIME(created_ms) AS created_ms_ts FROM {ks}.comments WHERE comment_id = ?"
+    "WRITETIME(created_ms) AS created_ms_ts, mentions FROM {ks}.comments WHERE comment_id = ?"
 )
 ADD_COMMENT = (
     "UPDATE {ks}.comments USING TIMESTAMP ? SET post_id = ?, commenter_id = ?, body = ?, "
-    "created_ms = ?, deleted = false WHERE comment_id = ?"
+    "created_ms = ?, deleted = false, mentions = ? WHERE comment_id = ?"
 )
 DELETE_COMMENT = (
     "UPDATE {ks}.comments USING TIMESTAMP ? SET post_id = ?, commenter_id = ?, body = null, "
-    "deleted = true WHERE comment_id = ?"
+    "deleted = true, mentions = null WHERE comment_id = ?"
 )
 INSERT_BY_POST = (
     "INSERT INTO {ks}.comments_by_post (post_id, created_ms, comment_id) VALUES (?, ?, ?) "
@@ -84,8 +92,8 @@ DELETE_BY_POST = (
     "WHERE post_id = ? AND created_ms = ? AND comment_id = ?"
 )
 COMMENT = (
-    "SELECT comment_id, post_id, commenter_id, body, created_ms, deleted FROM {ks}.comments "
-    "WHERE comment_id = ?"
+    "SELECT comment_id, post_id, commenter_id, body, created_ms, deleted, mentions "
+    "FROM {ks}.comments WHERE comment_id = ?"
 )
 COMMENTS_FIRST = "SELECT comment_id FROM {ks}.comments_by_post WHERE post_id = ? LIMIT ?"
 COMMENTS_AFTER = (
@@ -192,7 +200,17 @@ def comment_view(comment_id: int, row: Row | None) -> CommentView | None:
     if row.get("post_id") is None or row.get("commenter_id") is None:
         return None
     return CommentView(comment_id, int(row["post_id"]), int(row["commenter_id"]), row["body"],
-                       int(row.get("created_ms") or 0))  # fmt: skip
+                       int(row.get("created_ms") or 0),
+                       parse_mentions(row.get("mentions") or ""))  # fmt: skip
+
+
+def mention_rows(
+    post_id: int, comment_id: int | None, actor: int, told: Sequence[int], at_ms: int, seq: int
+) -> list[tuple[int, int, str, int, int, int]]:
+    """The notification_events rows (recipient, post, subject, actor, event, at_ms) of a text's
+    mentions, one per user it tells (no comment: the post's caption)."""
+    subject = mention_bundle(post_id, comment_id)
+    return [(r, post_id, subject, actor, seq, at_ms) for r in told]
 
 
 # --- the adapter ---------------------------------------------------------------------------------
@@ -205,6 +223,7 @@ class CassandraEngagement(KeyspaceAdapter):
         order, comments concurrently."""
         rows: list[tuple[str, Sequence[object]]] = []
         comments: dict[int, list[SetComment]] = {}
+        captions: list[PostMentions] = []
         for w in writes:
             if isinstance(w, SetLike):
                 if w.notify:
@@ -223,11 +242,15 @@ class CassandraEngagement(KeyspaceAdapter):
                 if w.up_to_id > 0:  # a client's id: the largest 63-bit one is no timestamp
                     ts = write_timestamp(min(w.up_to_id, MAX_TIMESTAMP - 1))
                     rows.append((self._q(READ_UP_TO), (w.user_id, w.up_to_id, ts)))
+            elif isinstance(w, PostMentions):
+                captions.append(w)
             elif isinstance(w, PostGone):
                 ts = write_timestamp(w.seq)
                 rows.append((self._q(RETRACT_POST), (ts, w.author_id, w.post_id)))
                 rows.append((self._q(POST_GONE), (w.author_id, w.post_id, w.seq, ts)))
         await asyncio.gather(self._s.run(rows), in_order(comments.values(), self._set_comment))
+        for m in captions:
+            await self._tell(m.post_id, None, m.author_id, m.notify, m.at_ms, m.seq)
 
     def _notice(
         self, recipient: int, post: int, subject: str, actor: int, present: bool, at_ms: int,
@@ -249,11 +272,30 @@ class CassandraEngagement(KeyspaceAdapter):
         if not moved:
             return  # an older or redelivered write
         if w.present:  # the state last: an interrupted write is redone whole
-            added = (ts, w.post_id, w.commenter_id, w.text, w.at_ms, w.comment_id)
+            await self._tell(w.post_id, w.comment_id, w.commenter_id, w.notify_mentions,
+                             w.at_ms, w.seq)  # fmt: skip
+            added = (ts, w.post_id, w.commenter_id, w.text, w.at_ms, w.mentions or None,
+                     w.comment_id)  # fmt: skip
             await self._s.execute(self._q(ADD_COMMENT), added)
-        else:
+        else:  # retract what it told: whom its row names (a deletion's write names nobody)
+            mentioned = mentioned_users(
+                [(m.user_id, m.start, m.end) for m in parse_mentions(row.get("mentions") or "")]
+                if row is not None else [], w.commenter_id,
+            )  # fmt: skip
+            subject = mention_bundle(w.post_id, w.comment_id)
+            retract = self._q(RETRACT_ACTOR)
+            await self._s.run([(retract, (ts, r, w.post_id, subject, w.commenter_id))
+                               for r in mentioned])  # fmt: skip
             deleted = (ts, w.post_id, w.commenter_id, w.comment_id)
             await self._s.execute(self._q(DELETE_COMMENT), deleted)
+
+    async def _tell(
+        self, post: int, comment: int | None, actor: int, told: Sequence[int], at_ms: int, seq: int
+    ) -> None:
+        """The notification rows of a text's mentions (see `mention_rows`)."""
+        ts = write_timestamp(seq)
+        rows = mention_rows(post, comment, actor, told, at_ms, seq)
+        await self._s.run([(self._q(NOTIFY), (*r, ts)) for r in rows])
 
     # --- reads -----------------------------------------------------------------------------------
     async def comment(self, comment_id: int) -> CommentView | None:

@@ -12,6 +12,12 @@
 -- users as they go and name their keys from templates of EngagementKeys (`%s`: the id, see
 -- projections/backends/keys.py). Functions that name keys at run time are flagged `no-cluster`:
 -- a Redis Cluster deployment keeps this group on one shard, or moves it to Cassandra.
+--
+-- Mentions: the users a text mentions are met at run time too, so the functions that tell or
+-- retract them take the templates of a recipient's inbox, inbox meta and bundles prefix
+-- (`recipients` below). A comment keeps its mentions in its hash (`mentions`: the lines
+-- `<user id> <mention JSON>` of projections/text.py), a post the users its caption mentions
+-- (`mentioned` in the post hash, ids joined by spaces), so a deletion knows whom to retract.
 
 -- Notice helpers. An inbox is a zset bundle -> newest activity ms, beside its meta hash (fields of
 -- a bundle: <bundle>|n its actor count, <bundle>|id the newest remaining actor's event id, the
@@ -76,6 +82,35 @@ local function notice_remove(inbox, meta, bprefix, bundle, actor)
     drop_bundle(inbox, meta, bprefix, bundle)
   else
     refresh(inbox, meta, bkey, bundle)
+  end
+end
+
+-- The inbox, meta and bundles prefix of user `id` from templates {inbox, meta, bundles}.
+local function recipient(tpl, id)
+  return string.format(tpl.inbox, id), string.format(tpl.meta, id), string.format(tpl.bundles, id)
+end
+
+local function recipients_of(args, from)
+  return {inbox = args[from], meta = args[from + 1], bundles = args[from + 2]}
+end
+
+-- The distinct users of a text's stored mentions (see above), but `author`.
+local function mentioned_in(stored, author)
+  local out, seen = {}, {}
+  for id in string.gmatch(stored or '', '(%d+) [^\n]*') do
+    if id ~= author and not seen[id] then
+      seen[id] = true
+      out[#out + 1] = id
+    end
+  end
+  return out
+end
+
+-- Retract the bundle from each user's inbox (a mention's bundle has its one actor).
+local function drop_from(tpl, users, bundle)
+  for _, id in ipairs(users) do
+    local inbox, meta, bprefix = recipient(tpl, id)
+    drop_bundle(inbox, meta, bprefix, bundle)
   end
 end
 
@@ -268,33 +303,43 @@ local function set_likes(_, args)
 end
 
 -- KEYS per entry: comment hash, post's comments zset, its seq hash, post hash, author's inbox,
--- inbox meta, the commenter's comment index. ARGV: the caps, then per entry: comment id, seq,
--- '1' present / '0' deleted, ms, post id, commenter, text, bundle, '1' notify, bundles prefix,
--- post author. A deleted comment keeps no text; the index (comment -> post|author) keeps every
--- comment the commenter ever wrote, so their erasure finds each one. Returns the entries applied.
+-- inbox meta, the commenter's comment index. ARGV: the caps, the recipients' templates (inbox,
+-- meta, bundles prefix), then per entry: comment id, seq, '1' present / '0' deleted, ms, post id,
+-- commenter, text, bundle, '1' notify, bundles prefix, post author, its mentions (stored form),
+-- the users they tell (ids joined by spaces). A deleted comment keeps no text and no mentions,
+-- and retracts what it told; the index (comment -> post|author) keeps every comment the
+-- commenter ever wrote, so their erasure finds each one. A comment's mentions live and die with
+-- the comment alone: whether its post was deleted decides nothing here (the pages hide the
+-- notifications of a deleted post), so a post author's erasure, which a replay sees as a post
+-- never deleted, leaves them as a replay builds them. Returns the entries applied.
 local function set_comments(keys, args)
   local caps = caps_of(args)
-  local applied, a = 0, 3
+  local tpl = recipients_of(args, 3)
+  local applied, a = 0, 6
   for k = 1, #keys, 7 do
     local body, comments, seqs, post = keys[k], keys[k + 1], keys[k + 2], keys[k + 3]
     local inbox, meta, written = keys[k + 4], keys[k + 5], keys[k + 6]
-    local comment, seq, flag, ms, post_id, commenter, text, bundle, notify, bprefix, author =
-      unpack(args, a, a + 10)
-    a = a + 11
+    local comment, seq, flag, ms, post_id, commenter, text, bundle, notify, bprefix, author,
+      mentions, told = unpack(args, a, a + 12)
+    a = a + 13
     redis.call('HSET', written, comment, post_id .. '|' .. author)
     local current = redis.call('HGET', seqs, comment)
     if not current or current < seq then
       redis.call('HSET', seqs, comment, seq)
       local was = redis.call('ZSCORE', comments, comment) ~= false
       local now = flag == '1'
+      local mention = 'mention:' .. post_id .. ':' .. comment
       if now then
         redis.call('ZADD', comments, ms, comment)
         redis.call('HSET', body, 'post_id', post_id, 'commenter_id', commenter, 'text', text,
                    'created_ms', ms)
+        if mentions ~= '' then redis.call('HSET', body, 'mentions', mentions) end
       else
+        if was then drop_from(tpl, mentioned_in(redis.call('HGET', body, 'mentions'), commenter),
+                              mention) end
         redis.call('ZREM', comments, comment)
         redis.call('HSET', body, 'post_id', post_id, 'commenter_id', commenter, 'deleted', '1')
-        redis.call('HDEL', body, 'text')
+        redis.call('HDEL', body, 'text', 'mentions')
       end
       if notify == '1' and was ~= now then
         if not now then
@@ -302,6 +347,37 @@ local function set_comments(keys, args)
         elseif redis.call('HEXISTS', post, 'deleted') == 0 then
           notice_add(caps, inbox, meta, bprefix, bundle, commenter, ms, seq)
         end
+      end
+      if now and not was then
+        for id in string.gmatch(told, '%d+') do
+          local r_inbox, r_meta, r_bprefix = recipient(tpl, id)
+          notice_add(caps, r_inbox, r_meta, r_bprefix, mention, commenter, ms, seq)
+        end
+      end
+      applied = applied + 1
+    end
+  end
+  return applied
+end
+
+-- A post's caption mentions. KEYS per entry: the post hash. ARGV: the caps, the recipients'
+-- templates, then per entry: post id, author, ms, seq, the users mentioned and the users told
+-- (each as ids joined by spaces). A post gets them once, while not deleted: a republication of
+-- the same post (a redelivered upload) finds them recorded. Returns the entries applied.
+local function set_post_mentions(keys, args)
+  local caps = caps_of(args)
+  local tpl = recipients_of(args, 3)
+  local applied, a = 0, 6
+  for k = 1, #keys do
+    local post = keys[k]
+    local post_id, author, ms, seq, mentioned, told = unpack(args, a, a + 5)
+    a = a + 6
+    if redis.call('HEXISTS', post, 'deleted') == 0 and
+       redis.call('HEXISTS', post, 'mentioned') == 0 then
+      redis.call('HSET', post, 'mentioned', mentioned)
+      for id in string.gmatch(told, '%d+') do
+        local inbox, meta, bprefix = recipient(tpl, id)
+        notice_add(caps, inbox, meta, bprefix, 'mention:' .. post_id, author, ms, seq)
       end
       applied = applied + 1
     end
@@ -338,16 +414,23 @@ local function set_follow_notices(keys, args)
 end
 
 -- KEYS per entry: post hash, post's comments zset, author's inbox, inbox meta. ARGV: the caps,
--- then per entry: the post's like bundle, the prefix of its comment bundles, the bundles prefix.
--- Returns the number of entries.
+-- the recipients' templates, then per entry: the post's like bundle, the prefix of its comment
+-- bundles, the bundles prefix, the post id. Its caption's mentions are retracted too (its
+-- comments' stay with the comments: see set_comments). Returns the number of entries.
 local function post_gone(keys, args)
-  local a = 3
+  local tpl = recipients_of(args, 3)
+  local a = 6
   for k = 1, #keys, 4 do
     local post, comments, inbox, meta = keys[k], keys[k + 1], keys[k + 2], keys[k + 3]
-    local like_bundle, comment_prefix, bprefix = unpack(args, a, a + 2)
-    a = a + 3
+    local like_bundle, comment_prefix, bprefix, post_id = unpack(args, a, a + 3)
+    a = a + 4
     redis.call('HSET', post, 'deleted', '1')
     drop_bundle(inbox, meta, bprefix, like_bundle)
+    local mentioned = {}
+    for id in string.gmatch(redis.call('HGET', post, 'mentioned') or '', '%d+') do
+      mentioned[#mentioned + 1] = id
+    end
+    drop_from(tpl, mentioned, 'mention:' .. post_id)
     for _, c in ipairs(redis.call('ZRANGE', comments, 0, -1)) do
       drop_bundle(inbox, meta, bprefix, comment_prefix .. c)
     end
@@ -370,8 +453,10 @@ end
 -- followed: that user's follow-notice hash, inbox and inbox meta; then the user's own post
 -- hashes. ARGV: the caps, the user, n (the users they followed), those n users, then the key
 -- templates of a post hash, its comments zset, its comments' seq hash, a comment hash, an inbox,
--- an inbox meta and a bundles prefix (the posts they liked and commented on, and those posts'
--- authors, are met as the function reads). Returns 1.
+-- an inbox meta and a bundles prefix (the posts they liked and commented on, those posts'
+-- authors and the users they mentioned are met as the function reads), then the ids of the
+-- user's own posts (as their hashes in KEYS). What their captions and comments mentioned is
+-- retracted. Returns 1.
 local function erase_user(keys, args)
   local caps = caps_of(args)
   local user, n = args[3], tonumber(args[4])
@@ -379,6 +464,7 @@ local function erase_user(keys, args)
   local post_key, comments_key, comment_seqs_key, comment_key = args[t], args[t + 1],
     args[t + 2], args[t + 3]
   local inbox_key, meta_key, bundles_key = args[t + 4], args[t + 5], args[t + 6]
+  local tpl = recipients_of(args, t + 4)
   local function bundles_of(id)
     return string.format(bundles_key, id)
   end
@@ -401,9 +487,12 @@ local function erase_user(keys, args)
   for i = 1, #written, 2 do
     local comment = written[i]
     local post, author = string.match(written[i + 1], '^(%d+)|(%d+)$')
+    local body = string.format(comment_key, comment)
+    drop_from(tpl, mentioned_in(redis.call('HGET', body, 'mentions'), user),
+              'mention:' .. post .. ':' .. comment)
     redis.call('ZREM', string.format(comments_key, post), comment)
     redis.call('HDEL', string.format(comment_seqs_key, post), comment)
-    redis.call('DEL', string.format(comment_key, comment))
+    redis.call('DEL', body)
     drop_bundle(string.format(inbox_key, author), string.format(meta_key, author),
                 bundles_of(author), 'comment:' .. post .. ':' .. comment)
   end
@@ -421,7 +510,12 @@ local function erase_user(keys, args)
   end
 
   for k = 6 + 3 * n, #keys do
-    redis.call('HDEL', keys[k], 'deleted')
+    local mentioned = {}
+    for id in string.gmatch(redis.call('HGET', keys[k], 'mentioned') or '', '%d+') do
+      mentioned[#mentioned + 1] = id
+    end
+    drop_from(tpl, mentioned, 'mention:' .. args[t + 7 + k - (6 + 3 * n)])
+    redis.call('HDEL', keys[k], 'deleted', 'mentioned')
   end
 
   local bprefix = bundles_of(user)
@@ -449,10 +543,13 @@ end
 
 -- no-cluster: the batch names the keys of the posts, likers and authors it meets at run time
 redis.register_function{function_name = 'set_likes', callback = set_likes, flags = {'no-cluster'}}
--- no-cluster (these three): an inbox trim names the bundles it drops at run time
+-- no-cluster (these four): an inbox trim names the bundles it drops at run time, and mentions
+-- name their recipients' keys
 redis.register_function{function_name = 'set_comments', callback = set_comments,
                         flags = {'no-cluster'}}
 redis.register_function{function_name = 'set_follow_notices', callback = set_follow_notices,
+                        flags = {'no-cluster'}}
+redis.register_function{function_name = 'set_post_mentions', callback = set_post_mentions,
                         flags = {'no-cluster'}}
 redis.register_function{function_name = 'post_gone', callback = post_gone, flags = {'no-cluster'}}
 redis.register_function{function_name = 'read_up_to', callback = read_up_to}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from projections.ports import Position
+from projections.text import MentionView
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +24,13 @@ class CommentView:
     commenter_id: int
     text: str
     created_ms: int
+    mentions: tuple[MentionView, ...] = ()  # erased users included: answers leave them out
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    bundle: str  # the notification's bundle: like:<post> | comment:<post>:<comment> | follow:<day>
+    # like:<post> | comment:<post>:<comment> | follow:<day> | mention:<post>[:<comment>]
+    bundle: str
     newest_id: int  # the event id of the newest activity: the notification's id
     at_ms: int  # when the newest remaining actor acted
     actors: list[int]  # newest first, at most SHOWN_ACTORS

@@ -45,8 +45,10 @@ from projections.engagement.logic import (
 )
 from projections.engagement.ports import CommentView, Notice, NoticePage, PostStats
 from projections.ports import Position
+from projections.text import parse_mentions
 from projections.writes import (
     PostGone,
+    PostMentions,
     ReadNotifications,
     SetComment,
     SetFollowNotice,
@@ -66,6 +68,12 @@ class RedisEngagement:
             template(k.post), template(k.liked), template(k.inbox), template(k.inbox_meta),
             template(k.bundle_prefix),
         ]  # fmt: skip
+        # the functions that tell mentioned users meet them as they go: their keys' templates
+        self._recipients: list[str | int] = [
+            template(k.inbox),
+            template(k.inbox_meta),
+            template(k.bundle_prefix),
+        ]
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
@@ -77,9 +85,12 @@ class RedisEngagement:
     def prepare(self, writes: Sequence[Write]) -> Callable[[], Coroutine[Any, Any, None]]:
         """`apply`'s calls, built now (CPU only) and sent when the result is called: a rebuild
         builds the next batch's while the store applies this one's."""
+        # in this order: a post's mentions before its deletion in the same batch
         batches = {
-            name: CallBatch() for name in ("set_comments", "set_follow_notices", "post_gone")
+            name: CallBatch()
+            for name in ("set_comments", "set_post_mentions", "set_follow_notices", "post_gone")
         }
+        told = {"set_comments", "set_post_mentions", "post_gone"}  # take the recipients' keys
         likes: list[SetLike] = []
         reads = CallBatch()
         for w in writes:
@@ -87,6 +98,12 @@ class RedisEngagement:
                 likes.append(w)
             elif isinstance(w, SetComment):
                 batches["set_comments"].add(*self._comment_entry(w))
+            elif isinstance(w, PostMentions):
+                batches["set_post_mentions"].add(
+                    [self.keys.post(w.post_id)],
+                    [w.post_id, w.author_id, w.at_ms, seq_key(w.seq), _ids(w.recipients),
+                     _ids(w.notify)],
+                )  # fmt: skip
             elif isinstance(w, SetFollowNotice):
                 batches["set_follow_notices"].add(*self._follow_entry(w))
             elif isinstance(w, ReadNotifications):
@@ -98,7 +115,8 @@ class RedisEngagement:
         if likes:
             calls.append(("set_likes", [], [*caps, *self._like_keys, *_like_args(likes)]))
         for name, batch in batches.items():
-            calls += [(name, keys, [*caps, *args]) for keys, args in batch.groups(False)]
+            head = [*caps, *self._recipients] if name in told else caps
+            calls += [(name, keys, [*head, *args]) for keys, args in batch.groups(False)]
         calls += [("read_up_to", keys, args) for keys, args in reads.groups(False)]
         return functools.partial(self._send, calls)
 
@@ -113,7 +131,8 @@ class RedisEngagement:
         args: list[str | int] = [
             w.comment_id, seq_key(w.seq), "1" if w.present else "0", w.at_ms, w.post_id,
             w.commenter_id, w.text, comment_bundle(w.post_id, w.comment_id),
-            "1" if w.notify else "0", k.bundle_prefix(w.author_id), w.author_id,
+            "1" if w.notify else "0", k.bundle_prefix(w.author_id), w.author_id, w.mentions,
+            _ids(w.notify_mentions),
         ]  # fmt: skip
         return keys, args
 
@@ -130,7 +149,7 @@ class RedisEngagement:
         k, user = self.keys, w.author_id
         keys = [k.post(w.post_id), k.comments(w.post_id), k.inbox(user), k.inbox_meta(user)]
         groups = [like_bundle(w.post_id), comment_bundles_prefix(w.post_id)]
-        return keys, [*groups, k.bundle_prefix(user)]
+        return keys, [*groups, k.bundle_prefix(user), w.post_id]
 
     # --- reads ---------------------------------------------------------------------------------
     async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]:
@@ -219,10 +238,19 @@ def _like_args(likes: Sequence[SetLike]) -> list[str | int]:
     return out
 
 
+def _ids(users: Sequence[int]) -> str:
+    return " ".join(map(str, users))
+
+
 def _comment(comment_id: int, raw: Mapping[Any, Any]) -> CommentView | None:
     h = {text(k): text(v) for k, v in raw.items()}
     if not h or h.get("deleted") == "1" or "text" not in h:
         return None
     return CommentView(
-        comment_id, int(h["post_id"]), int(h["commenter_id"]), h["text"], int(h["created_ms"])
+        comment_id,
+        int(h["post_id"]),
+        int(h["commenter_id"]),
+        h["text"],
+        int(h["created_ms"]),
+        parse_mentions(h.get("mentions", "")),
     )

@@ -8,7 +8,11 @@ follows of them, and the deletions of their comments). What goes:
   partition, and the (follower, user) row of each follower) and the sorted rows on both sides:
   the user's `followers` and `following` partitions, and the other user's row of each edge, whose
   clustering key (followed_ms) is read from the edge state and from the user's own sorted rows
-  (which also catches a row moved by a write interrupted before it wrote the state);
+  (which also catches a row moved by a write interrupted before it wrote the state); every block
+  and mute either way likewise: the user's `relations` and `relation_list` partitions, and the
+  mirror rows on the other side that the user's own rows name; follow requests either way: the
+  user's steps, index and privacy switches, their steps in each owner's partition their index
+  names, and the index entries naming them in each requester's partition their steps name;
 - posts: the row of each post of the user (the facts', and those the user's timeline names), the
   user's `timeline_posts` and `timelines` partitions;
 - engagement: the comments the user wrote that can be found (see Reach), each with its
@@ -99,6 +103,37 @@ DELETE_AS_FOLLOWEE = (  # the user's row among what a follower follows
     "DELETE FROM {ks}.following USING TIMESTAMP ? "
     "WHERE user_id = ? AND followed_ms = ? AND followee_id = ?"
 )
+# blocks and mutes: the user's own rows name the other side of each (its mirror kind)
+OWN_RELATIONS = "SELECT kind, other_id, since_ms FROM {ks}.relations WHERE user_id = ?"
+OWN_LISTED = (
+    "SELECT kind, since_ms, other_id FROM {ks}.relation_list WHERE user_id = ? AND kind = ?"
+)
+DELETE_RELATIONS = "DELETE FROM {ks}.relations USING TIMESTAMP ? WHERE user_id = ?"
+DELETE_OWN_LISTED = (
+    "DELETE FROM {ks}.relation_list USING TIMESTAMP ? WHERE user_id = ? AND kind = ?"
+)
+DELETE_AS_RELATED = (  # the user's state row on the other's side
+    "DELETE FROM {ks}.relations USING TIMESTAMP ? WHERE user_id = ? AND kind = ? AND other_id = ?"
+)
+DELETE_AS_LISTED = (  # the user's row in the other's list
+    "DELETE FROM {ks}.relation_list USING TIMESTAMP ? "
+    "WHERE user_id = ? AND kind = ? AND since_ms = ? AND other_id = ?"
+)
+# follow requests (projections/graph/cassandra_requests.py): the user's own partitions, and the
+# steps of theirs in the partition of each owner their `requested` index names, and the index
+# entries naming the user in the partition of each requester their steps name
+OWN_ASKED = "SELECT owner_id FROM {ks}.requested WHERE requester_id = ?"
+ASKERS = "SELECT requester_id FROM {ks}.follow_request_steps WHERE owner_id = ?"
+DELETE_STEPS = "DELETE FROM {ks}.follow_request_steps USING TIMESTAMP ? WHERE owner_id = ?"
+DELETE_AS_ASKER = (  # the user's steps in an owner's partition
+    "DELETE FROM {ks}.follow_request_steps USING TIMESTAMP ? "
+    "WHERE owner_id = ? AND requester_id = ?"
+)
+DELETE_ASKED = "DELETE FROM {ks}.requested USING TIMESTAMP ? WHERE requester_id = ?"
+DELETE_AS_ASKED = (  # the user among the owners a requester's index names
+    "DELETE FROM {ks}.requested USING TIMESTAMP ? WHERE requester_id = ? AND owner_id = ?"
+)
+DELETE_SWITCHES = "DELETE FROM {ks}.privacy_switches USING TIMESTAMP ? WHERE user_id = ?"
 
 # --- posts ---------------------------------------------------------------------------------------
 TIMELINE_STATE = "SELECT post_id FROM {ks}.timeline_posts WHERE author_id = ?"
@@ -136,6 +171,9 @@ STATEMENTS: dict[str, tuple[str, ...]] = {
     "graph.cql": (
         OUT_EDGES, IN_EDGE, OWN_FOLLOWING, OWN_FOLLOWERS, DELETE_USER, DELETE_OUT_EDGES,
         DELETE_IN_EDGE, DELETE_FOLLOWERS, DELETE_FOLLOWING, DELETE_AS_FOLLOWER, DELETE_AS_FOLLOWEE,
+        OWN_RELATIONS, OWN_LISTED, DELETE_RELATIONS, DELETE_OWN_LISTED, DELETE_AS_RELATED,
+        DELETE_AS_LISTED, OWN_ASKED, ASKERS, DELETE_STEPS, DELETE_AS_ASKER, DELETE_ASKED,
+        DELETE_AS_ASKED, DELETE_SWITCHES,
     ),
     "posts.cql": (
         TIMELINE_STATE, TIMELINE, DELETE_POST, DELETE_TIMELINE_STATE, DELETE_TIMELINE,
@@ -185,6 +223,10 @@ class GraphFound:
     in_edges: list[Row] = field(default_factory=list)  # follow_edges(F, user): follower_id, ms
     following: list[Row] = field(default_factory=list)  # following(user): followee_id, ms
     followers: list[Row] = field(default_factory=list)  # followers(user): follower_id, ms
+    relations: list[Row] = field(default_factory=list)  # relations(user): kind, other_id, ms
+    listed: list[Row] = field(default_factory=list)  # relation_list(user, *): kind, ms, other
+    asked: list[Row] = field(default_factory=list)  # requested(user): owner_id
+    askers: list[Row] = field(default_factory=list)  # follow_request_steps(user): requester_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +342,34 @@ def graph_statements(
     ]
     last += [(_q(template, keyspace), (ts, user))
              for template in (DELETE_OUT_EDGES, DELETE_FOLLOWERS, DELETE_FOLLOWING)]  # fmt: skip
+    mirrored, listed = relation_keys(found)
+    first += [(_q(DELETE_AS_RELATED, keyspace), (ts, other, kind, user))
+              for other, kind in sorted(mirrored)]  # fmt: skip
+    first += [(_q(DELETE_AS_LISTED, keyspace), (ts, other, kind, ms, user))
+              for other, kind, ms in sorted(listed)]  # fmt: skip
+    last += [(_q(DELETE_RELATIONS, keyspace), (ts, user))]
+    first += [(_q(DELETE_AS_ASKER, keyspace), (ts, owner, user))
+              for owner in sorted(_ids(found.asked, "owner_id"))]  # fmt: skip
+    first += [(_q(DELETE_AS_ASKED, keyspace), (ts, asker, user))
+              for asker in sorted(_ids(found.askers, "requester_id") - {user})]  # fmt: skip
+    last += [(_q(template, keyspace), (ts, user))
+             for template in (DELETE_STEPS, DELETE_ASKED, DELETE_SWITCHES)]  # fmt: skip
+    last += [(_q(DELETE_OWN_LISTED, keyspace), (ts, user, kind))
+             for kind in cassandra_graph.RELATION_KINDS]  # fmt: skip
     return first, last
+
+
+def relation_keys(found: GraphFound) -> tuple[set[tuple[int, str]], set[tuple[int, str, int]]]:
+    """The other side of each of the user's blocks and mutes (either way): (other, mirror kind)
+    state rows, and (other, mirror kind, since ms) list rows, from the user's state rows and
+    their own list rows (which also catch a row moved by a write cut short)."""
+    mirror = cassandra_graph.MIRROR
+    rows = [r for r in (*found.relations, *found.listed)
+            if r.get("other_id") is not None and r.get("kind") in mirror]  # fmt: skip
+    states = {(int(r["other_id"]), mirror[r["kind"]]) for r in rows}
+    listed = {(int(r["other_id"]), mirror[r["kind"]], int(r["since_ms"]))
+              for r in rows if r.get("since_ms") is not None}  # fmt: skip
+    return states, listed
 
 
 def posts_statements(
@@ -386,14 +455,20 @@ async def _each(store: CassandraStore, cql: str, params: Sequence[tuple[object, 
 async def _find_graph(
     store: CassandraStore, keyspace: str, user: int, facts: ErasureFacts
 ) -> GraphFound:
-    out_edges, following, followers = await asyncio.gather(
+    out_edges, following, followers, relations, listed, asked, askers = await asyncio.gather(
         store.execute(_q(OUT_EDGES, keyspace), (user,)),
         store.execute(_q(OWN_FOLLOWING, keyspace), (user,)),
         store.execute(_q(OWN_FOLLOWERS, keyspace), (user,)),
-    )
+        store.execute(_q(OWN_RELATIONS, keyspace), (user,)),
+        _each(store, _q(OWN_LISTED, keyspace),
+              [(user, kind) for kind in cassandra_graph.RELATION_KINDS]),
+        store.execute(_q(OWN_ASKED, keyspace), (user,)),
+        store.execute(_q(ASKERS, keyspace), (user,)),
+    )  # fmt: skip
     candidates = follower_candidates(facts, followers)
     in_edges = await _each(store, _q(IN_EDGE, keyspace), [(f, user) for f in candidates])
-    return GraphFound(out_edges, in_edges, following, followers)
+    return GraphFound(out_edges, in_edges, following, followers, relations, listed, asked,
+                      askers)  # fmt: skip
 
 
 async def _find_posts(store: CassandraStore, keyspace: str, user: int) -> list[Row]:

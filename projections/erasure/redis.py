@@ -47,6 +47,8 @@ class ErasureFacts:
     photos: list[int]  # every photo the user uploaded, published or not
     contents: list[str]  # sha256 of what those photos show (variants shared by content)
     comments: list[list[int]] = field(default_factory=list)  # [comment, post, post author]
+    related: list[int] = field(default_factory=list)  # blocks and mutes either way (tombstones too)
+    requests: list[int] = field(default_factory=list)  # follow requests either way (answers too)
 
 
 async def gather_facts(
@@ -65,15 +67,24 @@ async def gather_facts(
         pipe.hkeys(f.timeline_versions(user))
         pipe.zrange(f.timeline(user), 0, -1)
         pipe.smembers(p.owned(user))
+        for versions in (g.blocks_versions, g.blocked_by_versions, g.mutes_versions,
+                         g.muted_by_versions):  # fmt: skip
+            pipe.hkeys(versions(user))
         rows = await pipe.execute()
     ids = [sorted({int(text(x)) for x in a} | {int(text(x)) for x in b})
            for a, b in ((rows[0], rows[1]), (rows[2], rows[3]), (rows[4], rows[5]))]  # fmt: skip
     photo_ids = sorted(int(text(x)) for x in rows[6])
+    related = sorted({int(text(x)) for keys in rows[7:] for x in keys})
     async with redis.pipeline(transaction=False) as pipe:
         for photo in photo_ids:
             pipe.hget(p.photo(photo), "sha256")
         shas = sorted({text(s) for s in await pipe.execute() if s is not None})
-    return ErasureFacts(ids[0], ids[1], ids[2], photo_ids, shas, comments)
+    async with redis.pipeline(transaction=False) as pipe:  # follow requests either way
+        pipe.hkeys(g.request_records(user))
+        pipe.hkeys(g.request_answers(user))
+        pipe.smembers(g.requested(user))
+        asked = sorted({int(text(x)) for keys in await pipe.execute() for x in keys})
+    return ErasureFacts(ids[0], ids[1], ids[2], photo_ids, shas, comments, related, asked)
 
 
 async def erase_graph(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
@@ -86,15 +97,45 @@ async def erase_graph(redis: Redis, version: int, user: int, facts: ErasureFacts
         for other in facts.following:
             pipe.zrem(k.followers(other), user)
             pipe.hdel(k.followers_versions(other), str(user))
+        for other in facts.related:  # each block and mute is kept on both sides
+            for zset, versions in ((k.blocks, k.blocks_versions),
+                                   (k.blocked_by, k.blocked_by_versions),
+                                   (k.mutes, k.mutes_versions),
+                                   (k.muted_by, k.muted_by_versions)):  # fmt: skip
+                pipe.zrem(zset(other), user)
+                pipe.hdel(versions(other), str(user))
+        for other in facts.requests:  # the user's requests to others, others' to the user
+            for owners_hash in (k.request_records, k.request_answers):
+                pipe.hdel(owners_hash(other), str(user))
+            pipe.zrem(k.requests(other), user)
+            pipe.srem(k.requested(other), user)
+        pipe.delete(k.requests(user), k.request_records(user), k.request_answers(user),
+                    k.requested(user), k.privacy(user))  # fmt: skip
         pipe.delete(k.user(user), k.followers(user), k.following(user),
                     k.followers_versions(user), k.following_versions(user),
-                    k.celebrities_followed(user))  # fmt: skip
+                    k.celebrities_followed(user), k.blocks(user), k.blocks_versions(user),
+                    k.blocked_by(user), k.blocked_by_versions(user), k.mutes(user),
+                    k.mutes_versions(user), k.muted_by(user),
+                    k.muted_by_versions(user))  # fmt: skip
         pipe.srem(k.celebrities(), user)
         await pipe.execute()
 
 
 async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
+    """Their posts leave followers' feeds and their tags' timelines (as recorded per post), then
+    go; their timeline, feed and caches go."""
     k = FeedKeys(version)
+    if facts.posts:
+        async with redis.pipeline(transaction=False) as pipe:
+            for post in facts.posts:
+                pipe.hget(k.post_tags(post), "tags")
+            recorded = await pipe.execute()
+        async with redis.pipeline(transaction=False) as pipe:  # records last: a rerun finds them
+            for post, tags in zip(facts.posts, recorded, strict=True):
+                for tag in text(tags or b"").split():
+                    pipe.zrem(k.tag(tag), post)
+            pipe.delete(*(k.post_tags(post) for post in facts.posts))
+            await pipe.execute()
     async with redis.pipeline(transaction=False) as pipe:
         for follower in facts.followers:  # deep-scroll caches name the user's posts and id
             pipe.delete(k.frontier(follower), k.deep_meta(follower), k.deep(follower))
@@ -110,9 +151,10 @@ async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts
 
 async def erase_engagement(redis: Redis, version: int, user: int, facts: ErasureFacts) -> None:
     """Likes and comments the user left (counts and the notifications they caused), follow
-    notifications they caused, their inbox; their own posts lose the deletion mark a replay
-    would never set (likes others left on them stay: those are the others' data). One call of
-    photofeed_engagement's erase_user (projections/engagement/engagement.lua)."""
+    notifications and mentions they caused, their inbox; their own posts lose the deletion mark
+    and the mentions a replay would never set (likes and comments others left on them stay:
+    those are the others' data). One call of photofeed_engagement's erase_user
+    (projections/engagement/engagement.lua)."""
     k = EngagementKeys(version)
     keys = [k.liked(user), k.written(user), k.follow_notices(user), k.inbox(user),
             k.inbox_meta(user)]  # fmt: skip
@@ -124,7 +166,8 @@ async def erase_engagement(redis: Redis, version: int, user: int, facts: Erasure
     met = (k.post, k.comments, k.comments_versions, k.comment, k.inbox, k.inbox_meta,
            k.bundle_prefix)  # fmt: skip
     args: list[str | int] = [MAX_NOTIFICATIONS, MAX_BUNDLE_ACTORS, user, len(facts.following),
-                             *facts.following, *(template(key_of) for key_of in met)]  # fmt: skip
+                             *facts.following, *(template(key_of) for key_of in met),
+                             *facts.posts]  # fmt: skip
     await redis.fcall("erase_user", len(keys), *keys, *args)
 
 

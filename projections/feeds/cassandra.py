@@ -27,6 +27,7 @@ from projections.backends.cassandra import (
 )
 from projections.feeds.ports import PostView
 from projections.ports import Position
+from projections.text import parse_mentions
 from projections.writes import PutPost, SetTimeline, Write
 
 GROUP = "feeds"
@@ -55,13 +56,15 @@ FIELD_COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "alt_text": ("alt_text", str),
     "published_ms": ("published_ms", int),
     "deleted": ("deleted", _flag),
+    "mentions": ("mentions", str),
 }
 VARIANTS = {"thumbnail": "variant_thumbnail", "feed": "variant_feed", "full": "variant_full"}
 
 PUT_POST = "UPDATE {ks}.posts USING TIMESTAMP ? SET {assignments} WHERE post_id = ?"
 POST = (
     "SELECT post_id, author_id, caption, tags, variant_thumbnail, variant_feed, variant_full, "
-    "width, height, blurhash, alt_text, published_ms, deleted FROM {ks}.posts WHERE post_id = ?"
+    "width, height, blurhash, alt_text, published_ms, deleted, mentions FROM {ks}.posts "
+    "WHERE post_id = ?"
 )
 ENTRY_STATE = (
     "SELECT present, WRITETIME(present) AS present_ts, published_ms, "
@@ -127,6 +130,7 @@ def post_view(post_id: int, row: Row | None) -> PostView | None:
         width=int(row.get("width") or 0), height=int(row.get("height") or 0),
         blurhash=row.get("blurhash") or "", alt_text=row.get("alt_text") or None,
         published_ms=int(row.get("published_ms") or 0),
+        mentions=parse_mentions(row.get("mentions") or ""),
     )  # fmt: skip
 
 

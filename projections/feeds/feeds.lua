@@ -1,6 +1,6 @@
 #!lua name=photofeed_feeds
--- The feeds group's fan-out on write. Its seq-guarded posts and timelines are
--- photofeed_versioned's, its pages photofeed_pages'; projections/feeds/redis.py calls them.
+-- The feeds group's fan-out on write and its tag timelines. Its seq-guarded posts and timelines
+-- are photofeed_versioned's, its pages photofeed_pages'; projections/feeds/redis.py calls them.
 
 -- Push one post into many home feeds. KEYS per feed: the feed and its "trimmed" marker; ARGV[1]:
 -- the post id, ARGV[2]: its score (ms), ARGV[3]: the cap. Each feed keeps its `cap` newest entries
@@ -17,4 +17,41 @@ local function feed_add(keys, args)
   return #keys / 2
 end
 
+-- Tag timelines. KEYS per entry: the post's tag record (hash: `tags`, the post's tags joined by
+-- spaces, and `_v`, the seq of its last applied write). ARGV[1]: the template of a tag's timeline
+-- key (`%s`: the tag), then per entry: post id, score (ms), seq, '1' published / '0' deleted, n,
+-- then n tags. A publication adds the post to each tag's timeline and records the tags; a deletion
+-- (which names none) removes it from the recorded ones and keeps the record as its tombstone, so
+-- an older publication redelivered later cannot bring it back. Returns the entries applied.
+local function set_post_tags(keys, args)
+  local timeline, applied, a = args[1], 0, 2
+  for k = 1, #keys do
+    local post, score, seq, present, n = args[a], args[a + 1], args[a + 2], args[a + 3],
+      tonumber(args[a + 4])
+    local record = keys[k]
+    local current = redis.call('HGET', record, '_v')
+    if not current or current < seq then
+      for tag in string.gmatch(redis.call('HGET', record, 'tags') or '', '%S+') do
+        redis.call('ZREM', string.format(timeline, tag), post)
+      end
+      local tags = {}
+      if present == '1' then
+        for i = a + 5, a + 4 + n do
+          redis.call('ZADD', string.format(timeline, args[i]), score, post)
+          tags[#tags + 1] = args[i]
+        end
+        redis.call('HSET', record, '_v', seq, 'tags', table.concat(tags, ' '))
+      else
+        redis.call('HSET', record, '_v', seq)
+      end
+      applied = applied + 1
+    end
+    a = a + 5 + n
+  end
+  return applied
+end
+
 redis.register_function{function_name = 'feed_add', callback = feed_add}
+-- no-cluster: a deletion names the timelines of the tags it reads from the record at run time
+redis.register_function{function_name = 'set_post_tags', callback = set_post_tags,
+                        flags = {'no-cluster'}}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class FeedKeys:
-    """Keys of the feeds projection group: posts, author timelines, home feeds, celebrities."""
+    """Keys of the feeds projection group: posts, author and tag timelines, home feeds,
+    celebrities."""
 
     # key suffixes of caches whose content depends on timing (home feeds, deep scroll's merge): a
     # replay rebuilds or drops them but does not compare them with the live version's
@@ -27,6 +28,12 @@ class FeedKeys:
 
     def feed_trimmed(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:feed:trimmed"  # set once the feed lost history
+
+    def post_tags(self, post_id: int) -> str:
+        return f"{self.prefix}:p:{{{post_id}}}:tags"  # hash: tags (space-separated), _v
+
+    def tag(self, tag: str) -> str:
+        return f"{self.prefix}:t:{{{tag}}}"  # zset post_id -> published ms (a normalised tag)
 
     def celebrities(self) -> str:
         return f"{self.prefix}:celebrities"  # set of user ids whose posts are pulled

@@ -21,6 +21,7 @@ from projections.writes import (
     FeedRemove,
     MarkCelebrity,
     PutPost,
+    SetPostTags,
     SetTimeline,
     Write,
 )
@@ -49,6 +50,8 @@ class MemoryFeeds:
         self._feeds: dict[int, dict[int, int]] = {}  # user -> post -> ms; never empty
         self._trimmed: set[int] = set()
         self._celebrities: set[int] = set()
+        self._post_tags: dict[int, tuple[int, tuple[str, ...]]] = {}  # post -> (seq, tags)
+        self._tags: dict[str, dict[int, int]] = {}  # tag -> post -> ms; never empty
 
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
@@ -57,6 +60,8 @@ class MemoryFeeds:
                 self._put_post(w)
             elif isinstance(w, SetTimeline):
                 self._set_timeline(w)
+            elif isinstance(w, SetPostTags):
+                self._set_post_tags(w)
             elif isinstance(w, FeedAdd):
                 for owner in w.owners:
                     feed = self._feeds.setdefault(owner, {})
@@ -92,6 +97,21 @@ class MemoryFeeds:
             timeline.rows[w.post_id] = w.at_ms
         else:
             timeline.rows.pop(w.post_id, None)
+
+    def _set_post_tags(self, w: SetPostTags) -> None:
+        """As feeds.lua set_post_tags: the recorded tags are left, then a publication joins its
+        own; the record (seq, tags) stays after a deletion as its tombstone."""
+        seq, old = self._post_tags.get(w.post_id, (-1, ()))
+        if seq >= w.seq:
+            return
+        for tag in old:
+            rows = self._tags.get(tag, {})
+            rows.pop(w.post_id, None)
+            if not rows:
+                self._tags.pop(tag, None)
+        for tag in w.tags if w.present else ():
+            self._tags.setdefault(tag, {})[w.post_id] = w.at_ms
+        self._post_tags[w.post_id] = (w.seq, w.tags if w.present else old)
 
     def _trim(self, feed: dict[int, int]) -> bool:
         """Keep the feed's `max_feed` newest entries; True when some were dropped."""
@@ -137,6 +157,9 @@ class MemoryFeeds:
         self, author_id: int, limit: int, after: Position | None
     ) -> list[tuple[int, int]]:
         return _page(self._timeline_rows(author_id), limit, after)
+
+    async def tag_page(self, tag: str, limit: int, after: Position | None) -> list[tuple[int, int]]:
+        return _page(self._tags.get(tag, {}), limit, after)
 
     async def timeline_pages(
         self, authors: Sequence[int], limit: int, after: Position | None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from projections.ports import Position
+from projections.text import MentionView
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class PostView:
     blurhash: str
     alt_text: str | None
     published_ms: int
+    mentions: tuple[MentionView, ...] = ()  # of the caption, erased users included
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,9 @@ class PostReader(Protocol):
 
 
 class FeedStore(PostReader, Protocol):
-    """What the feed read path and the gateway use of the feeds group: posts and timelines, and
-    the home feeds with the celebrity set."""
+    """What the feed read path and the gateway use of the feeds group: posts and timelines, the
+    home feeds with the celebrity set, and tag timelines (a normalised tag's posts, newest first,
+    as (post id, ms) rows)."""
 
     max_feed: int
 
@@ -61,3 +64,7 @@ class FeedStore(PostReader, Protocol):
     ) -> list[tuple[int, int]]: ...
 
     async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None: ...
+
+    async def tag_page(
+        self, tag: str, limit: int, after: Position | None
+    ) -> list[tuple[int, int]]: ...

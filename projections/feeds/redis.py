@@ -1,4 +1,5 @@
-"""Redis adapter of the feeds projection group: posts, author timelines, home feeds, celebrities."""
+"""Redis adapter of the feeds projection group: posts, author and tag timelines, home feeds,
+celebrities."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from projections.writes import (
     FeedRemove,
     MarkCelebrity,
     PutPost,
+    SetPostTags,
     SetTimeline,
     Write,
     seq_key,
@@ -48,8 +50,8 @@ class RedisFeeds:
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
         """Fan-outs as they come (one call per hash slot on a cluster), then posts, then
-        timelines: one round trip; then removals and celebrities: one more."""
-        posts, timelines = CallBatch(), CallBatch()
+        timelines, then tag timelines: one round trip; then removals and celebrities: one more."""
+        posts, timelines, tags = CallBatch(), CallBatch(), CallBatch()
         k = self.keys
         calls: list[FunctionCall] = []
         removals: list[tuple[str, int]] = []
@@ -63,6 +65,12 @@ class RedisFeeds:
                     [k.timeline(w.author_id), k.timeline_versions(w.author_id)],
                     [w.post_id, w.at_ms, seq_key(w.seq), "1" if w.present else "0"],
                 )
+            elif isinstance(w, SetPostTags):
+                tags.add(
+                    [k.post_tags(w.post_id)],
+                    [w.post_id, w.at_ms, seq_key(w.seq), "1" if w.present else "0", len(w.tags),
+                     *w.tags],
+                )  # fmt: skip
             elif isinstance(w, FeedAdd):
                 for owners in self._slots(list(w.owners)):
                     keys = [key for o in owners for key in (k.feed(o), k.feed_trimmed(o))]
@@ -75,6 +83,8 @@ class RedisFeeds:
         calls += [
             ("set_members_if_newer", keys, args) for keys, args in timelines.groups(self._cluster)
         ]
+        tag_key = k.tag("%s")  # the function meets each tag's timeline as it reads the record
+        calls += [("set_post_tags", keys, [tag_key, *args]) for keys, args in tags.groups(False)]
         await call_functions(self._r, calls)
         if removals or celebrities:
             async with self._r.pipeline(transaction=False) as pipe:
@@ -127,6 +137,10 @@ class RedisFeeds:
         self, author_id: int, limit: int, after: Position | None
     ) -> list[tuple[int, int]]:
         return await page_before(self._r, self.keys.timeline(author_id), limit, after)
+
+    async def tag_page(self, tag: str, limit: int, after: Position | None) -> list[tuple[int, int]]:
+        """A tag's posts (a normalised tag), newest first, as (post id, ms) rows."""
+        return await page_before(self._r, self.keys.tag(tag), limit, after)
 
     async def timeline_pages(
         self, authors: Sequence[int], limit: int, after: Position | None

@@ -6,6 +6,9 @@ newest first, keyset-paged by (followed_ms, other id). A follow or unfollow read
 moves the edge's rows in both indexes (a re-follow changes followed_ms, the clustering key), then
 writes the state, all at the event's timestamp (see cassandra_base).
 
+Blocks and mutes (`relations`: the state of each (user, kind, other), written on both sides;
+`relation_list`: each kind's time-sorted rows, keyset-paged) are kept as the edges are.
+
 Counts are COUNT(*) over a user's followers/following partition: exact and idempotent (Cassandra
 counters are not), but a scan of the partition, so O(followers) per call; a celebrity's count is
 worth caching by the caller.
@@ -19,23 +22,41 @@ from collections.abc import Sequence
 from projections.backends.cassandra import (
     CassandraStore,
     CassandraVersions,
-    KeyspaceAdapter,
     Row,
     in_order,
     membership,
     write_timestamp,
 )
+from projections.graph.cassandra_requests import REQUEST_STATEMENTS, FollowRequestsInCassandra
 from projections.graph.ports import Edge, GraphCounts, UserView, edges_page
+from projections.graph.relations import Relation
 from projections.ports import Page, Position
-from projections.writes import PutUser, SetAvatar, SetFollow, Write
+from projections.writes import (
+    PutUser,
+    SetAvatar,
+    SetBlock,
+    SetFollow,
+    SetFollowRequest,
+    SetMute,
+    SetPrivacy,
+    SetProfile,
+    Write,
+)
 
 GROUP = "graph"
 SCHEMA = "graph.cql"
 IN_CHUNK = 100  # candidates per `IN` query of `follows`
 
 PUT_USER = "UPDATE {ks}.users USING TIMESTAMP ? SET username = ?, created_ms = ? WHERE user_id = ?"
-SET_AVATAR = "UPDATE {ks}.users USING TIMESTAMP ? SET avatar_url = ? WHERE user_id = ?"
-USER = "SELECT user_id, username, created_ms, avatar_url FROM {ks}.users WHERE user_id = ?"
+SET_AVATAR = (
+    "UPDATE {ks}.users USING TIMESTAMP ? SET avatar_url = ?, avatar_keys = ? WHERE user_id = ?"
+)
+SET_DISPLAY_NAME = "UPDATE {ks}.users USING TIMESTAMP ? SET display_name = ? WHERE user_id = ?"
+SET_BIO = "UPDATE {ks}.users USING TIMESTAMP ? SET bio = ? WHERE user_id = ?"
+USER = (
+    "SELECT user_id, username, created_ms, avatar_url, avatar_keys, display_name, bio, private "
+    "FROM {ks}.users WHERE user_id = ?"
+)
 EDGE_STATE = (
     "SELECT active, WRITETIME(active) AS active_ts, followed_ms, "
     "WRITETIME(followed_ms) AS followed_ms_ts FROM {ks}.follow_edges "
@@ -82,13 +103,61 @@ FOLLOWING_AFTER = (
     "SELECT followee_id AS id, followed_ms FROM {ks}.following "
     "WHERE user_id = ? AND (followed_ms, followee_id) < (?, ?) LIMIT ?"
 )
+# blocks and mutes (projections/graph/relations.py): a state row per (user, kind, other) on each
+# side (relation_sides), and its row in the user's time-sorted list of that kind
+RELATION_STATE = (
+    "SELECT active, WRITETIME(active) AS active_ts, since_ms, WRITETIME(since_ms) AS since_ms_ts "
+    "FROM {ks}.relations WHERE user_id = ? AND kind = ? AND other_id = ?"
+)
+RELATION_ON = (
+    "UPDATE {ks}.relations USING TIMESTAMP ? SET active = true, since_ms = ? "
+    "WHERE user_id = ? AND kind = ? AND other_id = ?"
+)
+RELATION_OFF = (
+    "UPDATE {ks}.relations USING TIMESTAMP ? SET active = false "
+    "WHERE user_id = ? AND kind = ? AND other_id = ?"
+)
+RELATED = (
+    "SELECT other_id, active FROM {ks}.relations WHERE user_id = ? AND kind = ? AND other_id IN ?"
+)
+INSERT_LISTED = (
+    "INSERT INTO {ks}.relation_list (user_id, kind, since_ms, other_id) VALUES (?, ?, ?, ?) "
+    "USING TIMESTAMP ?"
+)
+DELETE_LISTED = (
+    "DELETE FROM {ks}.relation_list USING TIMESTAMP ? "
+    "WHERE user_id = ? AND kind = ? AND since_ms = ? AND other_id = ?"
+)
+LISTED_FIRST = (
+    "SELECT other_id AS id, since_ms AS followed_ms FROM {ks}.relation_list "
+    "WHERE user_id = ? AND kind = ? LIMIT ?"
+)
+LISTED_AFTER = (
+    "SELECT other_id AS id, since_ms AS followed_ms FROM {ks}.relation_list "
+    "WHERE user_id = ? AND kind = ? AND (since_ms, other_id) < (?, ?) LIMIT ?"
+)
+RELATION_KINDS = ("blocks", "blocked_by", "mutes", "muted_by")
+MIRROR = {"blocks": "blocked_by", "blocked_by": "blocks", "mutes": "muted_by", "muted_by": "mutes"}
 COUNT_FOLLOWERS = "SELECT COUNT(*) AS n FROM {ks}.followers WHERE user_id = ?"
 COUNT_FOLLOWING = "SELECT COUNT(*) AS n FROM {ks}.following WHERE user_id = ?"
 STATEMENTS = (
-    PUT_USER, SET_AVATAR, USER, EDGE_STATE, FOLLOW_EDGE, UNFOLLOW_EDGE, FOLLOWS, INSERT_FOLLOWER,
-    DELETE_FOLLOWER, INSERT_FOLLOWING, DELETE_FOLLOWING, FOLLOWERS_FIRST, FOLLOWERS_AFTER,
-    FOLLOWING_FIRST, FOLLOWING_AFTER, COUNT_FOLLOWERS, COUNT_FOLLOWING,
+    PUT_USER, SET_AVATAR, SET_DISPLAY_NAME, SET_BIO, USER, EDGE_STATE, FOLLOW_EDGE, UNFOLLOW_EDGE,
+    FOLLOWS, INSERT_FOLLOWER, DELETE_FOLLOWER, INSERT_FOLLOWING, DELETE_FOLLOWING,
+    FOLLOWERS_FIRST, FOLLOWERS_AFTER, FOLLOWING_FIRST, FOLLOWING_AFTER, COUNT_FOLLOWERS,
+    COUNT_FOLLOWING, RELATION_STATE, RELATION_ON, RELATION_OFF, RELATED, INSERT_LISTED,
+    DELETE_LISTED, LISTED_FIRST, LISTED_AFTER, *REQUEST_STATEMENTS,
 )  # fmt: skip
+Side = tuple[int, str, int, int, bool, int]  # user, kind, other, since ms, active, seq
+
+
+def relation_sides(w: SetBlock | SetMute) -> list[Side]:
+    """The two state rows a block or mute writes: the actor's and its mirror on the other's
+    side (so either user's check reads their own partition)."""
+    if isinstance(w, SetBlock):
+        a, b, kind = w.blocker_id, w.blocked_id, "blocks"
+    else:
+        a, b, kind = w.muter_id, w.muted_id, "mutes"
+    return [(a, kind, b, w.at_ms, w.active, w.seq), (b, MIRROR[kind], a, w.at_ms, w.active, w.seq)]
 
 
 def versions(
@@ -104,7 +173,9 @@ def user_view(user_id: int, row: Row | None) -> UserView | None:
     if row is None or row.get("username") is None:
         return None
     return UserView(user_id, row["username"], row.get("avatar_url") or None,
-                    int(row.get("created_ms") or 0))  # fmt: skip
+                    int(row.get("created_ms") or 0), row.get("display_name") or None,
+                    row.get("bio") or None, tuple(row.get("avatar_keys") or ()),
+                    bool(row.get("private")))  # fmt: skip
 
 
 def edge_page(rows: Sequence[Row], limit: int) -> Page[Edge]:
@@ -113,23 +184,41 @@ def edge_page(rows: Sequence[Row], limit: int) -> Page[Edge]:
 
 
 # --- the adapter ---------------------------------------------------------------------------------
-class CassandraGraph(KeyspaceAdapter):
-    """One version of the graph group."""
+class CassandraGraph(FollowRequestsInCassandra):
+    """One version of the graph group (follow requests: projections/graph/cassandra_requests.py)."""
 
     async def apply(self, writes: Sequence[Write]) -> None:
         """Profile and avatar cells at once; each edge's writes in order, edges concurrently."""
         cells: list[tuple[str, Sequence[object]]] = []
         edges: dict[tuple[int, int], list[SetFollow]] = {}
+        sides: dict[tuple[int, str, int], list[Side]] = {}
+        steps: list[SetFollowRequest | SetPrivacy] = []
         for w in writes:
-            if isinstance(w, PutUser):
+            if isinstance(w, SetFollowRequest | SetPrivacy):
+                steps.append(w)
+            elif isinstance(w, PutUser):
                 ts = write_timestamp(w.seq)
                 cells.append((self._q(PUT_USER), (ts, w.username, w.created_ms, w.user_id)))
             elif isinstance(w, SetAvatar):
                 ts = write_timestamp(w.seq)
-                cells.append((self._q(SET_AVATAR), (ts, w.avatar_url, w.user_id)))
+                squares = list(w.avatar_keys) or None  # an empty list is a null cell
+                cells.append((self._q(SET_AVATAR), (ts, w.avatar_url, squares, w.user_id)))
+            elif isinstance(w, SetProfile):
+                ts = write_timestamp(w.seq)
+                for cql, value in ((SET_DISPLAY_NAME, w.display_name), (SET_BIO, w.bio)):
+                    if value is not None:  # "" clears: a null cell at the event's timestamp
+                        cells.append((self._q(cql), (ts, value or None, w.user_id)))
             elif isinstance(w, SetFollow):
                 edges.setdefault((w.follower_id, w.followee_id), []).append(w)
-        await asyncio.gather(self._s.run(cells), in_order(edges.values(), self._set_follow))
+            elif isinstance(w, SetBlock | SetMute):
+                for side in relation_sides(w):
+                    sides.setdefault(side[:3], []).append(side)
+        await asyncio.gather(
+            self._s.run(cells), in_order(edges.values(), self._set_follow),
+            in_order(sides.values(), self._set_relation),
+        )  # fmt: skip
+        if steps:  # last: its edge steps read the edges written above
+            await self._apply_requests(writes)
 
     async def _set_follow(self, w: SetFollow) -> None:
         ts = write_timestamp(w.seq)
@@ -151,6 +240,24 @@ class CassandraGraph(KeyspaceAdapter):
             await self._s.execute(self._q(FOLLOW_EDGE), params)
         else:
             await self._s.execute(self._q(UNFOLLOW_EDGE), (ts, w.follower_id, w.followee_id))
+
+    async def _set_relation(self, side: Side) -> None:
+        """One side of a block or mute, as a follow edge is written: the list row moves, then
+        the state (last: an interrupted write is redone whole)."""
+        user, kind, other, at_ms, active, seq = side
+        ts = write_timestamp(seq)
+        row = await self._s.one(self._q(RELATION_STATE), (user, kind, other))
+        moved = await self._move(
+            membership(row, "active", "since_ms"), active, at_ms, ts,
+            lambda old: [(self._q(DELETE_LISTED), (ts, user, kind, old, other))],
+            lambda new: [(self._q(INSERT_LISTED), (user, kind, new, other, ts))],
+        )  # fmt: skip
+        if not moved:
+            return
+        if active:
+            await self._s.execute(self._q(RELATION_ON), (ts, at_ms, user, kind, other))
+        else:
+            await self._s.execute(self._q(RELATION_OFF), (ts, user, kind, other))
 
     # --- reads -----------------------------------------------------------------------------------
     async def users(self, ids: Sequence[int]) -> dict[int, UserView]:
@@ -191,6 +298,36 @@ class CassandraGraph(KeyspaceAdapter):
             *(self._s.execute(self._q(FOLLOWS), (follower_id, chunk)) for chunk in chunks)
         )
         return {int(r["followee_id"]) for rows in replies for r in rows if r.get("active")}
+
+    async def relations(self, viewer: int, others: Sequence[int]) -> dict[int, Relation]:
+        unique = sorted(set(others))
+        chunks = [unique[i : i + IN_CHUNK] for i in range(0, len(unique), IN_CHUNK)]
+        kinds = ("blocks", "blocked_by", "mutes")
+        replies = await asyncio.gather(*(
+            self._s.execute(self._q(RELATED), (viewer, kind, chunk))
+            for kind in kinds for chunk in chunks
+        ))  # fmt: skip
+        on: dict[str, set[int]] = {kind: set() for kind in kinds}
+        for i, rows in enumerate(replies):
+            on[kinds[i // len(chunks)]] |= {int(r["other_id"]) for r in rows if r.get("active")}
+        return {o: Relation(o in on["blocks"], o in on["blocked_by"], o in on["mutes"])
+                for o in others}  # fmt: skip
+
+    async def blocks(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._listed(user_id, "blocks", limit, after)
+
+    async def mutes(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        return await self._listed(user_id, "mutes", limit, after)
+
+    async def _listed(
+        self, user_id: int, kind: str, limit: int, after: Position | None
+    ) -> Page[Edge]:
+        if after is None:
+            rows = await self._s.execute(self._q(LISTED_FIRST), (user_id, kind, limit + 1))
+        else:
+            params = (user_id, kind, after.at_ms, after.id, limit + 1)
+            rows = await self._s.execute(self._q(LISTED_AFTER), params)
+        return edge_page(rows, limit)
 
 
 def _count(row: Row | None) -> int:

@@ -10,7 +10,9 @@ class GraphKeys:
         self.prefix = f"graph.v{version}"
 
     def user(self, user_id: int) -> str:
-        return f"{self.prefix}:u:{{{user_id}}}"  # hash: username, avatar_url, created_ms, _v
+        # hash: username, created_ms, display_name, bio, avatar_64/150/320 (object keys),
+        # avatar_url (a v1 URL), and a seq per guarded part (_v_profile, _v_avatar, _v_<field>)
+        return f"{self.prefix}:u:{{{user_id}}}"
 
     def followers(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:followers"  # zset follower_id -> followed at ms
@@ -29,6 +31,51 @@ class GraphKeys:
 
     def following_versions(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:following:v"  # hash followee_id -> last version
+
+    # follow requests (projections/graph/requests.py), all in the owner's slot but `requested`
+    def requests(self, owner_id: int) -> str:
+        return f"{self.prefix}:u:{{{owner_id}}}:requests"  # zset: pending requester -> asked ms
+
+    def request_records(self, owner_id: int) -> str:
+        # hash requester -> the newest request: "seq|ms|edge seq|edge present|edge ms" (the edge
+        # when it was recorded; '' parts when there was none)
+        return f"{self.prefix}:u:{{{owner_id}}}:requests:v"
+
+    def request_answers(self, owner_id: int) -> str:
+        return f"{self.prefix}:u:{{{owner_id}}}:requests:answers"  # hash requester -> "seq|1/0"
+
+    def requested(self, requester_id: int) -> str:
+        return f"{self.prefix}:u:{{{requester_id}}}:requested"  # set: owners with a record of it
+
+    def privacy(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:privacy"  # zset (lex, score 0): "seq|1/0" switches
+
+    # blocks and mutes (projections/graph/relations.py): zsets other -> since ms, each with its
+    # seq hash (other -> last seq, tombstones included), all in the user's slot; a block is
+    # kept on both sides, so either user's check is a lookup in their own keys
+    def blocks(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:blocks"  # whom the user blocked
+
+    def blocks_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:blocks:v"
+
+    def blocked_by(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:blocked_by"  # who blocked the user
+
+    def blocked_by_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:blocked_by:v"
+
+    def mutes(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:mutes"  # whom the user muted
+
+    def mutes_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:mutes:v"
+
+    def muted_by(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:muted_by"  # who muted the user (for erasure)
+
+    def muted_by_versions(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:muted_by:v"
 
     def pattern(self) -> str:
         """Glob for every key of this version (used to drop a retired version)."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from projections.graph.relations import Relation
 from projections.ports import Page, Position, first_rows
 
 
@@ -13,8 +14,12 @@ from projections.ports import Page, Position, first_rows
 class UserView:
     user_id: int
     username: str
-    avatar_url: str | None
+    avatar_url: str | None  # a URL given as such (UserAvatarChanged v1); keyed avatars: None
     created_ms: int
+    display_name: str | None = None
+    bio: str | None = None
+    avatar_keys: tuple[str, ...] = ()  # object keys of the 64, 150 and 320 px squares
+    private: bool = False  # only approved followers see its content (graph/visibility.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,42 @@ class GraphReader(Protocol):
 
     async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]: ...
 
+    async def requesters_before(self, owner: int, seq: int) -> list[int]:
+        """The requesters whose newest follow request is older than `seq` and still pending or
+        approved: whom the owner's going public at `seq` made followers (projections/graph/
+        requests.py; the feeds planner's backfill)."""
+        ...
 
-class GraphViews(UserReader, GraphReader, Protocol):
+
+class FollowRequestReader(Protocol):
+    """Follow requests of private accounts (projections/graph/requests.py)."""
+
+    async def follow_requests(self, owner: int, limit: int, after: Position | None) -> Page[Edge]:
+        """The owner's pending requests, newest first (Edge: the requester, when they asked)."""
+        ...
+
+    async def requested(self, requester: int, owners: Sequence[int]) -> set[int]:
+        """Those of `owners` with a pending request of `requester`."""
+        ...
+
+
+class RelationReader(Protocol):
+    """Blocks and mutes (projections/graph/relations.py)."""
+
+    async def relations(self, viewer: int, others: Sequence[int]) -> dict[int, Relation]:
+        """The viewer's relation to each of `others` (every one answered; NONE for most)."""
+        ...
+
+    async def blocks(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        """Whom the user blocked, newest first (Edge: the blocked user, since when)."""
+        ...
+
+    async def mutes(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
+        """Whom the user muted, newest first."""
+        ...
+
+
+class GraphViews(UserReader, GraphReader, FollowRequestReader, RelationReader, Protocol):
     """One version of the users/graph projection group, as the gateway reads it."""
 
 

@@ -143,21 +143,92 @@ local function checked(keys, epoch)  -- nil when the session stands or there is 
   return nil
 end
 
+-- The viewer's blocks (either way) and mutes: the Lua twin of projections/graph/relations.py
+-- (`blocked`, `hides_activity`). The viewer's three zsets (blocks, blocked_by, mutes; '' when
+-- anonymous) come in the templates' tail. Most viewers have none, which one EXISTS tells; a
+-- set of up to RELATIONS_READ_WHOLE members is read whole once per call, a larger one asked
+-- once per author the page meets (ZSCORE).
+local RELATIONS_READ_WHOLE = 64
+
+local function relations(t)
+  local self, sets, cache = {}, nil, {}
+
+  local function load()  -- name -> members (a table) or the zset's key, for those not empty
+    if sets ~= nil then return end
+    sets = {}
+    if t.blocks == '' or redis.call('EXISTS', t.blocks, t.blocked_by, t.mutes) == 0 then return end
+    for _, name in ipairs({'blocks', 'blocked_by', 'mutes'}) do
+      local n = redis.call('ZCARD', t[name])
+      if n > RELATIONS_READ_WHOLE then
+        sets[name] = t[name]
+      elseif n > 0 then
+        local members = {}
+        for _, m in ipairs(redis.call('ZRANGE', t[name], 0, -1)) do members[m] = true end
+        sets[name] = members
+      end
+    end
+  end
+
+  local function of(id)  -- {blocks, blocked_by, mutes} of the viewer towards `id`
+    load()
+    local r = cache[id]
+    if r == nil then
+      r = {}
+      for name, set in pairs(sets) do
+        if type(set) == 'table' then
+          r[name] = set[id] == true
+        else
+          r[name] = redis.call('ZSCORE', set, id) ~= false
+        end
+      end
+      cache[id] = r
+    end
+    return r
+  end
+
+  function self.any()  -- whether the viewer blocked, was blocked by or muted anyone
+    load()
+    return next(sets) ~= nil
+  end
+
+  function self.blocked(id)  -- a block either way: each is hidden from the other
+    local r = of(id)
+    return r.blocks or r.blocked_by or false
+  end
+
+  function self.hides_activity(id)  -- not in the viewer's feed nor notifications
+    return self.blocked(id) or of(id).mutes or false
+  end
+
+  return self
+end
+
 -- Everything a page needs to turn post ids into cards, with per-call caches.
 local function reader(t, viewer_liked)
-  local self = {authors = {}, follows = {}}
+  local self = {authors = {}, follows = {}, private = {}, relations = relations(t)}
 
   function self.user(id)  -- the user's JSON, or nil for an unknown (erased) user
     local json = self.authors[id]
     if json ~= nil then return json or nil end
-    local u = redis.call('HMGET', string.format(t.user, id), 'username', 'avatar_url')
+    local u = redis.call('HMGET', string.format(t.user, id), 'username', 'avatar_url',
+                         'avatar_150', 'display_name', 'private')
+    self.private[id] = u[5] == '1'
     if not u[1] then
       self.authors[id] = false
       return nil
     end
-    local avatar = (u[2] and u[2] ~= '') and cjson.encode(u[2]) or 'null'
+    -- the avatar's 150 px square under the public URL base (\1, as in cards), else a v1 URL
+    -- (gateway/route_kit.py user_json writes the same object)
+    local avatar = 'null'
+    if u[3] and u[3] ~= '' then
+      avatar = '"\1' .. string.sub(cjson.encode(u[3]), 2)
+    elseif u[2] and u[2] ~= '' then
+      avatar = cjson.encode(u[2])
+    end
+    local name = (u[4] and u[4] ~= '') and cjson.encode(u[4]) or 'null'
     json = '{"user_id":"' .. id .. '","username":' .. cjson.encode(u[1]) ..
-           ',"avatar_url":' .. avatar .. '}'
+           ',"display_name":' .. name .. ',"avatar_url":' .. avatar .. ',"private":' ..
+           tostring(self.private[id]) .. '}'
     self.authors[id] = json
     return json
   end
@@ -166,13 +237,43 @@ local function reader(t, viewer_liked)
     return self.user(id) or ('{"user_id":"' .. id .. '"}')
   end
 
+  -- Whether the viewer may see the owner's content: projections/graph/visibility.py `may_see`
+  -- (a private account's posts and lists are the owner's and its approved followers' only). The
+  -- private flag comes with the owner's JSON (one read, cached); a follow is read only for a
+  -- private owner (cached, shared with the feed's follow check).
+  function self.visible(owner)
+    if owner == t.viewer then return true end
+    self.user(owner)
+    if not self.private[owner] then return true end
+    if not t.following or t.following == '' then return false end
+    local follows = self.follows[owner]
+    if follows == nil then
+      follows = redis.call('ZSCORE', t.following, owner) ~= false
+      self.follows[owner] = follows
+    end
+    return follows
+  end
+
   -- The post's card fields: nil for a deleted or unknown post, false for a post projected
   -- before cards existed (the caller serves that page the old way until a replay).
   function self.post(id)
-    local p = redis.call('HMGET', string.format(t.post, id), 'card', 'author_id', 'deleted')
+    local p = redis.call('HMGET', string.format(t.post, id), 'card', 'author_id', 'deleted',
+                         'mentions')
     if not p[2] or p[3] == '1' then return nil end
     if not p[1] then return false end
     return p
+  end
+
+  -- A text's mentions as a JSON array: the stored lines `<user id> <mention object>`
+  -- (projections/text.py mention_entries) of the users who still exist (an erased one's is left
+  -- out; the text keeps the name).
+  function self.mentions(stored)
+    if not stored or stored == '' then return '[]' end
+    local out = {}
+    for id, mention in string.gmatch(stored, '(%d+) ([^\n]+)') do
+      if self.user(id) and not self.relations.blocked(id) then out[#out + 1] = mention end
+    end
+    return '[' .. table.concat(out, ',') .. ']'
   end
 
   function self.card(id, p)
@@ -185,15 +286,20 @@ local function reader(t, viewer_liked)
     end
     return '{"user":' .. self.author(p[2]) .. ',' .. p[1] .. ',"like_count":' ..
            tonumber(likes) .. ',"comment_count":' .. comments .. ',"liked_by_viewer":' ..
-           liked .. '}'
+           liked .. ',"mentions":' .. self.mentions(p[4]) .. '}'
   end
 
   return self
 end
 
+-- The templates (timeline, post, user, counts, comments, comment), then the viewer ('' when
+-- anonymous) and the viewer's blocks, blocked_by, mutes and following zsets ('' when
+-- anonymous); `rest` is the index of the first ARGV after them.
 local function templates(args, from)
   return {timeline = args[from], post = args[from + 1], user = args[from + 2],
-          counts = args[from + 3], comments = args[from + 4], comment = args[from + 5]}
+          counts = args[from + 3], comments = args[from + 4], comment = args[from + 5],
+          viewer = args[from + 6], blocks = args[from + 7], blocked_by = args[from + 8],
+          mutes = args[from + 9], following = args[from + 10], rest = from + 11}
 end
 
 local function reply(cards, last)
@@ -292,12 +398,13 @@ end
 
 -- The home feed (see projections/feeds/query.py, the same rows in Python for other stores): the
 -- pushed feed merged with the timelines of the celebrities the viewer follows; deleted posts and
--- authors no longer followed are dropped; a missing feed, or a trimmed one scrolled past its end,
--- continues from the frontier of every followed author's timeline.
+-- authors no longer followed, blocked either way or muted are dropped; a missing feed, or a
+-- trimmed one scrolled past its end, continues from the frontier of every followed author's
+-- timeline.
 -- KEYS: account, revocation key, feed, feed-trimmed marker, following zset, followed-celebrities
 -- set, the viewer's likes, then deep scroll's frontier zset, meta hash and deep zset. ARGV:
 -- epoch, limit, max score ('+inf'), last member (''), rows merged into `deep` at a time, then
--- the templates (timeline, post, user, counts, comments, comment).
+-- the templates and the viewer's tail (`templates`).
 -- Reply: {'ok', posts JSON, next score, next member} (no next when the feed ends), {'legacy'},
 -- or {verdict} when the session does not stand; a 5th element 'missing' asks for a rebuild.
 local function feed_page(keys, args)
@@ -319,7 +426,9 @@ local function feed_page(keys, args)
       follows = redis.call('ZSCORE', keys[5], author) ~= false
       r.follows[author] = follows
     end
-    if not follows then return false end
+    if not follows or r.relations.hides_activity(author) or not r.visible(author) then
+      return false
+    end
     kept[#kept + 1] = {score, id}
     if #kept > limit then return true end
     cards[#cards + 1] = r.card(id, p)
@@ -380,44 +489,72 @@ local function feed_page_or_legacy(keys, args)
   error(result)
 end
 
--- A user's posts, newest first. KEYS: account, revocation key (both '' when anonymous), the
--- author's timeline, the author's user hash, the viewer's likes (anonymous: absent). ARGV: epoch
--- ('' when anonymous), limit, max score, last member, then the templates.
--- Reply: {'ok', posts JSON[, next score, next member]}, {'none'} for an unknown author,
--- {'legacy'}, or a session verdict.
-local function grid_page(keys, args)
-  local refused = checked(keys, args[1])
-  if refused then return refused end
-  if redis.call('EXISTS', keys[4]) == 0 then return {'none'} end
-  local limit = tonumber(args[2])
-  local r = reader(templates(args, 5), keys[5])
-  local rows = page_before(keys[3], args[3], args[4], limit + 1)
+-- A page of cards from a timeline zset (post -> ms) newest first, strictly after (max, after):
+-- posts deleted meanwhile, and those of authors blocked either way or private and not `visible`
+-- to the viewer, are left out (their row still moves the cursor).
+local function timeline_cards(r, key, max, after, limit)
+  local rows = page_before(key, max, after, limit + 1)
   local cards, last = {}, nil
   for i = 1, math.min(#rows, 2 * limit), 2 do
     local p = r.post(rows[i])
     if p == false then return {'legacy'} end
-    if p then cards[#cards + 1] = r.card(rows[i], p) end
+    if p and not r.relations.blocked(p[2]) and r.visible(p[2]) then
+      cards[#cards + 1] = r.card(rows[i], p)
+    end
     last = {rows[i + 1], rows[i]}
   end
   return reply(cards, (#rows > 2 * limit) and last or nil)
 end
 
+-- A user's posts, newest first. KEYS: account, revocation key (both '' when anonymous), the
+-- author's timeline, the author's user hash, the viewer's likes (anonymous: absent). ARGV: epoch
+-- ('' when anonymous), limit, max score, last member, the templates and the viewer's tail, the
+-- author. Reply: {'ok', posts JSON[, next score, next member]}, {'none'} for an unknown author
+-- or one blocked either way, {'private'} for a private one the viewer may not see (`visible`),
+-- {'legacy'}, or a session verdict.
+local function grid_page(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  if redis.call('EXISTS', keys[4]) == 0 then return {'none'} end
+  local t = templates(args, 5)
+  local r = reader(t, keys[5])
+  if r.relations.blocked(args[t.rest]) then return {'none'} end
+  if not r.visible(args[t.rest]) then return {'private'} end
+  return timeline_cards(r, keys[3], args[3], args[4], tonumber(args[2]))
+end
+
+-- A tag's posts, newest first (an unknown tag has none). KEYS: account, revocation key (both ''
+-- when anonymous), the tag's timeline, the viewer's likes (anonymous: absent). ARGV: epoch (''
+-- when anonymous), limit, max score, last member, then the templates and the viewer's tail.
+-- Reply: {'ok', posts JSON[, next score, next member]}, {'legacy'}, or a session verdict.
+local function tag_page(keys, args)
+  local refused = checked(keys, args[1])
+  if refused then return refused end
+  local r = reader(templates(args, 5), keys[4])
+  return timeline_cards(r, keys[3], args[3], args[4], tonumber(args[2]))
+end
+
 -- One post. KEYS: account, revocation key ('' when anonymous), the viewer's likes (anonymous:
--- absent). ARGV: epoch ('' when anonymous), post id, then the templates.
--- Reply: {'ok', post JSON}, {'none'} for a deleted or unknown post, {'legacy'}, or a verdict.
+-- absent). ARGV: epoch ('' when anonymous), post id, then the templates and the viewer's tail.
+-- Reply: {'ok', post JSON}, {'none'} for a deleted or unknown post or one whose author is
+-- blocked either way, {'private'} for one of a private account the viewer may not see,
+-- {'legacy'}, or a verdict.
 local function post_card(keys, args)
   local refused = checked(keys, args[1])
   if refused then return refused end
   local r = reader(templates(args, 3), keys[3])
   local p = r.post(args[2])
   if p == false then return {'legacy'} end
-  if not p then return {'none'} end
+  if not p or r.relations.blocked(p[2]) then return {'none'} end
+  if not r.visible(p[2]) then return {'private'} end
   return {'ok', r.card(args[2], p)}
 end
 
--- Cards of posts found elsewhere (search hits), in the given order, deleted ones left out.
+-- Cards of posts found elsewhere (search hits), in the given order, deleted ones and those of
+-- authors blocked either way, or private and not `visible` to the viewer, left out.
 -- KEYS: account, revocation key ('' when anonymous), the viewer's likes (anonymous: absent).
--- ARGV: epoch ('' when anonymous), the number of posts n, n post ids, then the templates.
+-- ARGV: epoch ('' when anonymous), the number of posts n, n post ids, then the templates and
+-- the viewer's tail.
 -- Reply: {'ok', posts JSON}, {'legacy'}, or a session verdict.
 local function post_cards(keys, args)
   local refused = checked(keys, args[1])
@@ -428,7 +565,9 @@ local function post_cards(keys, args)
   for i = 3, 2 + n do
     local p = r.post(args[i])
     if p == false then return {'legacy'} end
-    if p then cards[#cards + 1] = r.card(args[i], p) end
+    if p and not r.relations.blocked(p[2]) and r.visible(p[2]) then
+      cards[#cards + 1] = r.card(args[i], p)
+    end
   end
   return reply(cards, nil)
 end
@@ -441,35 +580,61 @@ end
 
 -- A post's comments, oldest first. KEYS: account, revocation key ('' when anonymous), the
 -- post's comments zset. ARGV: epoch ('' when anonymous), post id, limit, min score ('-inf'),
--- last member (''), then the templates. Reply: {'ok', comments JSON[, next score, next
--- member]}, {'none'} for a deleted or unknown post, or a session verdict.
+-- last member (''), then the templates and the viewer's tail. Reply: {'ok', comments JSON[,
+-- next score, next member]}, {'none'} for a deleted or unknown post or one whose author is
+-- blocked either way, {'private'} for one of a private account the viewer may not see, or a
+-- session verdict. Comments of users blocked either way are left out
+-- (their rows still move the cursor).
 local function comments_page(keys, args)
   local refused = checked(keys, args[1])
   if refused then return refused end
   local t = templates(args, 6)
-  if not live_post(t, args[2]) then return {'none'} end
-  local limit = tonumber(args[3])
+  local post = live_post(t, args[2])
   local r = reader(t, nil)
+  if not post or r.relations.blocked(post[1]) then return {'none'} end
+  if not r.visible(post[1]) then return {'private'} end
+  local limit = tonumber(args[3])
   local rows = page_after(keys[3], args[4], args[5], limit + 1)
   local out, last = {}, nil
   for i = 1, math.min(#rows, 2 * limit), 2 do
     local c = redis.call('HMGET', string.format(t.comment, rows[i]), 'post_id', 'commenter_id',
-                         'text', 'created_ms', 'deleted')
-    if c[3] and c[5] ~= '1' then
+                         'text', 'created_ms', 'deleted', 'mentions')
+    if c[3] and c[5] ~= '1' and not r.relations.blocked(c[2]) then
       out[#out + 1] = '{"comment_id":"' .. rows[i] .. '","post_id":"' .. c[1] .. '","user":' ..
                       r.author(c[2]) .. ',"text":' .. cjson.encode(c[3]) ..
-                      ',"created_at":"' .. rfc3339(c[4]) .. '"}'
-      last = {rows[i + 1], rows[i]}
+                      ',"created_at":"' .. rfc3339(c[4]) .. '","mentions":' ..
+                      r.mentions(c[6]) .. '}'
     end
+    last = {rows[i + 1], rows[i]}
   end
   return reply(out, (#rows > 2 * limit) and last or nil)
+end
+
+-- A notification's actors as the viewer sees them, and its count: the newest `shown` of the
+-- bundle's kept actors, leaving out those whose activity the viewer does not see (then every
+-- kept actor is read, and each one left out is taken off the count). nil when every actor read
+-- was left out: the notification is not shown.
+local function notice_actors(r, bundle, shown, count)
+  local quiet = r.relations.any()
+  local actors, left_out = {}, 0
+  for _, actor in ipairs(redis.call('ZRANGE', bundle, 0, quiet and -1 or shown - 1, 'REV')) do
+    if quiet and r.relations.hides_activity(actor) then
+      left_out = left_out + 1
+    elseif #actors < shown then
+      actors[#actors + 1] = r.user(actor)
+    end
+  end
+  if left_out > 0 and #actors == 0 then return nil end
+  return actors, count - left_out
 end
 
 -- The viewer's notifications, grouped, newest activity first (projections/engagement/logic.py names
 -- the groups: like:<post>, comment:<post>:<comment>, follow:<day>). KEYS: account, revocation
 -- key, inbox zset, inbox meta hash. ARGV: epoch, limit, max score, last group, actors shown,
--- the group zsets' prefix, then the templates. Notifications about a post deleted a moment ago
--- are dropped (their purge follows). Reply: {'ok', JSON[, next score, next group]} or a verdict.
+-- the group zsets' prefix, then the templates and the viewer's tail. Notifications about a post
+-- deleted a moment ago are dropped (their purge follows); actors the viewer blocked, was blocked
+-- by or muted are left out of each (and of its count), and one with no actor left is dropped.
+-- Reply: {'ok', JSON[, next score, next group]} or a verdict.
 local function notifications_page(keys, args)
   local refused = checked(keys, args[1])
   if refused then return refused end
@@ -485,16 +650,17 @@ local function notifications_page(keys, args)
     local kind, post, comment = string.match(group, '^(%a+):(%d+):?(%d*)$')
     local p = nil
     if kind ~= 'follow' then p = live_post(t, post) end
+    if p and not r.visible(p[1]) then p = nil end  -- a mention in a post hidden from the viewer
+    local meta, actors, count = nil, nil, 0
     if kind == 'follow' or p then
-      local meta = redis.call('HMGET', keys[4], group .. '|n', group .. '|id')
+      meta = redis.call('HMGET', keys[4], group .. '|n', group .. '|id')
+      actors, count = notice_actors(r, prefix .. group, shown, tonumber(meta[1] or '0'))
+    end
+    if actors then
       local newest = unpadded(meta[2] or '0')
-      local actors = {}
-      for _, actor in ipairs(redis.call('ZRANGE', prefix .. group, 0, shown - 1, 'REV')) do
-        actors[#actors + 1] = r.user(actor)
-      end
       local item = '{"notification_id":"' .. newest .. '","type":"' .. kind ..
                    '","actors":[' .. table.concat(actors, ',') .. '],"actor_count":' ..
-                   (meta[1] or '0') .. ',"created_at":"' .. rfc3339(rows[i + 1]) ..
+                   count .. ',"created_at":"' .. rfc3339(rows[i + 1]) ..
                    '","read":' .. (id_le(newest, read_up_to) and 'true' or 'false')
       if p then
         local thumb = 'null'
@@ -534,6 +700,7 @@ local READ = {'no-writes', 'allow-cross-slot-keys'}
 redis.register_function{function_name = 'feed_page', callback = feed_page_or_legacy,
                         flags = {'allow-cross-slot-keys'}}
 redis.register_function{function_name = 'grid_page', callback = grid_page, flags = READ}
+redis.register_function{function_name = 'tag_page', callback = tag_page, flags = READ}
 redis.register_function{function_name = 'post_card', callback = post_card, flags = READ}
 redis.register_function{function_name = 'post_cards', callback = post_cards, flags = READ}
 redis.register_function{function_name = 'comments_page', callback = comments_page, flags = READ}

@@ -25,8 +25,9 @@ Session = tuple[str, str, int]  # the account hash, the session's revocation key
 
 @dataclass(frozen=True, slots=True)
 class PageReply:
-    """`status` is 'ok' (then `posts` is a JSON array), 'legacy', 'none' (no such post), or a
-    session verdict ('revoked', 'gone')."""
+    """`status` is 'ok' (then `posts` is a JSON array), 'legacy', 'none' (no such post),
+    'private' (a private account's the viewer may not see), or a session verdict ('revoked',
+    'gone')."""
 
     status: str
     posts: bytes = b"[]"
@@ -51,6 +52,16 @@ class RedisPages:
             template(self.engagement.comment),
         )  # fmt: skip
 
+    def _tail(self, viewer: int | None) -> tuple[str | int, ...]:
+        """The templates, then the viewer and their blocks, blocked_by, mutes and following
+        zsets ('' when anonymous): what pages.lua `templates` reads (the rules of
+        projections/graph/relations.py and projections/graph/visibility.py)."""
+        if viewer is None:
+            return (*self._templates, "", "", "", "", "")
+        g = self.graph
+        return (*self._templates, viewer, g.blocks(viewer), g.blocked_by(viewer), g.mutes(viewer),
+                g.following(viewer))  # fmt: skip
+
     async def feed(
         self, viewer: int, session: Session, limit: int, after: Position | None
     ) -> PageReply:
@@ -70,7 +81,7 @@ class RedisPages:
         )
         reply = await self._r.fcall(  # it may write its deep-scroll frontier (a cache)
             "feed_page", len(keys), *keys, session[2], limit, *_position(after), self._deep_step,
-            *self._templates,
+            *self._tail(viewer),
         )  # fmt: skip
         return _page(reply)
 
@@ -78,14 +89,29 @@ class RedisPages:
         self, author: int, viewer: int | None, session: Session | None, limit: int,
         after: Position | None,
     ) -> PageReply:  # fmt: skip
-        """An author's posts, newest first ('none': no such author); the session, when there
-        is one, is checked in the same call."""
+        """An author's posts, newest first ('none': no such author, or one blocked either way);
+        the session, when there is one, is checked in the same call."""
         keys = [*_session_keys(session), self.feeds.timeline(author), self.graph.user(author)]
         if viewer is not None:
             keys.append(self.engagement.liked(viewer))
         reply = await self._r.fcall_ro(
             "grid_page", len(keys), *keys, _epoch(session), limit, *_position(after),
-            *self._templates,
+            *self._tail(viewer), author,
+        )  # fmt: skip
+        return _page(reply)
+
+    async def tag(
+        self, tag: str, viewer: int | None, session: Session | None, limit: int,
+        after: Position | None,
+    ) -> PageReply:  # fmt: skip
+        """A tag's posts (a normalised tag), newest first; the session, when there is one, is
+        checked in the same call."""
+        keys = [*_session_keys(session), self.feeds.tag(tag)]
+        if viewer is not None:
+            keys.append(self.engagement.liked(viewer))
+        reply = await self._r.fcall_ro(
+            "tag_page", len(keys), *keys, _epoch(session), limit, *_position(after),
+            *self._tail(viewer),
         )  # fmt: skip
         return _page(reply)
 
@@ -95,7 +121,7 @@ class RedisPages:
         if viewer is not None:
             keys.append(self.engagement.liked(viewer))
         reply = await self._r.fcall_ro(
-            "post_card", len(keys), *keys, _epoch(session), post_id, *self._templates
+            "post_card", len(keys), *keys, _epoch(session), post_id, *self._tail(viewer)
         )
         return _page(reply)
 
@@ -108,19 +134,21 @@ class RedisPages:
             keys.append(self.engagement.liked(viewer))
         reply = await self._r.fcall_ro(
             "post_cards", len(keys), *keys, _epoch(session), len(post_ids), *post_ids,
-            *self._templates,
+            *self._tail(viewer),
         )  # fmt: skip
         return _page(reply)
 
     async def comments(
-        self, post_id: int, session: Session | None, limit: int, after: Position | None
-    ) -> PageReply:
-        """A post's comments, oldest first, as a JSON array in `posts` ('none': no such post)."""
+        self, post_id: int, session: Session | None, limit: int, after: Position | None,
+        viewer: int | None = None,
+    ) -> PageReply:  # fmt: skip
+        """A post's comments, oldest first, as a JSON array in `posts` ('none': no such post,
+        or one whose author is blocked either way)."""
         keys = [*_session_keys(session), self.engagement.comments(post_id)]
         start = ("-inf", "") if after is None else (str(after.at_ms), str(after.id))
         reply = await self._r.fcall_ro(
             "comments_page", len(keys), *keys, _epoch(session), post_id, limit, *start,
-            *self._templates,
+            *self._tail(viewer),
         )  # fmt: skip
         return _page(reply, key_cursor=False)
 
@@ -134,7 +162,7 @@ class RedisPages:
         start = ("+inf", "") if after is None else (str(after[0]), after[1])
         reply = await self._r.fcall_ro(
             "notifications_page", len(keys), *keys, _epoch(session), limit, *start,
-            shown_actors, e.bundle_prefix(viewer), *self._templates,
+            shown_actors, e.bundle_prefix(viewer), *self._tail(viewer),
         )  # fmt: skip
         return _page(reply, key_cursor=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from projections.event_time import event_ms
 from projections.writes import Handler, PutContent, ReleasePhoto, SetPhoto, Write
 from schemas import events as ev
-from schemas.media import content_of
+from schemas.media import AVATAR_SIZES, avatar_upload_of, content_of
 
 
 def _variant_fields(v: ev.Variants) -> list[tuple[str, str]]:
@@ -40,6 +40,18 @@ def on_post_published(e: ev.PostPublished) -> list[Write]:
     return [SetPhoto(e.photo_id, e.actor_id, "published", e.event_id, fields)]
 
 
+def on_avatar_changed(e: ev.UserAvatarChanged) -> list[Write]:
+    """An avatar upload is settled once its squares are the user's avatar: `published`, with
+    the squares as its variants ("64", "150", "320") and no post (the media agent appends no
+    PhotoProcessed for an avatar: its squares never enter the content index)."""
+    photo_id = avatar_upload_of(e.avatar_keys[0]) if e.avatar_keys else None
+    if photo_id is None:
+        return []  # a removal, or a v1 URL: no upload to settle
+    squares = tuple(zip(map(str, AVATAR_SIZES), e.avatar_keys, strict=False))
+    fields = (*squares, ("published_ms", str(event_ms(e))), ("purpose", "avatar"))
+    return [SetPhoto(photo_id, e.actor_id, "published", e.event_id, fields)]
+
+
 def on_post_deleted(e: ev.PostDeleted) -> list[Write]:
     return [ReleasePhoto(e.post_id, e.event_id)]  # post id = photo id
 
@@ -50,4 +62,5 @@ PHOTO_HANDLERS: dict[type[ev.Event], Handler] = {
     ev.PhotoRejected: on_photo_rejected,
     ev.PostPublished: on_post_published,
     ev.PostDeleted: on_post_deleted,
+    ev.UserAvatarChanged: on_avatar_changed,
 }

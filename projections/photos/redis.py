@@ -11,8 +11,10 @@ from projections.backends.redis_batch import CallBatch, FunctionCall, call_funct
 from projections.photos.keys import PhotoKeys
 from projections.photos.ports import ContentView, PhotoView
 from projections.writes import PutContent, ReleasePhoto, SetPhoto, Write, seq_key
+from schemas.media import AVATAR_SIZES
 
 VARIANT_NAMES = ("thumbnail", "feed", "full")
+SQUARE_NAMES = tuple(map(str, AVATAR_SIZES))  # an avatar upload's variants
 
 
 class RedisPhotos:
@@ -73,7 +75,7 @@ class RedisPhotos:
             photo_id=photo_id,
             owner_id=int(h["owner_id"]),
             status=h["status"],
-            variants={n: h[n] for n in VARIANT_NAMES if n in h},
+            variants={n: h[n] for n in (*VARIANT_NAMES, *SQUARE_NAMES) if n in h},
             width=_int(h.get("width")),
             height=_int(h.get("height")),
             blurhash=h.get("blurhash"),

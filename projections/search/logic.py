@@ -1,23 +1,25 @@
 """The search projection group as pure logic: what gets indexed, and what a query asks for.
 
 A query mixes three kinds of terms: words match captions (stemmed, case-insensitive, every word
-must match, ranked by relevance then recency), `#tag` matches tags exactly, `@name` matches
-usernames by prefix. With only `@name` terms the answer is users; otherwise it is posts, and
-`@name` narrows them to those users' posts.
+must match, ranked by relevance then recency), `#tag` matches tags exactly (a hashtag of the
+query as projections/text.py reads one in a caption, normalised alike: `#SEA` finds `#sea`),
+`@name` matches usernames by prefix. With only `@name` terms the answer is users; otherwise it is
+posts, and `@name` narrows them to those users' posts.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from projections.event_time import event_ms
+from projections.text import fold_tags, hashtag_spans
 from projections.writes import Handler, IndexPost, IndexUser, UnindexPost, Write
 from schemas import events as ev
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 10  # each term is an index lookup; more adds cost, not precision
-_TAG = re.compile(r"#(\w{1,50})")
 _USER = re.compile(r"@([a-z0-9_.]{1,30})")
 _WORD = re.compile(r"\w+")
 
@@ -57,14 +59,18 @@ class SearchHit:
 
 
 def parse_query(q: str) -> SearchQuery:
-    """Terms of `q`, lower-cased and de-duplicated in order; BadQuery when there is none or too
-    many."""
+    """Terms of `q` (its NFKC form), lower-cased (tags normalised) and de-duplicated in order;
+    BadQuery when there is none or too many."""
     if len(q) > MAX_QUERY_CHARS:
         raise BadQuery(f"at most {MAX_QUERY_CHARS} characters")
-    text = q.lower()
-    tags = _unique(_TAG.findall(text))
+    text = unicodedata.normalize("NFKC", q)
+    spans = hashtag_spans(text)
+    tags = _unique([s.value for s in spans])
+    for s in reversed(spans):
+        text = text[: s.start] + " " + text[s.end :]
+    text = text.lower()
     users = _unique(_USER.findall(text))
-    rest = _USER.sub(" ", _TAG.sub(" ", text))
+    rest = _USER.sub(" ", text)
     words = _unique(_WORD.findall(rest))
     if not (words or tags or users):
         raise BadQuery("give a word, a #tag or an @name")
@@ -85,8 +91,9 @@ def _unique(items: list[str]) -> tuple[str, ...]:
 
 
 def on_published(e: ev.PostPublished) -> list[Write]:
-    tags = tuple(t.lower() for t in e.tags)
-    return [IndexPost(e.post_id, e.actor_id, e.caption, tags, event_ms(e), e.event_id)]
+    """Indexed by its tags as the feeds group keys their timelines (projections/text.py)."""
+    return [IndexPost(e.post_id, e.actor_id, e.caption, fold_tags(e.tags), event_ms(e),
+                      e.event_id)]  # fmt: skip
 
 
 def on_deleted(e: ev.PostDeleted) -> list[Write]:

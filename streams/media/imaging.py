@@ -19,17 +19,19 @@ pyvips-binary ships no HEVC decoder; everything after that is shared.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pillow_heif
 import pyvips
 
-from schemas.media import ACCEPTED_TYPES, normalise_type
+from schemas.media import ACCEPTED_TYPES, AVATAR_SIZES, normalise_type
 from streams.media.phash import TINY, blurhash, hamming, phash
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "AVATAR_SIZES",
     "MAX_ASPECT_RATIO",
     "MAX_BYTES_DEFAULT",
     "MAX_PIXELS_DEFAULT",
@@ -39,6 +41,7 @@ __all__ = [
     "RejectedImage",
     "configure_libvips",
     "hamming",
+    "process_avatar",
     "process_image",
     "sniff_type",
     "undecodable",
@@ -92,11 +95,14 @@ class RejectedImage(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProcessedImage:
-    """What gets published for one photo. Variants carry no metadata at all (no EXIF/GPS/ICC)."""
+    """What gets published for one photo or avatar. Variants carry no metadata at all (no
+    EXIF/GPS/ICC)."""
 
     width: int  # of the original, after EXIF orientation
     height: int
-    variants: dict[str, bytes]  # exactly VARIANT_BOXES' keys -> VARIANT_CONTENT_TYPE bytes
+    # a photo: exactly VARIANT_BOXES' keys; an avatar: str(size) of every AVATAR_SIZES ->
+    # VARIANT_CONTENT_TYPE bytes
+    variants: dict[str, bytes]
     blurhash: str  # 4x3 components, decode at width/height's aspect ratio
     phash: int  # 64-bit DCT pHash as a signed int (Avro long); compare with hamming()
 
@@ -171,20 +177,38 @@ def _corrupt(detail: str) -> RejectedImage:
     return RejectedImage("corrupt", f"The image file is damaged or incomplete ({detail}).")
 
 
-def _decode_box(width: int, height: int) -> int:
-    """Square box to shrink into on load: FULL, widened so the short side keeps THUMB pixels.
+@dataclass(frozen=True, slots=True)
+class _Box:
+    """What a decode must keep: the long side fits `fit`, widened so the short side keeps
+    `keep` pixels (a photo: FULL and the thumbnail's THUMB; an avatar: its largest square)."""
 
-    Never more than _MAX_DECODE_BOX (reached at MAX_ASPECT_RATIO, which _check_dimensions
-    enforces first; the clamp keeps this total for any positive size).
+    fit: int
+    keep: int
+
+
+_PHOTO_BOX = _Box(_FULL, _THUMB)
+_AVATAR_BOX = _Box(_FULL, max(AVATAR_SIZES))  # as a photo's unless very wide: the same hashes
+
+
+def _decode_box(width: int, height: int, box: _Box = _PHOTO_BOX) -> int:
+    """Square box to shrink into on load: `box.fit`, widened so the short side keeps `box.keep`
+    pixels.
+
+    Never more than MAX_ASPECT_RATIO * keep + 1 (reached at MAX_ASPECT_RATIO, which
+    _check_dimensions enforces first; the clamp keeps this total for any positive size): for a
+    photo _MAX_DECODE_BOX, for an avatar 32,001 x 321 px (~10 MP) at the worst. Up to an aspect
+    ratio of 27:8 an avatar's box is a photo's.
     """
     short, long = min(width, height), max(width, height)
-    if short * _FULL >= long * _THUMB:
-        return _FULL
-    box = math.ceil(long * _THUMB / short) + 1  # +1: rounding can never leave THUMB - 1
-    return min(box, _MAX_DECODE_BOX)
+    if short * box.fit >= long * box.keep:
+        return box.fit
+    side = math.ceil(long * box.keep / short) + 1  # +1: rounding can never leave keep - 1
+    return min(side, MAX_ASPECT_RATIO * box.keep + 1)
 
 
-def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, int, int]:
+def _decode_vips(
+    data: bytes, content_type: str, max_pixels: int, box_of: _Box = _PHOTO_BOX
+) -> tuple[Any, int, int]:
     """Header checks, then the single shrink-on-load decode (lazy), with the upright size."""
     try:
         header = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
@@ -194,7 +218,7 @@ def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, 
     if not loader.startswith(_VIPS_LOADERS[content_type]):
         raise _corrupt(f"decoded by {loader}")
     _check_dimensions(header.width, header.height, max_pixels)
-    box = _decode_box(header.width, header.height)
+    box = _decode_box(header.width, header.height, box_of)
     # fail_on must travel in option_string: thumbnail's own fail_on argument does not reach
     # the loader (libvips 8.18), and without it a truncated JPEG/PNG decodes silently.
     lazy = pyvips.Image.thumbnail_buffer(
@@ -206,7 +230,7 @@ def _decode_vips(data: bytes, content_type: str, max_pixels: int) -> tuple[Any, 
     return lazy, header.width, header.height
 
 
-def _decode_heif(data: bytes, max_pixels: int) -> tuple[Any, int, int]:
+def _decode_heif(data: bytes, max_pixels: int, box_of: _Box = _PHOTO_BOX) -> tuple[Any, int, int]:
     """pillow-heif decodes (libheif applies the irot/imir orientation), pyvips shrinks."""
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
@@ -233,7 +257,7 @@ def _decode_heif(data: bytes, max_pixels: int) -> tuple[Any, int, int]:
     icc = heif.info.get("icc_profile")
     if icc:
         image.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
-    box = _decode_box(width, height)
+    box = _decode_box(width, height, box_of)
     return image.thumbnail_image(box, height=box, size="down"), width, height
 
 
@@ -280,12 +304,29 @@ def _render(decoded: Any, width: int, height: int) -> ProcessedImage:
     feed = _fit(full, _FEED).copy_memory()
     source = feed if min(feed.width, feed.height) >= _THUMB else decoded
     thumbnail = _centre_square(source, _THUMB)
-    tiny = feed.resize(TINY / feed.width, vscale=TINY / feed.height)
+    return _processed(
+        width, height, {"thumbnail": _jpeg(thumbnail), "feed": _jpeg(feed), "full": _jpeg(full)},
+        feed,
+    )  # fmt: skip
+
+
+def _render_avatar(decoded: Any, width: int, height: int) -> ProcessedImage:
+    """The avatar's squares (each cut from the largest, so one crop) and the hashes of the
+    whole picture, fitted into FULL then FEED exactly as a photo's are (the same picture as a
+    photo and as an avatar has the same pHash, so one blocklist entry catches both)."""
+    largest = _centre_square(decoded, max(AVATAR_SIZES)).copy_memory()
+    squares = {str(size): _jpeg(_centre_square(largest, size)) for size in AVATAR_SIZES}
+    return _processed(width, height, squares, _fit(_fit(decoded, _FULL), _FEED).copy_memory())
+
+
+def _processed(width: int, height: int, variants: dict[str, bytes], whole: Any) -> ProcessedImage:
+    """The result, with the BlurHash and pHash of `whole` (the picture, fitted into FEED)."""
+    tiny = whole.resize(TINY / whole.width, vscale=TINY / whole.height)
     tiny_rgb = bytes(tiny.write_to_memory())
     return ProcessedImage(
         width=width,
         height=height,
-        variants={"thumbnail": _jpeg(thumbnail), "feed": _jpeg(feed), "full": _jpeg(full)},
+        variants=variants,
         blurhash=blurhash(tiny_rgb, TINY, TINY),
         phash=phash(tiny_rgb),
     )
@@ -344,8 +385,33 @@ def process_image(
         raise undecodable(error) from error
 
 
-def _process(data: bytes, declared_type: str, max_bytes: int, max_pixels: int) -> ProcessedImage:
-    """process_image's checks and pipeline; may raise anything the libraries raise."""
+def process_avatar(
+    data: bytes,
+    declared_type: str,
+    *,
+    max_bytes: int = MAX_BYTES_DEFAULT,
+    max_pixels: int = MAX_PIXELS_DEFAULT,
+) -> ProcessedImage:
+    """Validate an avatar upload exactly as `process_image` validates a photo (the same checks,
+    codes and promise: RejectedImage and nothing else) and cut its centred squares, one per
+    AVATAR_SIZES (variants keyed "64", "150", "320"). Never enlarged: an image whose short side
+    is below a size gives a square of its short side there. The BlurHash and pHash are the
+    whole picture's, computed as a photo's are, so the blocklist catches an avatar as it
+    catches the same picture posted."""
+    try:
+        return _process(data, declared_type, max_bytes, max_pixels, _AVATAR_BOX, _render_avatar)
+    except RejectedImage:
+        raise
+    except Exception as error:  # the contract: bad bytes never escape as other errors
+        raise undecodable(error) from error
+
+
+def _process(
+    data: bytes, declared_type: str, max_bytes: int, max_pixels: int, box: _Box = _PHOTO_BOX,
+    render: Callable[[Any, int, int], ProcessedImage] | None = None,
+) -> ProcessedImage:  # fmt: skip
+    """process_image's checks and pipeline (`render`: the photo's variants unless given); may
+    raise anything the libraries raise."""
     if len(data) > max_bytes:
         raise RejectedImage(
             "too_large",
@@ -354,10 +420,10 @@ def _process(data: bytes, declared_type: str, max_bytes: int, max_pixels: int) -
         )
     content_type = _reject_type(data, normalise_type(declared_type))
     if content_type in _VIPS_LOADERS:
-        lazy, width, height = _decode_vips(data, content_type, max_pixels)
+        lazy, width, height = _decode_vips(data, content_type, max_pixels, box)
     else:
-        lazy, width, height = _decode_heif(data, max_pixels)
+        lazy, width, height = _decode_heif(data, max_pixels, box)
     try:
-        return _render(_srgb(lazy).copy_memory(), width, height)
+        return (render or _render)(_srgb(lazy).copy_memory(), width, height)
     except pyvips.Error as error:
         raise _corrupt("undecodable pixel data") from error

@@ -41,7 +41,15 @@ from projections.graph.ports import GraphReader, UserReader
 from projections.graph.redis import RedisGraph
 from projections.ports import ProjectionWriter
 from projections.versions.redis_admin import RedisVersionAdmin
-from projections.writes import FeedAdd, FeedRemove, MarkCelebrity, PutPost, SetTimeline, Write
+from projections.writes import (
+    FeedAdd,
+    FeedRemove,
+    MarkCelebrity,
+    PutPost,
+    SetPostTags,
+    SetTimeline,
+    Write,
+)
 from tests.contract.adapters import (
     CASSANDRA_HOSTS,
     CASSANDRA_REPLICATION,
@@ -75,11 +83,11 @@ class WritableEngagement(ProjectionWriter, engagement_ports.EngagementStore, Pro
 
 class SplitFeeds(FeedViews):
     """FeedViews with the writer `photofeed.stores.writer_factory` pairs with it: posts and
-    timelines to the durable store, home feeds and celebrities to Redis."""
+    timelines to the durable store, home feeds, tag timelines and celebrities to Redis."""
 
     def __init__(self, hot: RedisFeeds, durable: CassandraPosts) -> None:
         super().__init__(hot, durable)
-        feeds = (FeedAdd, FeedRemove, MarkCelebrity)
+        feeds = (FeedAdd, FeedRemove, MarkCelebrity, SetPostTags)
         self._writer = SplitWriter([((PutPost, SetTimeline), durable), (feeds, hot)])
 
     async def apply(self, writes: Sequence[Write]) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.openapi_schemas import EXAMPLES
 from tests import samples
-from tests.fixtures import bearer, eventually, unique
+from tests.fixtures import bearer, eventually, register, unique
 
 pytestmark = pytest.mark.stack
 Doc = dict[str, Any]
@@ -95,7 +95,8 @@ class Walker:
 # (operation, link) pairs no answer here reaches: a second page exists only for the comments
 # (the other NextPage links come from the same code: gateway/openapi.py next_page); one's own
 # posts are not in one's home feed (its GetPost link is the same as profile_grid's)
-PAGED = ("followers", "following", "home_feed", "profile_grid", "search", "list_notifications")
+PAGED = ("followers", "following", "home_feed", "profile_grid", "search", "list_notifications",
+         "list_mutes", "list_blocks", "tag_posts", "list_follow_requests")  # fmt: skip
 NOT_WALKED = {("home_feed", "GetPost")} | {(o, "NextPage") for o in PAGED}
 
 
@@ -139,15 +140,28 @@ async def test_every_link_leads_to_a_successful_call(api: httpx.AsyncClient, gat
         await walk.follow("add_comment", {"post_id": post_id}, from_post["AddComment"])
         for text in ("two", "three"):  # the linked one was deleted by its own Delete link
             await walk.call("add_comment", {"post_id": post_id}, {"text": text})
+        assert (await walk.call("mute", {"user_id": them})).status_code == 204  # for list_mutes
         # first pages (one item each) and their links
         for operation_id, params in (
             ("list_comments", {"post_id": post_id}), ("profile_grid", {"user_id": me}),
             ("followers", {"user_id": them}), ("following", {"user_id": me}),
             ("home_feed", {}), ("search", {"q": "#lnk"}), ("list_notifications", {}),
+            ("tag_posts", {"tag": "lnk"}), ("list_mutes", {}),
         ):  # fmt: skip
             page = await walk.call(operation_id, {**params, "limit": "1"})
             assert page.status_code == 200, (operation_id, page.text)
             await walk.follow(operation_id, params, page)
+        # a private account's requests: the first page's links approve one, then reject another
+        assert (await walk.call("update_me", {}, {"private": True})).status_code == 204
+        for skip in ("Reject", "Approve"):
+            asker, asker_token = await register(api)
+            asked = await api.post(f"/follow/{me}", headers={
+                **bearer(asker_token), "Photofeed-Position": walk.position})  # fmt: skip
+            assert asked.status_code == 202, asked.text
+            walk.saw(asked)
+            page = await walk.call("list_follow_requests", {"limit": "1"})
+            assert [u["user_id"] for u in page.json()["users"]] == [asker]
+            await walk.follow("list_follow_requests", {}, page, skip=frozenset({skip}))
         # a presigned upload: the bytes PUT to S3, then the ticket's link completes it
         ticket = await walk.call("create_photo", {}, {"filename": "p.jpg", "size_bytes": 10,
                                                       "content_type": "image/jpeg"})  # fmt: skip
@@ -158,6 +172,12 @@ async def test_every_link_leads_to_a_successful_call(api: httpx.AsyncClient, gat
         done = await walk.follow("create_photo", {}, ticket)
         await walk.follow("complete_upload", {"photo_id": ticket.json()["photo_id"]},
                           done["Complete"])  # fmt: skip
+        # an avatar: a direct upload, then its status (the link's target)
+        avatar = await api.post("/users/me/avatar", headers=bearer(walk.token),
+                                files={"photo": ("a.jpg", photo, "image/jpeg")})  # fmt: skip
+        assert avatar.status_code == 202, avatar.text
+        walk.saw(avatar)
+        await walk.follow("upload_avatar", {}, avatar)
         new_password = {"current_password": body["password"], "new_password": uuid.uuid4().hex}
         changed = await walk.call("change_password", {}, new_password)
         await walk.follow("change_password", {}, changed)

@@ -6,8 +6,9 @@ token, and the stateful phase following the document's links (test_openapi_links
 every link on purpose).
 
 Setup gives generation real material, so requests get past "no such id": accounts, a
-published post, a comment, page cursors and a read-your-writes token, offered through
-schemathesis dictionaries (most generated values are drawn from them, the rest stay random).
+published post (and its caption's tag), a comment, page cursors and a read-your-writes token,
+offered through schemathesis dictionaries (most generated values are drawn from them, the rest
+stay random).
 Opaque tokens (cursors, Photofeed-Position) are valid only when handed out, which no schema can
 say, so a schema-valid request may also be answered 400; 413 counts as a rejection of invalid
 data. Bounded: MAX_EXAMPLES cases per operation and phase (PHOTOFEED_ST_EXAMPLES overrides),
@@ -101,9 +102,12 @@ def toml_config(values: dict[str, list[str]]) -> str:
     lines.append("[parameters]")
     for where, name in (("header.Photofeed-Position", "positions"), ("path.user_id", "users"),
                         ("path.post_id", "posts"), ("path.photo_id", "photos"),
-                        ("path.comment_id", "comments"), ("query.cursor", "cursors")):  # fmt: skip
+                        ("path.comment_id", "comments"), ("query.cursor", "cursors"),
+                        ("path.tag", "tags")):  # fmt: skip
         lines.append(f'"{where}" = {{ dictionary = "{name}", probability = {DRAWN} }}')
-    for name in ("POST /follow/{user_id}", "DELETE /follow/{user_id}"):  # oneself: 422
+    for name in ("POST /follow/{user_id}", "DELETE /follow/{user_id}", "POST /blocks/{user_id}",
+                 "DELETE /blocks/{user_id}", "POST /mutes/{user_id}",
+                 "DELETE /mutes/{user_id}"):  # oneself: 422  # fmt: skip
         lines += [
             "[[operations]]",
             f'include-name = "{name}"',
@@ -150,6 +154,7 @@ async def test_the_gateway_conforms_to_its_openapi_document(
         "cursors": [str(encode_cursor(Position(now_ms, int(post_id)))),
                     str(encode_key_cursor((now_ms, "like:1")))],
         "search_cursors": [str(encode_search_cursor(SearchCursor(-1.0, now_ms, int(post_id))))],
+        "tags": ["st", "ST", "#st"],  # the published post's caption tags it (any spelling)
     }  # fmt: skip
     config = tmp_path / "schemathesis.toml"
     config.write_text(toml_config(values))

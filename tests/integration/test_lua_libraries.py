@@ -108,7 +108,8 @@ async def test_read_functions_are_read_only_and_key_deriving_ones_refuse_a_clust
     for read in ("page_before", "page_after", "post_stats"):
         assert flags[read] == {"no-writes"}, read
     for deriving in ("flag_celebrity", "release_photos", "set_likes", "set_comments",
-                     "set_follow_notices", "post_gone", "erase_user"):  # fmt: skip
+                     "set_follow_notices", "set_post_mentions", "post_gone", "erase_user",
+                     "set_post_tags"):  # fmt: skip
         assert flags[deriving] == {"no-cluster"}, deriving
     keyed = ("set_fields_if_newer", "set_members_if_newer", "raise_offsets",
              "sync_celebrities_followed", "add_content", "feed_add", "read_up_to")  # fmt: skip
@@ -255,6 +256,8 @@ class Engagement:
         self.k = k = EngagementKeys(next(_versions))
         self.likes_templates = [template(k.post), template(k.liked), template(k.inbox),
                                 template(k.inbox_meta), template(k.bundle_prefix)]  # fmt: skip
+        # set_comments, set_post_mentions and post_gone meet mentioned users as they go
+        self.recipients = [template(k.inbox), template(k.inbox_meta), template(k.bundle_prefix)]
 
     def run(self, post: int, liker: int, steps: Sequence[tuple[int, bool, int]]) -> list[Any]:
         """set_likes's ARGV of one (liker, post) run by AUTHOR's post, notifying."""
@@ -264,13 +267,16 @@ class Engagement:
         return out
 
     def comment_entry(
-        self, comment: int, seq: int, present: bool, ms: int, commenter: int, text: str
-    ) -> tuple[list[str], list[Any]]:
+        self, comment: int, seq: int, present: bool, ms: int, commenter: int, text: str,
+        mentions: str = "", told: str = "",
+    ) -> tuple[list[str], list[Any]]:  # fmt: skip
+        """set_comments's KEYS and ARGV of one comment (after the caps and `recipients`)."""
         k = self.k
         keys = [k.comment(comment), k.comments(POST), k.comments_versions(POST), k.post(POST),
                 k.inbox(AUTHOR), k.inbox_meta(AUTHOR), k.written(commenter)]  # fmt: skip
         args = [comment, seq_key(seq), "1" if present else "0", ms, POST, commenter, text,
-                comment_bundle(POST, comment), "1", k.bundle_prefix(AUTHOR), AUTHOR]  # fmt: skip
+                comment_bundle(POST, comment), "1", k.bundle_prefix(AUTHOR), AUTHOR, mentions,
+                told]  # fmt: skip
         return keys, args
 
     def follow_entry(self, follower: int, seq: int, follows: bool, ms: int) -> list[Any]:
@@ -311,16 +317,16 @@ async def test_comments_notify_and_a_deletion_keeps_no_text(app: Redis) -> None:
     e = Engagement()
     k = e.k
     keys, args = e.comment_entry(801, 21, True, 1000, ANA, "hello")
-    assert await fcall(app, "set_comments", keys, [*CAPS, *args]) == 1
+    assert await fcall(app, "set_comments", keys, [*CAPS, *e.recipients, *args]) == 1
     body = {"post_id": str(POST), "commenter_id": str(ANA), "created_ms": "1000"}
     assert await hash_of(app, k.comment(801)) == {**body, "text": "hello"}
     assert await hash_of(app, k.written(ANA)) == {"801": f"{POST}|{AUTHOR}"}
     bundle = comment_bundle(POST, 801)
     assert await zset_of(app, k.inbox(AUTHOR)) == [(bundle, 1000.0)]
     older, older_args = e.comment_entry(801, 20, False, 1000, ANA, "")
-    assert await fcall(app, "set_comments", older, [*CAPS, *older_args]) == 0
+    assert await fcall(app, "set_comments", older, [*CAPS, *e.recipients, *older_args]) == 0
     gone, gone_args = e.comment_entry(801, 22, False, 1000, ANA, "")
-    assert await fcall(app, "set_comments", gone, [*CAPS, *gone_args]) == 1
+    assert await fcall(app, "set_comments", gone, [*CAPS, *e.recipients, *gone_args]) == 1
     assert await hash_of(app, k.comment(801)) == {**body, "deleted": "1"}  # no text
     assert await zset_of(app, k.comments(POST)) == []
     assert await zset_of(app, k.inbox(AUTHOR)) == []
@@ -362,11 +368,11 @@ async def test_post_gone_marks_the_post_and_drops_its_notifications(app: Redis) 
     likes = e.run(POST, ANA, [(51, True, 1000)])
     await fcall(app, "set_likes", [], [*CAPS, *e.likes_templates, *likes])
     keys, args = e.comment_entry(802, 52, True, 2000, BOB, "nice")
-    await fcall(app, "set_comments", keys, [*CAPS, *args])
+    await fcall(app, "set_comments", keys, [*CAPS, *e.recipients, *args])
     assert len(await zset_of(app, k.inbox(AUTHOR))) == 2
     gone_keys = [k.post(POST), k.comments(POST), k.inbox(AUTHOR), k.inbox_meta(AUTHOR)]
-    gone_args = [like_bundle(POST), comment_bundles_prefix(POST), k.bundle_prefix(AUTHOR)]
-    assert await fcall(app, "post_gone", gone_keys, [*CAPS, *gone_args]) == 1
+    gone_args = [like_bundle(POST), comment_bundles_prefix(POST), k.bundle_prefix(AUTHOR), POST]
+    assert await fcall(app, "post_gone", gone_keys, [*CAPS, *e.recipients, *gone_args]) == 1
     assert (await hash_of(app, k.post(POST)))["deleted"] == "1"
     assert await zset_of(app, k.inbox(AUTHOR)) == []
     assert await hash_of(app, k.inbox_meta(AUTHOR)) == {}
@@ -391,7 +397,7 @@ async def test_post_stats_reads_counts_and_the_viewers_likes(app: Redis) -> None
              *e.run(OTHER_POST, ANA, [(73, True, 1000), (74, False, 2000)])]  # fmt: skip
     await fcall(app, "set_likes", [], [*CAPS, *e.likes_templates, *likes])
     keys, args = e.comment_entry(803, 75, True, 3000, CAT, "hey")
-    await fcall(app, "set_comments", keys, [*CAPS, *args])
+    await fcall(app, "set_comments", keys, [*CAPS, *e.recipients, *args])
 
     async def stats(liked: str) -> list[int]:
         keys = [liked, k.post(POST), k.comments(POST), k.post(OTHER_POST), k.comments(OTHER_POST)]
@@ -410,7 +416,7 @@ async def test_erase_user_takes_everything_of_theirs_out(app: Redis) -> None:
     likes = [*e.run(POST, ANA, [(81, True, 1000)]), *e.run(POST, BOB, [(82, True, 1100)])]
     await fcall(app, "set_likes", [], [*CAPS, *e.likes_templates, *likes])
     keys, args = e.comment_entry(804, 83, True, 1200, ANA, "mine")
-    await fcall(app, "set_comments", keys, [*CAPS, *args])
+    await fcall(app, "set_comments", keys, [*CAPS, *e.recipients, *args])
     follow = e.follow_entry(ANA, 84, True, 1300)
     await fcall(app, "set_follow_notices", e.follow_keys(), [*CAPS, *follow])
     own = OTHER_POST  # ana's own post: bob liked it (notifying ana), then she deleted it
@@ -423,7 +429,7 @@ async def test_erase_user_takes_everything_of_theirs_out(app: Redis) -> None:
     mine = [k.liked(ANA), k.written(ANA), k.follow_notices(ANA), k.inbox(ANA), k.inbox_meta(ANA)]
     followed = [k.follow_notices(AUTHOR), k.inbox(AUTHOR), k.inbox_meta(AUTHOR)]
     keys = [*mine, *followed, k.post(own)]
-    args = [*CAPS, ANA, 1, AUTHOR, *(template(key_of) for key_of in met)]
+    args = [*CAPS, ANA, 1, AUTHOR, *(template(key_of) for key_of in met), own]
     assert await fcall(app, "erase_user", keys, args) == 1
     assert await hash_of(app, k.post(POST)) == {"likes": "1"}  # bob's like stays
     bundle = like_bundle(POST)

@@ -50,6 +50,8 @@ async def test_comment_times_and_texts_read_as_python_writes_them(
             assert got[i]["created_at"] == rfc3339(ms), ms
             assert got[i]["text"] == text
             assert got[i]["post_id"] == str(post)
-            assert got[i]["user"] == {"user_id": str(user), "username": "ana", "avatar_url": None}
+            assert got[i]["user"] == {"user_id": str(user), "username": "ana",
+                                      "display_name": None, "avatar_url": None,
+                                      "private": False}  # fmt: skip
     finally:
         await redis.aclose()

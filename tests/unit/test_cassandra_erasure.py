@@ -276,7 +276,10 @@ def test_an_index_goes_after_what_is_found_through_it() -> None:
     # last: the edge state, the user's sorted partitions and timeline, read to find the rest
     indexes = {("follow_edges", ("follower_id",)), ("follow_edges", ("follower_id", "followee_id")),
                ("followers", ("user_id",)), ("following", ("user_id",)),
-               ("timelines", ("author_id",)), ("timeline_posts", ("author_id",))}  # fmt: skip
+               ("timelines", ("author_id",)), ("timeline_posts", ("author_id",)),
+               ("relations", ("user_id",)), ("relation_list", ("user_id", "kind")),
+               ("follow_request_steps", ("owner_id",)), ("requested", ("requester_id",)),
+               ("privacy_switches", ("user_id",))}  # fmt: skip
     assert {(table, tuple(key)) for table, key in last} == indexes
     assert not {(table, tuple(key)) for table, key in first} & indexes
     assert {table for table, _ in first} == {
@@ -397,4 +400,5 @@ async def test_erase_user_runs_large_phases_in_chunks() -> None:
     facts = ErasureFacts(followers=followers, following=[], posts=[], photos=[], contents=[])
     store = StubStore({})
     await ce.erase_user(store, CassandraKeyspaces(["pf_graph_v1"], [], []), USER, facts)
-    assert [len(run) for run in store.runs] == [1, ce.CHUNK, 5 + 3]  # users; edges; + partitions
+    # users; edges; + partitions (edges 3, relations 1 + their lists 4, follow requests 3)
+    assert [len(run) for run in store.runs] == [1, ce.CHUNK, 5 + 3 + 5 + 3]

@@ -269,7 +269,7 @@ def test_post_fields_become_columns_and_rows_views() -> None:
     assert cells == {
         "author_id": 11, "caption": "sunset", "tags": ["sea", "sky"], "variant_thumbnail": "t",
         "variant_feed": "f", "variant_full": "x", "width": 1080, "height": 720, "blurhash": "LEH",
-        "alt_text": None, "published_ms": MS,
+        "alt_text": None, "published_ms": MS, "mentions": None,
     }  # fmt: skip
     view = post_view(77, cells)
     assert view is not None

@@ -14,18 +14,25 @@ from projections.graph.handlers import (
     on_unfollowed,
     on_user_registered,
 )
+from projections.graph.requests import EDGE
 from projections.groups import HANDLERS, Group, writes_for
 from projections.writes import (
     SEQ_WIDTH,
     MarkCelebrity,
     PutUser,
     SetAvatar,
+    SetBlock,
     SetFollow,
+    SetFollowRequest,
+    SetMute,
+    SetPrivacy,
+    SetProfile,
     seq_key,
 )
 from schemas import events as ev
 from schemas.events import EVENT_TYPES
 from schemas.ids import EPOCH_MS
+from schemas.media import avatar_upload_of
 from tests.unit.strategies import any_event, events_of, ms_datetimes
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,12 +74,18 @@ def test_avatar_change_sets_or_clears_the_avatar(url: str | None) -> None:
     assert on_avatar_changed(event) == [SetAvatar(5, url, 104)]
 
 
-def test_follow_activates_the_edge() -> None:
-    assert on_followed(followed()) == [SetFollow(5, 6, unix_ms(AT), True, 102)]
+def test_follow_activates_the_edge_and_closes_an_older_request() -> None:
+    assert on_followed(followed()) == [
+        SetFollow(5, 6, unix_ms(AT), True, 102),
+        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 102),
+    ]
 
 
-def test_unfollow_deactivates_the_edge() -> None:
-    assert on_unfollowed(unfollowed()) == [SetFollow(5, 6, unix_ms(AT), False, 103)]
+def test_unfollow_deactivates_the_edge_and_withdraws_a_request() -> None:
+    assert on_unfollowed(unfollowed()) == [
+        SetFollow(5, 6, unix_ms(AT), False, 103),
+        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 103),
+    ]
 
 
 def test_self_follow_produces_no_write() -> None:
@@ -84,8 +97,16 @@ def test_the_graph_group_handles_exactly_the_user_follow_and_celebrity_events() 
     assert set(GRAPH) == {
         ev.UserRegistered,
         ev.UserAvatarChanged,
+        ev.ProfileUpdated,
         ev.UserFollowed,
         ev.UserUnfollowed,
+        ev.FollowRequested,  # follow requests (projections/graph/requests.py)
+        ev.FollowRequestResolved,
+        ev.AccountPrivacyChanged,
+        ev.UserBlocked,  # blocks and mutes (projections/graph/relations.py)
+        ev.UserUnblocked,
+        ev.UserMuted,
+        ev.UserUnmuted,
         ev.CelebrityFlagged,  # the celebrities each user follows (the feed's read path)
     }
     assert all(t in EVENT_TYPES for group in HANDLERS.values() for t in group)
@@ -121,7 +142,9 @@ def test_writes_for_keeps_event_order() -> None:
     assert writes_for("graph", batch) == [
         PutUser(5, "alice", unix_ms(AT), 101),
         SetFollow(5, 6, unix_ms(AT), True, 102),
+        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 102),
         SetFollow(5, 6, unix_ms(AT), False, 103),
+        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 103),
     ]
 
 
@@ -145,7 +168,11 @@ def test_every_write_is_versioned_by_the_event_that_caused_it(events: list[ev.Ev
                 assert isinstance(event, ev.CelebrityFlagged)
                 assert write.user_id == event.actor_id
                 continue
-            assert isinstance(write, PutUser | SetAvatar | SetFollow)
+            if isinstance(write, SetAvatar) and write.avatar_keys:  # as of its upload
+                assert write.seq == (avatar_upload_of(write.avatar_keys[0]) or event.event_id)
+                continue
+            assert isinstance(write, PutUser | SetAvatar | SetProfile | SetFollow | SetBlock
+                              | SetMute | SetFollowRequest | SetPrivacy)  # fmt: skip
             assert write.seq == event.event_id
 
 

@@ -28,9 +28,13 @@ class Graph:
     id, descending), paged like the adapters: after the clustering key of the last row.
     Records each page size asked for."""
 
-    def __init__(self, edges: Iterable[tuple[int, int, int]]) -> None:
+    def __init__(
+        self, edges: Iterable[tuple[int, int, int]],
+        requesters: dict[tuple[int, int], list[int]] | None = None,
+    ) -> None:  # fmt: skip
         self.edges = list(edges)
         self.asked: list[int] = []
+        self.requesters = requesters or {}  # (owner, switch to public) -> whom it approved
 
     async def followers(self, user_id: int, limit: int, after: Position | None) -> Page[Edge]:
         return self._page([Edge(f, ms) for f, g, ms in self.edges if g == user_id], limit, after)
@@ -52,6 +56,9 @@ class Graph:
 
     async def follows(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
         raise AssertionError("planners do not read membership")
+
+    async def requesters_before(self, owner: int, seq: int) -> list[int]:
+        return self.requesters.get((owner, seq), [])
 
 
 class Feeds:
@@ -93,6 +100,9 @@ class Feeds:
         raise AssertionError("not a planner's fact")
 
     async def fill_feed(self, user_id: int, rows: Sequence[tuple[int, int]]) -> None:
+        raise AssertionError("not a planner's fact")
+
+    async def tag_page(self, tag: str, limit: int, after: Position | None) -> list[tuple[int, int]]:
         raise AssertionError("not a planner's fact")
 
 

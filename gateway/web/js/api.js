@@ -45,13 +45,15 @@ function friendly(status, code, message, retryAfter) {
   return message || `Request failed (${status}).`;
 }
 
-/** api('GET', '/feed?limit=10') -> parsed JSON (null for 204). Options: body (JSON), key (an
- *  Idempotency-Key, or true for a fresh one), signal, anonymous (no token). */
+/** api('GET', '/feed?limit=10') -> parsed JSON (null for 204). Options: body (JSON, or a
+ *  FormData sent as multipart/form-data), key (an Idempotency-Key, or true for a fresh one),
+ *  signal, anonymous (no token). */
 export async function api(method, path, { body, key, signal, anonymous = false } = {}) {
   const headers = { Accept: 'application/json' };
   const current = session();
   if (current && !anonymous) headers.Authorization = `Bearer ${current.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const form = body instanceof FormData; // the browser sets its multipart Content-Type
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (key) headers['Idempotency-Key'] = key === true ? newKey() : key;
   const retryable = Boolean(key) || method === 'GET';
   for (let attempt = 0; ; attempt++) {
@@ -60,7 +62,7 @@ export async function api(method, path, { body, key, signal, anonymous = false }
     let res;
     try {
       res = await fetch(BASE + path, {
-        method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+        method, headers, signal, body: body === undefined || form ? body : JSON.stringify(body),
       });
     } catch (err) {
       if (err.name === 'AbortError') throw err;

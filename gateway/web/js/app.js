@@ -12,6 +12,7 @@ import { postPage } from './views/post.js';
 import { followListPage, profilePage } from './views/profile.js';
 import { searchPage } from './views/search.js';
 import { settingsPage } from './views/settings.js';
+import { tagPage } from './views/tag.js';
 import { uploadPage } from './views/upload.js';
 
 const PUBLIC = new Set(['/login', '/signup']);
@@ -37,6 +38,7 @@ route('/u/:id', signedIn(profilePage));
 route('/u/:id/followers', signedIn(followListPage('followers')));
 route('/u/:id/following', signedIn(followListPage('following')));
 route('/p/:id', signedIn(postPage));
+route('/t/:tag', signedIn(tagPage));
 notFound(({ main }) => {
   document.title = 'Not found • photofeed';
   main.append(h('div', { class: 'column' }, h('h1', { tabindex: '-1' }, 'Page not found'),

@@ -132,18 +132,43 @@ export function timeAgo(iso) {
   return h('time', { datetime: iso, title: at.toLocaleString() }, label);
 }
 
-const TOKEN = /([#@][\p{L}\p{N}_.]+)/u;
-/** Caption or comment text with #tags and @mentions as search links. */
-export function richText(text) {
-  return String(text || '').split(TOKEN).map((part, i) => {
-    if (i % 2 === 0) return part;
-    const word = part.replace(/\.+$/, '');
-    const rest = part.slice(word.length);
-    return [h('a', { href: `#/search?q=${encodeURIComponent(word)}`, class: 'tag' }, word), rest];
-  });
+// A hashtag as the API reads one (projections/text.py): # (or a full-width #) and 1 to 50
+// letters, digits or _ (then combining marks too), not inside a word, a URL or an entity.
+const HASHTAG = /(?<![\p{L}\p{N}\p{M}_#\uff03@&/])[#\uff03]([\p{L}\p{N}_][\p{L}\p{N}\p{M}_]*)/gu;
+
+/** Caption or comment text with its #tags linked to their tag pages and its mentions (the API's
+ *  `mentions`: offsets in code points) to the profiles they name; an @name that names nobody
+ *  stays text. */
+export function richText(text, mentions = []) {
+  const value = String(text || '');
+  const chars = Array.from(value);
+  const unit = [0]; // code point index -> UTF-16 index
+  for (const ch of chars) unit.push(unit[unit.length - 1] + ch.length);
+  const links = [];
+  for (const m of mentions || []) {
+    if (m.start >= 0 && m.end <= chars.length && m.start < m.end && chars[m.start] === '@') {
+      links.push({ from: unit[m.start], to: unit[m.end], href: `#/u/${m.user_id}`, kind: 'mention' });
+    }
+  }
+  for (const m of value.matchAll(HASHTAG)) {
+    const letters = Array.from(m[1]);
+    if (letters.length > 50) continue; // past the bound: plain text, as the API reads it
+    links.push({ from: m.index, to: m.index + m[0].length, href: `#/t/${encodeURIComponent(m[1])}`, kind: 'tag' });
+  }
+  links.sort((a, b) => a.from - b.from);
+  const out = [];
+  let at = 0;
+  for (const link of links) {
+    if (link.from < at) continue; // overlaps one already linked
+    out.push(value.slice(at, link.from), h('a', { href: link.href, class: link.kind }, value.slice(link.from, link.to)));
+    at = link.to;
+  }
+  out.push(value.slice(at));
+  return out;
 }
 
-/** The #tags of a caption, without '#', lower-cased, unique (the API's tag rules). */
+/** The #tags of a caption, without '#', lower-cased, unique (close to the API's rules, which
+ *  decide: this only shows a just-published post before the API answers it). */
 export function tagsOf(text) {
   const tags = [...String(text).matchAll(/#([\p{L}\p{N}_]{1,50})/gu)].map((m) => m[1].toLowerCase());
   return [...new Set(tags)].slice(0, 30);

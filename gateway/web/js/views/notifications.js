@@ -1,5 +1,5 @@
-// #/notifications — likes (grouped per post), comments and follows, newest first; opening the
-// page marks everything shown as read (the badge clears).
+// #/notifications — likes (grouped per post), comments, mentions and follows, newest first;
+// opening the page marks everything shown as read (the badge clears).
 
 import { api, qs } from '../api.js';
 import { markedRead } from '../badge.js';
@@ -18,9 +18,11 @@ function notice(n) {
     like: ' liked your photo.',
     comment: [' commented: ', h('q', {}, n.text || '')],
     follow: ' started following you.',
+    mention: n.comment_id ? [' mentioned you in a comment: ', h('q', {}, n.text || '')] : ' mentioned you in a post.',
   }[n.type] || ' did something.';
+  const alt = n.type === 'mention' ? 'The photo' : 'Your photo';
   const thumb = n.post_id && n.thumbnail_url
-    ? h('a', { href: `#/p/${n.post_id}`, class: 'thumb' }, h('img', { src: n.thumbnail_url, alt: 'Your photo', width: 44, height: 44, loading: 'lazy' }))
+    ? h('a', { href: `#/p/${n.post_id}`, class: 'thumb' }, h('img', { src: n.thumbnail_url, alt, width: 44, height: 44, loading: 'lazy' }))
     : null;
   return h('li', { class: n.read ? 'notice-item' : 'notice-item unread' },
     avatar(n.actors[0], 44),
@@ -43,7 +45,7 @@ export async function notificationsPage({ main, signal }) {
       return { items: page.notifications, next_cursor: page.next_cursor, has_more: page.has_more };
     },
     renderItem: notice,
-    emptyText: 'Nothing yet. When people like or comment on your photos, or follow you, you will see it here.',
+    emptyText: 'Nothing yet. When people like or comment on your photos, mention you or follow you, you will see it here.',
     endText: '',
   }).first;
   if (newest && list.querySelector('.unread')) {

@@ -132,7 +132,7 @@ export function postCard(post, { eager = false, open = false, onDeleted } = {}) 
   function commentItem(c) {
     const item = h('li', { class: 'comment', 'data-comment-id': c.comment_id },
       h('a', { href: `#/u/${c.user?.user_id}`, class: 'name' }, c.user?.username || 'unknown'), ' ',
-      h('span', { class: 'text' }, richText(c.text)), ' ', timeAgo(c.created_at));
+      h('span', { class: 'text' }, richText(c.text, c.mentions)), ' ', timeAgo(c.created_at));
     if (c.user?.user_id === me || mine) {
       item.append(h('button', {
         type: 'button', class: 'icon-btn small', 'aria-label': `Delete comment by ${c.user?.username || 'unknown'}`,
@@ -223,7 +223,7 @@ export function postCard(post, { eager = false, open = false, onDeleted } = {}) 
     h('div', { class: 'actions' }, likeButton,
       h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Comment', onclick: () => input.focus() }, icon('comment'))),
     likeCount,
-    post.caption ? h('p', { class: 'caption' }, h('a', { href: `#/u/${author.user_id}`, class: 'name' }, author.username), ' ', richText(post.caption)) : null,
+    post.caption ? h('p', { class: 'caption' }, h('a', { href: `#/u/${author.user_id}`, class: 'name' }, author.username), ' ', richText(post.caption, post.mentions)) : null,
     toggle, list, more, commentError, form,
   );
   if (open && commentCount) loadComments();

@@ -1,10 +1,13 @@
-// #/settings — log out (here or everywhere), change the password, erase the account (asks for
-// the password, as the API requires).
+// #/settings — log out (here or everywhere), change the password, a private account and its
+// follow requests (views/privacy.js), blocked and muted accounts (views/relations.js), erase the
+// account (asks for the password, as the API requires).
 
 import { api } from '../api.js';
 import { alertBox, announce, confirmDialog, field, h } from '../dom.js';
 import { navigate } from '../router.js';
 import { session, signIn, signOut } from '../session.js';
+import { privacySection } from './privacy.js';
+import { relationsSection } from './relations.js';
 
 async function logOut(everywhere) {
   try {
@@ -69,9 +72,11 @@ async function eraseAccount() {
   signOut();
 }
 
-export function settingsPage({ main }) {
+export async function settingsPage({ main, signal }) {
   document.title = 'Settings • photofeed';
   const me = session();
+  const relations = relationsSection({ signal });
+  const privacy = privacySection({ signal });
   main.append(h('div', { class: 'column narrow' },
     h('h1', { tabindex: '-1' }, 'Settings'),
     h('section', { class: 'card', 'aria-labelledby': 's-session' },
@@ -82,8 +87,11 @@ export function settingsPage({ main }) {
         h('button', { type: 'button', class: 'btn', onclick: () => logOut(true) }, 'Log out everywhere'))),
     h('section', { class: 'card', 'aria-labelledby': 's-password' },
       h('h2', { id: 's-password' }, 'Password'), passwordForm()),
+    privacy.section,
+    relations.section,
     h('section', { class: 'card danger-zone', 'aria-labelledby': 's-erase' },
       h('h2', { id: 's-erase' }, 'Delete account'),
       h('p', {}, 'Erase your account and everything you shared.'),
       h('button', { type: 'button', class: 'btn danger', onclick: () => eraseAccount().catch((err) => announce(err.message)) }, 'Delete account…'))));
+  await Promise.all([privacy.load(), relations.load()]);
 }

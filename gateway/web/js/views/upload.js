@@ -63,7 +63,7 @@ export function uploadPage({ main, signal }) {
     const alt = form.alt_text.value.trim();
     const ticket = await api('POST', '/photos', {
       key: true, signal,
-      body: { filename: file.name, content_type: ctype, size_bytes: file.size, caption, tags: tagsOf(caption), alt_text: alt || undefined },
+      body: { filename: file.name, content_type: ctype, size_bytes: file.size, caption, alt_text: alt || undefined }, // the API reads the caption's #tags
     });
     stage.textContent = 'Uploading…';
     progressBox.hidden = false;
@@ -118,12 +118,14 @@ export function uploadPage({ main, signal }) {
         stage.textContent = '';
         error.show(`This photo could not be published: ${status.reason || status.reason_code || 'it was rejected'}`);
       } else if (status.status === 'published') {
-        const post = {
+        // the post as the API has it (its tags and mentions are the API's reading of the
+        // caption; the status answer's position makes it readable now), else as it looks here
+        const post = await api('GET', `/posts/${status.post_id || photoId}`).catch(() => ({
           post_id: status.post_id || photoId, user: { user_id: me.user_id, username: me.username, avatar_url: null },
-          caption, tags: tagsOf(caption), image_urls: status.urls, width: status.width, height: status.height,
-          blurhash: status.blurhash, alt_text: alt || null, like_count: 0, comment_count: 0, liked_by_viewer: false,
-          created_at: status.published_at,
-        };
+          caption, tags: tagsOf(caption), mentions: [], image_urls: status.urls, width: status.width,
+          height: status.height, blurhash: status.blurhash, alt_text: alt || null, like_count: 0, comment_count: 0,
+          liked_by_viewer: false, created_at: status.published_at,
+        }));
         rememberPublished(post);
         stage.textContent = 'Published.';
         form.reset();
