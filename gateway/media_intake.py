@@ -9,7 +9,7 @@ the media agent to cut squares and set the uploader's avatar instead of publishi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and text fields around t
 PURPOSES = ("post", "avatar")  # PhotoUploaded.purpose: a post, or the uploader's avatar
 # (photo_id, object key, content type, size, the form's text fields) -> the upload's session
 SessionOf = Callable[[int, str, str, int, dict[str, str]], UploadSession]
+# a stored upload's session -> the tags and mentions its event carries (decided at write time)
+TextOf = Callable[[UploadSession], Awaitable[tuple[tuple[str, ...], tuple[ev.Mention, ...]]]]
 
 
 async def admit_upload(deps: GatewayDeps, me: int) -> None:
@@ -66,8 +68,9 @@ def purpose_field(body: dict[str, Any]) -> str:
 
 
 async def receive_direct(
-    request: Request, deps: GatewayDeps, me: int, session_of: SessionOf, max_fields: int = 20
-) -> Response:
+    request: Request, deps: GatewayDeps, me: int, session_of: SessionOf, max_fields: int = 20,
+    text_of: TextOf | None = None,
+) -> Response:  # fmt: skip
     """A direct upload: the image in the form field `photo` (411 without Content-Length, 413
     past PHOTOFEED_DIRECT_UPLOAD_MAX_BYTES, 415 for a type not accepted, 422 without a file),
     streamed to S3 from the spooled form, its session stored, `PhotoUploaded` appended; 202."""
@@ -97,21 +100,25 @@ async def receive_direct(
     await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
     await deps.uploads.mark_completed(photo_id)
     stored = await deps.store.stat(session.object_key)
-    await append_or_503(deps, uploaded_event(deps, ids, session, stored.etag if stored else ""))
+    tags, mentions = await text_of(session) if text_of else (session.tags, ())
+    etag = stored.etag if stored else ""
+    await append_or_503(deps, uploaded_event(deps, ids, session, etag, tags, mentions))
     return processing(photo_id)
 
 
 def uploaded_event(
-    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str
-) -> ev.PhotoUploaded:
+    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str,
+    tags: tuple[str, ...] | None = None, mentions: tuple[ev.Mention, ...] = (),
+) -> ev.PhotoUploaded:  # fmt: skip
     """The upload as checked: `etag` pins the original's version, so bytes PUT again through a
     still-valid presigned URL after `complete` are refused by the media agent."""
     return ev.PhotoUploaded(
         event_id=ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
         actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
-        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=s.tags,
+        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption,
+        tags=s.tags if tags is None else tags,
         location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
-        object_etag=etag or None, purpose=s.purpose,
+        object_etag=etag or None, purpose=s.purpose, mentions=mentions,
     )  # fmt: skip
 
 

@@ -97,6 +97,16 @@ async def require_visible(deps: GatewayDeps, viewer: int | None, owner: UserView
         raise hidden()
 
 
+async def require_post_visible(deps: GatewayDeps, viewer: int | None, post: PostView) -> None:
+    """One post's page (the post, its comments) through the per-group readers, answering as the
+    one-call pages do: 404 across a block (as if there were no such post), 403 `private_account`
+    for a private account's post the viewer may not see."""
+    if post.author_id in await blocked_among(deps, viewer, [post.author_id]):
+        raise not_found("post")
+    if not await visible_posts(deps, viewer, [post]):
+        raise hidden()
+
+
 async def visible_posts(deps: GatewayDeps, viewer: int | None, posts: list[PostView]
                         ) -> list[PostView]:  # fmt: skip
     """The posts whose authors the viewer may see, in order (a page's hidden rows left out)."""

@@ -21,7 +21,7 @@ from gateway.errors import ApiError, not_found
 from gateway.idempotency import request_ids
 from gateway.mentions import resolve_mentions
 from gateway.page_calls import page_response, session_keys
-from gateway.privacy import hidden, visible_posts
+from gateway.privacy import hidden, require_post_visible, visible_posts
 from gateway.relations import refuse_if_blocked
 from gateway.responses import json_response, no_content, page_json, rfc3339
 from gateway.route_kit import append_or_503, live_post, user_json
@@ -102,8 +102,7 @@ async def list_comments(request: Request) -> Response:
             raise hidden()
         return page_response(deps, "comments", reply.posts, encode_cursor(reply.next))
     await check_pending_session(request)
-    if not await visible_posts(deps, viewer(request), [await live_post(deps, post_id)]):
-        raise hidden()
+    await require_post_visible(deps, viewer(request), await live_post(deps, post_id))
     page, nxt = await (await deps.engagement()).comments(post_id, limit, after)
     return page_json({"comments": await comments_json(deps, page)}, encode_cursor(nxt))
 

@@ -20,11 +20,13 @@ from gateway.deps import GatewayDeps
 from gateway.errors import invalid
 from gateway.page_calls import page_response, session_keys
 from gateway.privacy import visible_authors
+from gateway.relations import relations_of
 from gateway.responses import no_content, page_json, rfc3339
 from gateway.route_kit import append_or_503, user_json
 from gateway.validation import json_object, limit_param
 from projections.engagement.logic import SHOWN_ACTORS, parse_bundle
 from projections.engagement.ports import Notice
+from projections.graph.relations import hides_activity
 from schemas import events as ev
 from schemas.ids import parse_id
 
@@ -86,15 +88,23 @@ async def _hydrate(
     )
     shown = await visible_authors(deps, me, {p.author_id for p in posts.values()})
     posts = {i: p for i, p in posts.items() if p.author_id in shown}
+    quiet = set()  # actors muted or blocked by the viewer: their activity is left out
+    if me is not None:
+        quiet = {
+            a for a, r in (await relations_of(deps, me, actor_ids)).items() if hides_activity(r)
+        }
     out = []
     for n, (kind, post_id, comment_id) in zip(notices, parsed, strict=True):
         if post_id is not None and post_id not in posts:
             continue
+        actors = [a for a in n.actors if a not in quiet]
+        if len(actors) < len(n.actors) and not actors:
+            continue  # every actor shown was hidden: the notification goes with them
         item: dict[str, Any] = {
             "notification_id": str(n.newest_id),
             "type": kind,
-            "actors": [user_json(users[a], deps.store.public_url) for a in n.actors if a in users],
-            "actor_count": n.actor_count,
+            "actors": [user_json(users[a], deps.store.public_url) for a in actors if a in users],
+            "actor_count": n.actor_count - (len(n.actors) - len(actors)),
             "created_at": rfc3339(n.at_ms),
             "read": n.read,
         }

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from minio.error import S3Error
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.auth import deps_of, require_user, viewer
 from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, invalid, not_found
-from gateway.idempotency import IdSource, request_ids
-from gateway.media_intake import purpose_field
+from gateway.idempotency import request_ids
+from gateway.media_intake import (
+    accepted_type,
+    admit_upload,
+    processing,
+    purpose_field,
+    receive_direct,
+    uploaded_event,
+)
 from gateway.mentions import resolve_mentions
 from gateway.outages import outage_of
 from gateway.responses import json_response, rfc3339
@@ -26,7 +31,6 @@ from gateway.uploads import UploadSession
 from gateway.validation import (
     MAX_ALT_TEXT,
     MAX_CAPTION,
-    form_fields,
     int_field,
     json_object,
     location_value,
@@ -38,9 +42,8 @@ from gateway.validation import (
 from infra.objectstore import IMMUTABLE
 from projections.text import hashtags, merge_tags
 from schemas import events as ev
-from schemas.media import ACCEPTED_TYPES, VARIANTS, normalise_type, original_key
+from schemas.media import VARIANTS, original_key
 
-FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and text fields around the file
 log = structlog.get_logger("photofeed.gateway")
 
 
@@ -48,32 +51,16 @@ async def create_photo(request: Request) -> Response:
     deps = deps_of(request)
     me = require_user(request)
     form = request.headers.get("content-type", "").startswith("multipart/form-data")
-    wait_s = await deps.upload_limit.acquire(me)
-    if wait_s:
-        raise ApiError(
-            429, "rate_limited",
-            f"at most {deps.upload_limit.limit} uploads a minute; retry in {wait_s} s",
-            {"Retry-After": str(wait_s)},
-        )  # fmt: skip
+    await admit_upload(deps, me)
     if form:
         return await _direct_upload(request, deps, me)
     return await _presigned_upload(request, deps, me)
 
 
-def _content_type(raw: str, field: str = "content_type") -> str:
-    ctype = normalise_type(raw)
-    if ctype not in ACCEPTED_TYPES:
-        raise ApiError(
-            415, "unsupported_media_type",
-            f"{field}: {raw!r} is not accepted; send one of {', '.join(sorted(ACCEPTED_TYPES))}",
-        )  # fmt: skip
-    return ctype
-
-
 async def _presigned_upload(request: Request, deps: GatewayDeps, me: int) -> Response:
     body = await json_object(request)
     string_field(body, "filename")
-    ctype = _content_type(string_field(body, "content_type"))
+    ctype = accepted_type(string_field(body, "content_type"))
     size = int_field(body, "size_bytes", 1, 2**62)
     if size > deps.settings.max_upload_bytes:
         raise ApiError(
@@ -136,7 +123,7 @@ async def complete_upload(request: Request) -> Response:
     if session.owner_id != me:
         raise ApiError(403, "forbidden", "this upload belongs to someone else")
     if completed:
-        return _processing(photo_id)  # idempotent: a retried complete appends nothing
+        return processing(photo_id)  # idempotent: a retried complete appends nothing
     if session.upload_id is not None:
         await _complete_multipart(parts, deps, session)
     info = await deps.store.stat(session.object_key)
@@ -146,15 +133,15 @@ async def complete_upload(request: Request) -> Response:
         raise ApiError(409, "size_mismatch", f"uploaded {info.size} bytes, announced "
                        f"{session.size_bytes}")  # fmt: skip
     if not await deps.uploads.mark_completed(photo_id):
-        return _processing(photo_id)  # a concurrent complete won the race
+        return processing(photo_id)  # a concurrent complete won the race
     try:
         tags, mentions = await _post_text(deps, session)
-        event = _uploaded_event(deps, request_ids(request), session, info.etag, tags, mentions)
+        event = uploaded_event(deps, request_ids(request), session, info.etag, tags, mentions)
         await append_or_503(deps, event)
     except Exception:
         await deps.uploads.unmark_completed(photo_id)
         raise
-    return _processing(photo_id)
+    return processing(photo_id)
 
 
 def _parts(body: dict[str, Any]) -> list[tuple[int, str]] | None:
@@ -205,68 +192,25 @@ async def _post_text(
     return merge_tags(s.tags, hashtags(s.caption)), mentions
 
 
-def _uploaded_event(
-    deps: GatewayDeps, ids: IdSource, s: UploadSession, etag: str, tags: tuple[str, ...],
-    mentions: tuple[ev.Mention, ...],
-) -> ev.PhotoUploaded:  # fmt: skip
-    """The upload as checked: `etag` pins the original's version, so bytes PUT again through a
-    still-valid presigned URL after `complete` are refused by the media agent."""
-    return ev.PhotoUploaded(
-        event_id=ids.next_id(), occurred_at=datetime.fromtimestamp(deps.clock(), tz=UTC),
-        actor_id=s.owner_id, photo_id=s.photo_id, object_key=s.object_key,
-        content_type=s.content_type, size_bytes=s.size_bytes, caption=s.caption, tags=tags,
-        location=ev.Location(*s.location) if s.location else None, alt_text=s.alt_text,
-        object_etag=etag or None, purpose=s.purpose, mentions=mentions,
-    )  # fmt: skip
-
-
-def _processing(photo_id: int) -> Response:
-    return json_response(
-        {"photo_id": str(photo_id), "status": "processing",
-         "poll_url": f"/api/v1/photos/{photo_id}/status"},
-        202,
-    )  # fmt: skip
-
-
 async def _direct_upload(request: Request, deps: GatewayDeps, me: int) -> Response:
-    cap = deps.settings.direct_upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared is None or not declared.isdigit():
-        raise ApiError(411, "length_required", "send Content-Length with direct uploads")
-    if int(declared) > cap + FORM_OVERHEAD_BYTES:
-        message = f"direct uploads are limited to {cap} bytes; use the presigned flow"
-        raise ApiError(413, "payload_too_large", message)
-    async with form_fields(request, max_files=1, max_fields=20) as form:
-        photo = form.get("photo")
-        if not isinstance(photo, UploadFile):
-            raise invalid("photo", "attach the image as the form field 'photo'")
-        ctype = _content_type(photo.content_type or "", "photo")
-        size = photo.size or 0
-        if size == 0:
-            raise invalid("photo", "the file is empty")
-        if size > cap:
-            raise ApiError(413, "payload_too_large", f"direct uploads are limited to {cap} bytes")
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    """A post's direct upload: the image and its text fields in one form
+    (gateway/media_intake.py receives it; the caption's tags and mentions are decided here)."""
+
+    def session_of(photo_id: int, key: str, ctype: str, size: int,
+                   fields: dict[str, str]) -> UploadSession:  # fmt: skip
         body: dict[str, Any] = {
             "caption": fields.get("caption"), "alt_text": fields.get("alt_text"),
             "tags": _form_list(fields.get("tags")), "location": _form_location(fields),
         }  # fmt: skip
-        ids = request_ids(request)
-        photo_id = ids.next_id()
-        session = UploadSession(
-            photo_id, me, original_key(me, photo_id), ctype, size, _caption(body),
-            tags_value(body["tags"]), location_value(body["location"]),
-            optional_string(body, "alt_text", MAX_ALT_TEXT),
+        return UploadSession(
+            photo_id, me, key, ctype, size, _caption(body), tags_value(body["tags"]),
+            location_value(body["location"]), optional_string(body, "alt_text", MAX_ALT_TEXT),
         )  # fmt: skip
-        await photo.seek(0)
-        await deps.store.put(session.object_key, photo.file, size, ctype)  # streamed from disk
-    await deps.uploads.create(session, deps.settings.upload_session_ttl_s)
-    await deps.uploads.mark_completed(photo_id)
-    stored = await deps.store.stat(session.object_key)
-    tags, mentions = await _post_text(deps, session)
-    etag = stored.etag if stored else ""
-    await append_or_503(deps, _uploaded_event(deps, ids, session, etag, tags, mentions))
-    return _processing(photo_id)
+
+    async def text_of(session: UploadSession) -> tuple[tuple[str, ...], tuple[ev.Mention, ...]]:
+        return await _post_text(deps, session)
+
+    return await receive_direct(request, deps, me, session_of, text_of=text_of)
 
 
 def _form_list(raw: str | None) -> list[str] | None:

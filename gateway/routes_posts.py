@@ -18,13 +18,15 @@ from gateway.deps import GatewayDeps
 from gateway.errors import ApiError, invalid, not_found
 from gateway.page_calls import page_response, served, session_keys
 from gateway.paging import fetch_page
-from gateway.privacy import hidden, require_visible, visible_posts
+from gateway.privacy import hidden, require_post_visible, require_visible, visible_posts
+from gateway.relations import relations_of
 from gateway.responses import json_response, no_content, page_json
 from gateway.route_kit import append_or_503, live_post, posts_json
 from gateway.validation import limit_param, path_id
 from projections.feeds.cards import with_url_base
 from projections.feeds.ports import PostView
 from projections.feeds.query import read_feed, rebuild_feed
+from projections.graph.relations import hides_activity
 from projections.ports import Position
 from projections.text import MAX_TAG_CHARS, normalise_tag
 from schemas import events as ev
@@ -47,6 +49,8 @@ async def home_feed(request: Request) -> Response:
     await check_pending_session(request)
     graph = await deps.graph()
     following = {e.user_id for e in (await graph.following(me, 100_000, None)).items}
+    quiet = await relations_of(deps, me, following)  # muted (or blocked) authors stay out
+    following -= {a for a, r in quiet.items() if hides_activity(r)}
     feeds = await deps.feeds()
     page = await read_feed(feeds, me, following, limit, after)
     if page.missing and following:
@@ -139,8 +143,7 @@ async def get_post(request: Request) -> Response:
             return Response(body, media_type="application/json")
     await check_pending_session(request)
     post = await live_post(deps, post_id)
-    if not await visible_posts(deps, viewer(request), [post]):
-        raise hidden()
+    await require_post_visible(deps, viewer(request), post)
     return json_response((await posts_json(deps, [post], viewer(request)))[0])
 
 

@@ -22,7 +22,7 @@ from gateway.idempotency import (
     multipart_boundary,
 )
 from gateway.keys import IdempotencyKeys
-from gateway.routes_photos import FORM_OVERHEAD_BYTES
+from gateway.media_intake import FORM_OVERHEAD_BYTES
 from gateway.validation import MAX_JSON_BYTES
 from schemas.ids import SnowflakeGenerator
 
