@@ -53,8 +53,13 @@ def raw_records(settings: Settings, topic: str) -> list[dict[str, Any]]:
     out = []
     for batch in LogReader(settings.bootstrap, [topic]).batches():
         for record in batch:
+            if record.value[2:10] not in schemas:
+                continue  # not an event (a poison-message test's bytes): a data team skips it
             body = io.BytesIO(record.value[10:])
-            decoded = fastavro.schemaless_reader(body, schemas[record.value[2:10]], None)
+            try:
+                decoded = fastavro.schemaless_reader(body, schemas[record.value[2:10]], None)
+            except (EOFError, IndexError, ValueError, TypeError):
+                continue  # a poison-message test's corrupt body: skipped, as the agents do
             assert isinstance(decoded, dict)
             out.append(decoded)
     return out

@@ -111,7 +111,8 @@ async def test_an_erased_accounts_tokens_are_401_everywhere_and_append_nothing(
     assert (erased.status_code, erased.json()["status"]) == (202, "erasing")
     before = events_by(settings, victim)
     assert any(isinstance(e, ev.AccountErasureRequested) for e in before)
-    ids = {"user_id": friend, "post_id": str(post), "photo_id": str(post), "comment_id": comment}
+    ids = {"user_id": friend, "post_id": str(post), "photo_id": str(post), "comment_id": comment,
+           "requester_id": friend, "tag": "sea"}  # fmt: skip
     tried = 0
     for method, path, _endpoint, _op in API:
         url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], path)

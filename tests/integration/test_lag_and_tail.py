@@ -50,6 +50,8 @@ def sample(cls: type[ev.Event]) -> ev.Event:
             values[f.name] = now()
         elif typing.get_origin(hint) is typing.Union or isinstance(hint, type(int | None)):
             values[f.name] = None
+        elif hint is bool:
+            values[f.name] = True
         elif hint is int:
             values[f.name] = IDS.next_id() if f.name.endswith("_id") or f.name == "phash" else 321
         elif hint is str:
@@ -58,6 +60,8 @@ def sample(cls: type[ev.Event]) -> ev.Event:
             values[f.name] = ("tail", "test")
         elif hint is ev.Variants:
             values[f.name] = ev.Variants("v/t.jpg", "v/f.jpg", "v/u.jpg")
+        elif hint == tuple[ev.Mention, ...]:
+            values[f.name] = (ev.Mention(IDS.next_id(), 0, 5),)
         else:
             raise AssertionError(f"no sample for {cls.__name__}.{f.name}: {hint}")
     return cls(**values)
