@@ -141,10 +141,9 @@ class MediaAgent:
                 image = await self._process(upload, data)
             except RejectedImage as exc:
                 return [self._rejected(upload, exc.code, exc.reason)]
-        match = await self._blocked(image.phash)
-        if match is not None:
-            log.warning("blocklisted_upload", photo_id=upload.photo_id, note=match)
-            return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
+        refused = await self._blocklisted(upload, image.phash)
+        if refused:
+            return refused
         if isinstance(image, ProcessedImage):
             await self._store_variants(sha, image)
         if await self._owner_erased(upload):  # erased meanwhile: its media step may be past
@@ -160,10 +159,9 @@ class MediaAgent:
             image = await self._process(upload, data, process_avatar)
         except RejectedImage as exc:
             return [self._rejected(upload, exc.code, exc.reason)]
-        match = await self._blocked(image.phash)
-        if match is not None:
-            log.warning("blocklisted_upload", photo_id=upload.photo_id, note=match)
-            return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
+        refused = await self._blocklisted(upload, image.phash)
+        if refused:
+            return refused
         keys = [avatar_key(upload.actor_id, upload.photo_id, size) for size in AVATAR_SIZES]
         await asyncio.gather(
             *(self._put(key, image.variants[str(size)])
@@ -249,6 +247,15 @@ class MediaAgent:
         except Exception as exc:  # a broken promise of process_image, not an outage
             _log_undecodable(upload, exc)
             raise undecodable(exc) from exc
+
+    async def _blocklisted(self, upload: ev.PhotoUploaded, phash: int) -> list[ev.Event]:
+        """The rejection of an image that matches the blocklist (photo or avatar alike); none
+        when it does not."""
+        match = await self._blocked(phash)
+        if match is None:
+            return []
+        log.warning("blocklisted_upload", photo_id=upload.photo_id, note=match)
+        return [self._rejected(upload, "blocklisted", BLOCKED_REASON)]
 
     async def _blocked(self, phash: int) -> str | None:
         for blocked, note in (await self._blocklist.entries()).items():

@@ -53,7 +53,7 @@ from projections.engagement.logic import (
     like_bundle,
     mention_bundle,
 )
-from projections.engagement.ports import CommentView, Notice, NoticePage
+from projections.engagement.ports import CommentView, Notice, NoticePage, comments_page
 from projections.ports import Position
 from projections.text import mentioned_users, parse_mentions
 from projections.writes import (
@@ -316,11 +316,7 @@ class CassandraEngagement(KeyspaceAdapter):
             params = (post_id, after.at_ms, after.id, limit + 1)
             rows = await self._s.execute(self._q(COMMENTS_AFTER), params)
         ids = [int(r["comment_id"]) for r in rows]
-        more = len(ids) > limit
-        bodies = await self.comments_by_id(ids[:limit])
-        views = [bodies[cid] for cid in ids[:limit] if cid in bodies]
-        nxt = Position(views[-1].created_ms, views[-1].comment_id) if more and views else None
-        return views, nxt
+        return await comments_page(ids, limit, self.comments_by_id)
 
     async def notifications(
         self, user_id: int, limit: int, after: tuple[int, str] | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,3 +68,16 @@ class EngagementStore(CommentReader, NotificationReader, Protocol):
     """Counts and the viewer's likes for a page of posts, comments and notifications."""
 
     async def stats(self, post_ids: Sequence[int], viewer: int | None) -> dict[int, PostStats]: ...
+
+
+async def comments_page(
+    ids: Sequence[int], limit: int,
+    bodies_of: Callable[[Sequence[int]], Awaitable[dict[int, CommentView]]],
+) -> tuple[list[CommentView], Position | None]:  # fmt: skip
+    """A comments page from up to `limit + 1` ids read oldest first past a cursor: the first
+    `limit` hydrated (a comment deleted meanwhile left out), and where the next page starts
+    (the last shown comment) when the extra id shows more remain. Every adapter's."""
+    bodies = await bodies_of(ids[:limit])
+    views = [bodies[cid] for cid in ids[:limit] if cid in bodies]
+    more = len(ids) > limit
+    return views, Position(views[-1].created_ms, views[-1].comment_id) if more and views else None

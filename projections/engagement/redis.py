@@ -43,7 +43,7 @@ from projections.engagement.logic import (
     like_bundle,
     like_runs,
 )
-from projections.engagement.ports import CommentView, Notice, NoticePage, PostStats
+from projections.engagement.ports import CommentView, Notice, NoticePage, PostStats, comments_page
 from projections.ports import Position
 from projections.text import parse_mentions
 from projections.writes import (
@@ -188,11 +188,7 @@ class RedisEngagement:
         )
         flat = await self._r.fcall_ro(PAGE_AFTER, 1, self.keys.comments(post_id), *args)
         ids = [int(flat[i]) for i in range(0, len(flat), 2)]
-        more = len(ids) > limit
-        bodies = await self.comments_by_id(ids[:limit])
-        views = [bodies[cid] for cid in ids[:limit] if cid in bodies]
-        nxt = Position(views[-1].created_ms, views[-1].comment_id) if more and views else None
-        return views, nxt
+        return await comments_page(ids, limit, self.comments_by_id)
 
     async def notifications(
         self, user_id: int, limit: int, after: tuple[int, str] | None
