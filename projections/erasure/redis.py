@@ -137,14 +137,17 @@ async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts
             pipe.delete(*(k.post_tags(post) for post in facts.posts))
             await pipe.execute()
     async with redis.pipeline(transaction=False) as pipe:
-        for follower in facts.followers:  # deep-scroll caches name the user's posts and id
-            pipe.delete(k.frontier(follower), k.deep_meta(follower), k.deep(follower))
+        for follower in facts.followers:  # deep-scroll and pull caches name the user's posts
+            pipe.delete(k.frontier(follower), k.deep_meta(follower), k.deep(follower),
+                        k.pull(follower), k.pull_meta(follower))  # fmt: skip
         if facts.posts:
             for follower in facts.followers:
                 pipe.zrem(k.feed(follower), *facts.posts)
             pipe.delete(*(k.post(post) for post in facts.posts))
         pipe.delete(k.timeline(user), k.timeline_versions(user), k.feed(user), k.feed_trimmed(user),
-                    k.frontier(user), k.deep_meta(user), k.deep(user))  # fmt: skip
+                    k.frontier(user), k.deep_meta(user), k.deep(user), k.pull(user),
+                    k.pull_meta(user))  # fmt: skip
+        pipe.hdel(k.stamps(), user)
         pipe.srem(k.celebrities(), user)
         await pipe.execute()
 

@@ -51,7 +51,16 @@ local function set_post_tags(keys, args)
   return applied
 end
 
+-- An author's timeline changed: bump their stamp (KEYS[1]: the stamps hash; ARGV: the authors),
+-- which tells every viewer's pull cache (photofeed_pages' pull_refresh) to read it again. Called
+-- after the timeline writes in the same batch; a redelivery's extra bump only costs a re-read.
+local function bump_stamps(keys, args)
+  for _, author in ipairs(args) do redis.call('HINCRBY', keys[1], author, 1) end
+  return #args
+end
+
 redis.register_function{function_name = 'feed_add', callback = feed_add}
+redis.register_function{function_name = 'bump_stamps', callback = bump_stamps}
 -- no-cluster: a deletion names the timelines of the tags it reads from the record at run time
 redis.register_function{function_name = 'set_post_tags', callback = set_post_tags,
                         flags = {'no-cluster'}}

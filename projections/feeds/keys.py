@@ -9,7 +9,7 @@ class FeedKeys:
 
     # key suffixes of caches whose content depends on timing (home feeds, deep scroll's merge): a
     # replay rebuilds or drops them but does not compare them with the live version's
-    CACHE_SUFFIXES = (":feed", ":frontier", ":deep", ":deep:meta")
+    CACHE_SUFFIXES = (":feed", ":frontier", ":deep", ":deep:meta", ":stamps", ":pull", ":pull:meta")
 
     def __init__(self, version: int) -> None:
         self.prefix = f"feeds.v{version}"
@@ -22,6 +22,9 @@ class FeedKeys:
 
     def timeline_versions(self, author_id: int) -> str:
         return f"{self.prefix}:u:{{{author_id}}}:timeline:v"  # hash post_id -> last version
+
+    def stamps(self) -> str:
+        return f"{self.prefix}:stamps"  # hash author -> a counter bumped by each timeline write
 
     def feed(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:feed"  # zset post_id -> published ms, <= MAX_FEED
@@ -46,3 +49,9 @@ class FeedKeys:
 
     def deep(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:deep"  # zset: merged history past the feed
+
+    def pull(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:pull"  # zset: followed celebrities' merge (a cache)
+
+    def pull_meta(self, user_id: int) -> str:
+        return f"{self.prefix}:u:{{{user_id}}}:pull:meta"  # hash: celebrity -> stamp merged, -floor

@@ -83,6 +83,9 @@ class RedisFeeds:
         calls += [
             ("set_members_if_newer", keys, args) for keys, args in timelines.groups(self._cluster)
         ]
+        authors = sorted({w.author_id for w in writes if isinstance(w, SetTimeline)})
+        if authors:  # after the timelines: a reader that sees a new stamp sees the new rows
+            calls.append(("bump_stamps", [k.stamps()], authors))
         tag_key = k.tag("%s")  # the function meets each tag's timeline as it reads the record
         calls += [("set_post_tags", keys, [tag_key, *args]) for keys, args in tags.groups(False)]
         await call_functions(self._r, calls)

@@ -21,7 +21,7 @@
 -- or at max with a member below `after` (Redis orders equal scores by member bytes), and not
 -- below `min` (default: all). Flat list {member, score, member, score, ...} of <= `limit` rows.
 local function page_before(key, max, after, limit, min)
-  local out, offset, batch = {}, 0, limit + 8
+  local out, offset, batch = {}, 0, (after == '') and limit or (limit + 2)
   while #out < 2 * limit do
     local rows = redis.call('ZRANGE', key, max, min or '-inf', 'BYSCORE', 'REV', 'LIMIT', offset,
                             batch, 'WITHSCORES')
@@ -41,7 +41,7 @@ end
 
 -- An oldest-first page of a zset strictly after (min, after): the mirror of page_before.
 local function page_after(key, min, after, limit)
-  local out, offset, batch = {}, 0, limit + 8
+  local out, offset, batch = {}, 0, (after == '') and limit or (limit + 2)
   while #out < 2 * limit do
     local rows = redis.call('ZRANGE', key, min, '+inf', 'BYSCORE', 'LIMIT', offset, batch,
                             'WITHSCORES')
@@ -143,6 +143,28 @@ local function checked(keys, epoch)  -- nil when the session stands or there is 
   return nil
 end
 
+-- A key template (`%s` where the id goes, projections/backends/keys.py) as its two sides, so
+-- a key is one concatenation (string.format costs several times as much, per key, per row).
+local function sides(template)
+  local at = string.find(template, '%s', 1, true)
+  return {string.sub(template, 1, at - 1), string.sub(template, at + 2)}
+end
+
+local function key(sides_of, id)
+  return sides_of[1] .. id .. sides_of[2]
+end
+
+-- The templates (timeline, post, user, counts, comments, comment) as `sides`, then the viewer
+-- ('' when anonymous) and the viewer's blocks, blocked_by, mutes and following zsets ('' when
+-- anonymous); `rest` is the index of the first ARGV after them.
+local function templates(args, from)
+  return {timeline = sides(args[from]), post = sides(args[from + 1]),
+          user = sides(args[from + 2]), counts = sides(args[from + 3]),
+          comments = sides(args[from + 4]), comment = sides(args[from + 5]),
+          viewer = args[from + 6], blocks = args[from + 7], blocked_by = args[from + 8],
+          mutes = args[from + 9], following = args[from + 10], rest = from + 11}
+end
+
 -- The viewer's blocks (either way) and mutes: the Lua twin of projections/graph/relations.py
 -- (`blocked`, `hides_activity`). The viewer's three zsets (blocks, blocked_by, mutes; '' when
 -- anonymous) come in the templates' tail. Most viewers have none, which one EXISTS tells; a
@@ -210,7 +232,7 @@ local function reader(t, viewer_liked)
   function self.user(id)  -- the user's JSON, or nil for an unknown (erased) user
     local json = self.authors[id]
     if json ~= nil then return json or nil end
-    local u = redis.call('HMGET', string.format(t.user, id), 'username', 'avatar_url',
+    local u = redis.call('HMGET', key(t.user, id), 'username', 'avatar_url',
                          'avatar_150', 'display_name', 'private')
     self.private[id] = u[5] == '1'
     if not u[1] then
@@ -257,7 +279,7 @@ local function reader(t, viewer_liked)
   -- The post's card fields: nil for a deleted or unknown post, false for a post projected
   -- before cards existed (the caller serves that page the old way until a replay).
   function self.post(id)
-    local p = redis.call('HMGET', string.format(t.post, id), 'card', 'author_id', 'deleted',
+    local p = redis.call('HMGET', key(t.post, id), 'card', 'author_id', 'deleted',
                          'mentions')
     if not p[2] or p[3] == '1' then return nil end
     if not p[1] then return false end
@@ -277,8 +299,8 @@ local function reader(t, viewer_liked)
   end
 
   function self.card(id, p)
-    local likes = redis.call('HGET', string.format(t.counts, id), 'likes') or '0'
-    local comments = redis.call('ZCARD', string.format(t.comments, id))
+    local likes = redis.call('HGET', key(t.counts, id), 'likes') or '0'
+    local comments = redis.call('ZCARD', key(t.comments, id))
     local liked = 'false'
     if viewer_liked then
       local flag = redis.call('HGET', viewer_liked, id)
@@ -290,16 +312,6 @@ local function reader(t, viewer_liked)
   end
 
   return self
-end
-
--- The templates (timeline, post, user, counts, comments, comment), then the viewer ('' when
--- anonymous) and the viewer's blocks, blocked_by, mutes and following zsets ('' when
--- anonymous); `rest` is the index of the first ARGV after them.
-local function templates(args, from)
-  return {timeline = args[from], post = args[from + 1], user = args[from + 2],
-          counts = args[from + 3], comments = args[from + 4], comment = args[from + 5],
-          viewer = args[from + 6], blocks = args[from + 7], blocked_by = args[from + 8],
-          mutes = args[from + 9], following = args[from + 10], rest = from + 11}
 end
 
 local function reply(cards, last)
@@ -324,7 +336,7 @@ local function frontier_build(keys, t, max, after)
   local zset = keys[8]
   redis.call('DEL', zset)
   for _, author in ipairs(redis.call('ZRANGE', keys[5], 0, -1)) do
-    local row = page_before(string.format(t.timeline, author), max, after, 1)
+    local row = page_before(key(t.timeline, author), max, after, 1)
     if #row > 0 then redis.call('ZADD', zset, row[2], row[1] .. '\0' .. author) end
   end
 end
@@ -336,7 +348,7 @@ local function frontier_pop(keys, t)  -- {post, score text} of the newest remain
   if #top == 0 then return nil end
   redis.call('ZREM', zset, top[1])
   local post, author = string.match(top[1], '^([^%z]+)%z(.+)$')
-  local nxt = page_before(string.format(t.timeline, author), top[2], post, 1)
+  local nxt = page_before(key(t.timeline, author), top[2], post, 1)
   if #nxt > 0 then redis.call('ZADD', zset, nxt[2], nxt[1] .. '\0' .. author) end
   return {post, top[2]}
 end
@@ -396,15 +408,89 @@ local function deep_rows(keys, t, max, after, need, step)
   return rows
 end
 
+-- Followed celebrities' posts are pulled, not pushed. Merging every followed celebrity's timeline
+-- on every page would cost a read per celebrity per page; instead each viewer's merge is kept
+-- (`pull` zset, `pull_meta` hash: a cache with a TTL) and brought up to date at the start of a
+-- page: one HMGET of the celebrities' timeline stamps (the feeds projection bumps an author's stamp
+-- on every write to their timeline) against the stamps the cache last merged, then a re-read of
+-- only the timelines that changed since. `pull` is exact strictly above its floor (meta field
+-- '-floor'; absent: exact throughout); below it the page merges the timelines directly.
+local PULL_TTL_S = 600
+
+local function score_num(s)
+  if s == '+inf' then return math.huge end
+  if s == '-inf' then return -math.huge end
+  return tonumber(s)
+end
+
+-- Bring the viewer's pull cache up to date with `celebrities`; returns its floor ('-inf': exact
+-- throughout). A re-read takes the changed timeline's rows above the floor, at most `window`
+-- (when capped, the floor rises to the last row read); the cache is trimmed to its newest
+-- `window` rows when it holds twice that (the floor rises to the cut).
+local function hmget_all(key, fields)  -- HMGET of any number of fields (unpack is bounded)
+  local out = {}
+  for from = 1, #fields, 1000 do
+    local got = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + 999)))
+    for i = 1, #got do out[#out + 1] = got[i] end
+  end
+  return out
+end
+
+local function pull_refresh(keys, t, celebrities, window)
+  local stamps_key, pull, meta = keys[11], keys[12], keys[13]
+  if redis.call('EXISTS', pull) == 0 then redis.call('DEL', meta) end
+  local stamps = hmget_all(stamps_key, celebrities)
+  local seen = hmget_all(meta, celebrities)
+  local floor = redis.call('HGET', meta, '-floor') or '-inf'
+  local changed, raised = {}, false
+  for i, author in ipairs(celebrities) do
+    local stamp = stamps[i] or '0'
+    if seen[i] ~= stamp then
+      local low = (floor == '-inf') and '-inf' or ('(' .. floor)
+      local rows = redis.call('ZRANGE', key(t.timeline, author), '+inf', low, 'BYSCORE',
+                              'REV', 'LIMIT', 0, window, 'WITHSCORES')
+      if #rows > 0 then
+        local args = {}
+        for j = 1, #rows, 2 do
+          args[j], args[j + 1] = rows[j + 1], rows[j]
+        end
+        redis.call('ZADD', pull, unpack(args))
+        if #rows == 2 * window then
+          floor, raised = rows[#rows], true
+        end
+      end
+      changed[#changed + 1] = author
+      changed[#changed + 1] = stamp
+    end
+  end
+  if #changed == 0 then return floor end
+  if redis.call('ZCARD', pull) > 2 * window then
+    local cut = redis.call('ZRANGE', pull, window, window, 'REV', 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', pull, 0, -(window + 1))
+    if score_num(cut[2]) > score_num(floor) then floor, raised = cut[2], true end
+  end
+  if raised then
+    changed[#changed + 1] = '-floor'
+    changed[#changed + 1] = floor
+  end
+  for from = 1, #changed, 1000 do
+    redis.call('HSET', meta, unpack(changed, from, math.min(#changed, from + 999)))
+  end
+  redis.call('EXPIRE', pull, PULL_TTL_S)
+  redis.call('EXPIRE', meta, PULL_TTL_S)
+  return floor
+end
+
 -- The home feed (see projections/feeds/query.py, the same rows in Python for other stores): the
--- pushed feed merged with the timelines of the celebrities the viewer follows; deleted posts and
--- authors no longer followed, blocked either way or muted are dropped; a missing feed, or a
--- trimmed one scrolled past its end, continues from the frontier of every followed author's
--- timeline.
+-- pushed feed merged with the timelines of the celebrities the viewer follows (through the pull
+-- cache above its floor, directly below it); deleted posts and authors no longer followed, blocked
+-- either way or muted are dropped; a missing feed, or a trimmed one scrolled past its end,
+-- continues from the frontier of every followed author's timeline.
 -- KEYS: account, revocation key, feed, feed-trimmed marker, following zset, followed-celebrities
--- set, the viewer's likes, then deep scroll's frontier zset, meta hash and deep zset. ARGV:
--- epoch, limit, max score ('+inf'), last member (''), rows merged into `deep` at a time, then
--- the templates and the viewer's tail (`templates`).
+-- set, the viewer's likes, then deep scroll's frontier zset, meta hash and deep zset, then the
+-- timeline stamps hash and the pull cache's zset and meta hash. ARGV: epoch, limit, max score
+-- ('+inf'), last member (''), rows merged into `deep` at a time, then the templates and the
+-- viewer's tail (`templates`), then the pull cache's window.
 -- Reply: {'ok', posts JSON, next score, next member} (no next when the feed ends), {'legacy'},
 -- or {verdict} when the session does not stand; a 5th element 'missing' asks for a rebuild.
 local function feed_page(keys, args)
@@ -412,6 +498,7 @@ local function feed_page(keys, args)
   if verdict ~= 'ok' then return {verdict} end
   local limit, max, after, deep_step = tonumber(args[2]), args[3], args[4], tonumber(args[5])
   local t = templates(args, 6)
+  local window = tonumber(args[t.rest])
   local r = reader(t, keys[7])
   local exists = redis.call('EXISTS', keys[3]) == 1
   local kept, cards = {}, {}
@@ -439,26 +526,50 @@ local function feed_page(keys, args)
   if exists then
     local trimmed = redis.call('EXISTS', keys[4]) == 1
     local celebrities = redis.call('SMEMBERS', keys[6])
+    local floor = '-inf'
+    if #celebrities > 0 then floor = pull_refresh(keys, t, celebrities, window) end
     while #kept <= limit do
-      local chunk = 2 * (limit + 1 - #kept)
+      -- the rows still needed and two spare: a dropped row (deleted, unfollowed) rarely costs
+      -- another round, and reading more than a page needs is what a page costs most
+      local chunk = limit + 3 - #kept
       local pushed = page_before(keys[3], max, after, chunk)
       if #pushed < 2 * chunk and trimmed then deep = true break end
       local flats, exhausted = {pushed}, #pushed < 2 * chunk
       -- a full pushed chunk bounds the merge: older celebrity rows cannot make its top `chunk`
-      local floor = (not exhausted) and pushed[#pushed] or nil
-      for _, author in ipairs(celebrities) do
-        local flat = page_before(string.format(t.timeline, author), max, after, chunk, floor)
-        flats[#flats + 1] = flat
+      local bound = (not exhausted) and pushed[#pushed] or nil
+      local cut = nil  -- rows at or below it wait for the next round (the pull cache's floor)
+      if #celebrities > 0 and score_num(max) > score_num(floor) then
+        local flat = page_before(keys[12], max, after, chunk, bound)
+        local kept_rows = {}
+        for i = 1, #flat, 2 do
+          if score_num(flat[i + 1]) > score_num(floor) then
+            kept_rows[#kept_rows + 1] = flat[i]
+            kept_rows[#kept_rows + 1] = flat[i + 1]
+          end
+        end
         if #flat == 2 * chunk then exhausted = false end
+        if floor ~= '-inf' and #kept_rows < 2 * chunk then cut, exhausted = floor, false end
+        flats[2] = kept_rows
+      else
+        for _, author in ipairs(celebrities) do
+          local flat = page_before(key(t.timeline, author), max, after, chunk, bound)
+          flats[#flats + 1] = flat
+          if #flat == 2 * chunk then exhausted = false end
+        end
       end
       local rows = merge_newest(flats, chunk)
-      local full = false
+      local full, stopped = false, false
       for _, row in ipairs(rows) do
+        if cut and row[2] <= score_num(cut) then
+          max, after, stopped = cut, '', true  -- the next round merges the timelines directly
+          break
+        end
         max, after = row[3], row[1]
         full = consider(row[1], row[3])
         if full then break end
       end
-      if full or #rows == 0 or (exhausted and #rows < chunk) then break end
+      if cut and not stopped and not full then max, after = cut, '' end
+      if full or (#rows == 0 and not cut) or (exhausted and #rows < chunk) then break end
     end
   end
   while deep and #kept <= limit do
@@ -573,7 +684,7 @@ local function post_cards(keys, args)
 end
 
 local function live_post(t, id)
-  local p = redis.call('HMGET', string.format(t.post, id), 'author_id', 'deleted', 'thumbnail')
+  local p = redis.call('HMGET', key(t.post, id), 'author_id', 'deleted', 'thumbnail')
   if not p[1] or p[2] == '1' then return nil end
   return p
 end
@@ -597,7 +708,7 @@ local function comments_page(keys, args)
   local rows = page_after(keys[3], args[4], args[5], limit + 1)
   local out, last = {}, nil
   for i = 1, math.min(#rows, 2 * limit), 2 do
-    local c = redis.call('HMGET', string.format(t.comment, rows[i]), 'post_id', 'commenter_id',
+    local c = redis.call('HMGET', key(t.comment, rows[i]), 'post_id', 'commenter_id',
                          'text', 'created_ms', 'deleted', 'mentions')
     if c[3] and c[5] ~= '1' and not r.relations.blocked(c[2]) then
       out[#out + 1] = '{"comment_id":"' .. rows[i] .. '","post_id":"' .. c[1] .. '","user":' ..
@@ -668,7 +779,7 @@ local function notifications_page(keys, args)
         item = item .. ',"post_id":"' .. post .. '","thumbnail_url":' .. thumb
       end
       if comment and comment ~= '' then
-        local c = redis.call('HMGET', string.format(t.comment, comment), 'text', 'deleted')
+        local c = redis.call('HMGET', key(t.comment, comment), 'text', 'deleted')
         local text = (c[1] and c[2] ~= '1') and cjson.encode(c[1]) or 'null'
         item = item .. ',"comment_id":"' .. comment .. '","text":' .. text
       end

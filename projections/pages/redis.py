@@ -20,6 +20,7 @@ from projections.graph.keys import GraphKeys
 from projections.ports import Position
 
 DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
+PULL_WINDOW = 800  # rows of followed celebrities' posts a viewer's pull cache keeps (as MAX_FEED)
 Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
 
 
@@ -38,10 +39,12 @@ class PageReply:
 
 class RedisPages:
     def __init__(
-        self, redis: Redis, graph: int, feeds: int, engagement: int, deep_step: int = DEEP_STEP
-    ) -> None:
+        self, redis: Redis, graph: int, feeds: int, engagement: int, deep_step: int = DEEP_STEP,
+        pull_window: int = PULL_WINDOW,
+    ) -> None:  # fmt: skip
         self._r = redis
         self._deep_step = deep_step
+        self._pull_window = pull_window
         self.versions = (graph, feeds, engagement)
         self.graph, self.feeds, self.engagement = (
             GraphKeys(graph), FeedKeys(feeds), EngagementKeys(engagement)
@@ -78,10 +81,13 @@ class RedisPages:
             f.frontier(viewer),
             f.deep_meta(viewer),
             f.deep(viewer),
+            f.stamps(),
+            f.pull(viewer),
+            f.pull_meta(viewer),
         )
-        reply = await self._r.fcall(  # it may write its deep-scroll frontier (a cache)
+        reply = await self._r.fcall(  # it may write its caches (deep scroll, pulled celebrities)
             "feed_page", len(keys), *keys, session[2], limit, *_position(after), self._deep_step,
-            *self._tail(viewer),
+            *self._tail(viewer), self._pull_window,
         )  # fmt: skip
         return _page(reply)
 

@@ -25,7 +25,7 @@ from infra.settings import Settings
 from infra.stack import Stack
 from projections.feeds.cards import with_url_base
 from projections.feeds.logic import FeedFacts, facts_needed, feed_writes
-from projections.feeds.query import read_feed
+from projections.feeds.query import FeedPage, read_feed
 from projections.feeds.redis import RedisFeeds
 from projections.graph.redis import RedisGraph
 from projections.groups import writes_for
@@ -71,13 +71,18 @@ def event(kind: type[ev.Event], actor: int, ms: int, **fields: object) -> ev.Eve
 
 
 class Harness:
-    def __init__(self, redis: Redis, threshold: int, max_feed: int) -> None:
+    def __init__(
+        self, redis: Redis, threshold: int, max_feed: int, pull_window: int, limit: int
+    ) -> None:
         self.model = Model()
         self.redis = redis
         version = next(_versions)
         self.feeds = RedisFeeds(redis, version, max_feed=max_feed)
         self.graph = RedisGraph(redis, version)
-        self.pages = RedisPages(redis, version, version, version, deep_step=3)  # extends often
+        self.pages = RedisPages(  # deep scroll extends often; the pull cache trims and floors
+            redis, version, version, version, deep_step=3, pull_window=pull_window
+        )
+        self.limit = limit
         self.threshold = threshold
         self.clock = BASE_MS
         self.post_ids = itertools.count(90)  # crosses 99 -> 100: ties of ids of unequal length
@@ -116,6 +121,8 @@ class Harness:
                 await self.apply(e)
             else:  # the graph knows; the feeds group's purge has not happened yet
                 await self.graph.apply(writes_for("graph", [e]))
+        elif kind == "read":  # page 1 between changes: the pull cache follows them
+            await self.compare_page(a, None)
         elif kind == "delete":
             mine = [p for p, (au, _) in m.posts.items() if au == a and p not in m.deleted]
             if mine:
@@ -123,24 +130,28 @@ class Harness:
                 m.deleted.add(post)
                 await self.apply(event(ev.PostDeleted, a, self.clock, post_id=post))
 
-    async def page_all(self, viewer: int, limit: int, arrivals: list[tuple[str, int, int]]
-                       ) -> list[int]:  # fmt: skip
-        """Every page through both read paths from the same cursor: they must agree."""
-        seen: list[int] = []
-        cursor: Position | None = None
+    async def compare_page(self, viewer: int, cursor: Position | None) -> FeedPage:
+        """One page through both read paths from the same cursor: they must agree."""
         session = (AccountKeys.account(viewer), SessionKeys.revoked(viewer, "s"), 7)
         await self.redis.hset(
             AccountKeys.account(viewer), mapping={"username": "v", "changed_at": 7}
         )
+        following = set(self.model.following[viewer])
+        page = await read_feed(self.feeds, viewer, following, self.limit, cursor)
+        served = await self.pages.feed(viewer, session, self.limit, cursor)
+        assert served.status == "ok", served
+        cards = orjson.loads(with_url_base(served.posts, b"http://cdn/"))
+        assert [int(c["post_id"]) for c in cards] == [p.post_id for p in page.posts]
+        assert served.next == page.next
+        assert len(page.posts) <= self.limit
+        return page
+
+    async def page_all(self, viewer: int, arrivals: list[tuple[str, int, int]]) -> list[int]:
+        """Every page through both read paths from the same cursor: they must agree."""
+        seen: list[int] = []
+        cursor: Position | None = None
         for _ in range(200):
-            page = await read_feed(self.feeds, viewer, set(self.model.following[viewer]), limit,
-                                   cursor)  # fmt: skip
-            served = await self.pages.feed(viewer, session, limit, cursor)
-            assert served.status == "ok", served
-            cards = orjson.loads(with_url_base(served.posts, b"http://cdn/"))
-            assert [int(c["post_id"]) for c in cards] == [p.post_id for p in page.posts]
-            assert served.next == page.next
-            assert len(page.posts) <= limit
+            page = await self.compare_page(viewer, cursor)
             seen += [p.post_id for p in page.posts]
             if arrivals:  # new posts arrive between pages: they land above the cursor
                 await self.step(arrivals.pop())
@@ -157,6 +168,7 @@ action = st.one_of(
     st.tuples(st.sampled_from(["follow", "follow", "unfollow", "unfollow-unpurged"]), actor, user),
     st.tuples(st.just("unfollow-unpurged"), st.just(VIEWER), user),
     st.tuples(st.just("delete"), user, st.integers(0, 50)),
+    st.tuples(st.just("read"), st.just(VIEWER), user),
 )
 
 
@@ -169,23 +181,25 @@ action = st.one_of(
     arrivals=st.lists(st.tuples(st.just("post"), user, user), max_size=3),
     threshold=st.integers(2, 5),
     max_feed=st.sampled_from([3, 8, 800]),
+    pull_window=st.sampled_from([1, 2, 5, 800]),
     limit=st.integers(1, 7),
     seed=st.integers(0, 2**16),
 )
 def test_paged_feed_equals_ground_truth(
     stack: Stack, settings: Settings, initial: set[int], actions: list[tuple[str, int, int]],
-    arrivals: list[tuple[str, int, int]], threshold: int, max_feed: int, limit: int, seed: int,
+    arrivals: list[tuple[str, int, int]], threshold: int, max_feed: int, pull_window: int,
+    limit: int, seed: int,
 ) -> None:  # fmt: skip
     random.seed(seed)
 
     async def run() -> None:
         redis = Redis.from_url(settings.redis)
         try:
-            h = Harness(redis, threshold, max_feed)
+            h = Harness(redis, threshold, max_feed, pull_window, limit)
             for a in [("follow", VIEWER, u) for u in sorted(initial)] + actions:
                 await h.step(a)
             expected = h.model.truth(VIEWER)
-            seen = await h.page_all(VIEWER, limit, list(arrivals))
+            seen = await h.page_all(VIEWER, list(arrivals))
             assert len(seen) == len(set(seen)), "a post repeated across pages"
             # posts that arrived mid-scroll are newer than the cursor: absent, not misplaced
             assert seen == expected, (seen, expected)
