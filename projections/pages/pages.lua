@@ -143,6 +143,15 @@ local function checked(keys, epoch)  -- nil when the session stands or there is 
   return nil
 end
 
+local function hmget_all(key, fields)  -- HMGET of any number of fields (unpack is bounded)
+  local out = {}
+  for from = 1, #fields, 1000 do
+    local got = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + 999)))
+    for i = 1, #got do out[#out + 1] = got[i] end
+  end
+  return out
+end
+
 -- A key template (`%s` where the id goes, projections/backends/keys.py) as its two sides, so
 -- a key is one concatenation (string.format costs several times as much, per key, per row).
 local function sides(template)
@@ -298,26 +307,50 @@ local function reader(t, viewer_liked)
     return '[' .. table.concat(out, ',') .. ']'
   end
 
+  -- A card as parts (see `reply`): the stored card goes out as read, and the viewer's like is
+  -- filled in by `settle`, one HMGET for the whole page.
+  local unsettled = {}
   function self.card(id, p)
     local likes = redis.call('HGET', key(t.counts, id), 'likes') or '0'
     local comments = redis.call('ZCARD', key(t.comments, id))
-    local liked = 'false'
-    if viewer_liked then
-      local flag = redis.call('HGET', viewer_liked, id)
-      if flag and string.sub(flag, 1, 1) == '1' then liked = 'true' end
+    local card = {'{"user":' .. self.author(p[2]) .. ',', p[1], ',"like_count":' ..
+                  tonumber(likes) .. ',"comment_count":' .. comments,
+                  ',"liked_by_viewer":false', ',"mentions":' .. self.mentions(p[4]) .. '}'}
+    if viewer_liked then unsettled[#unsettled + 1] = {card, id} end
+    return card
+  end
+
+  function self.settle()  -- the viewer's likes of the cards made so far
+    if #unsettled == 0 then return end
+    local ids = {}
+    for i, pending in ipairs(unsettled) do ids[i] = pending[2] end
+    local flags = hmget_all(viewer_liked, ids)
+    for i, pending in ipairs(unsettled) do
+      local flag = flags[i]
+      if flag and string.sub(flag, 1, 1) == '1' then pending[1][4] = ',"liked_by_viewer":true' end
     end
-    return '{"user":' .. self.author(p[2]) .. ',' .. p[1] .. ',"like_count":' ..
-           tonumber(likes) .. ',"comment_count":' .. comments .. ',"liked_by_viewer":' ..
-           liked .. ',"mentions":' .. self.mentions(p[4]) .. '}'
+    unsettled = {}
   end
 
   return self
 end
 
+-- A page's JSON as parts the caller joins (projections/pages/redis.py): joining them here would
+-- copy, and hash, every byte of every card once more (Lua strings are interned); the cards read
+-- go out as they were read. A card is a string or a list of parts.
 local function reply(cards, last)
-  local body = '[' .. table.concat(cards, ',') .. ']'
-  if last then return {'ok', body, last[1], last[2]} end  -- next score, next member
-  return {'ok', body}
+  local parts = {'['}
+  for i, card in ipairs(cards) do
+    if i > 1 then parts[#parts + 1] = ',' end
+    if type(card) == 'table' then
+      for _, part in ipairs(card) do parts[#parts + 1] = part end
+    else
+      parts[#parts + 1] = card
+    end
+  end
+  parts[#parts + 1] = ']'
+  if last then return {'ok', parts, last[1], last[2]} end  -- next score, next member
+  return {'ok', parts}
 end
 
 -- Deep scroll: when the pushed feed is missing, or trimmed and scrolled past its end, older
@@ -427,15 +460,6 @@ end
 -- throughout). A re-read takes the changed timeline's rows above the floor, at most `window`
 -- (when capped, the floor rises to the last row read); the cache is trimmed to its newest
 -- `window` rows when it holds twice that (the floor rises to the cut).
-local function hmget_all(key, fields)  -- HMGET of any number of fields (unpack is bounded)
-  local out = {}
-  for from = 1, #fields, 1000 do
-    local got = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + 999)))
-    for i = 1, #got do out[#out + 1] = got[i] end
-  end
-  return out
-end
-
 local function pull_refresh(keys, t, celebrities, window)
   local stamps_key, pull, meta = keys[11], keys[12], keys[13]
   if redis.call('EXISTS', pull) == 0 then redis.call('DEL', meta) end
@@ -583,6 +607,7 @@ local function feed_page(keys, args)
     end
     if full or #rows < 2 * need then break end
   end
+  r.settle()
   local out = reply(cards, (#kept > limit) and kept[limit] or nil)
   if not exists then
     while #out < 4 do out[#out + 1] = '' end
@@ -614,6 +639,7 @@ local function timeline_cards(r, key, max, after, limit)
     end
     last = {rows[i + 1], rows[i]}
   end
+  r.settle()
   return reply(cards, (#rows > 2 * limit) and last or nil)
 end
 
@@ -658,7 +684,9 @@ local function post_card(keys, args)
   if p == false then return {'legacy'} end
   if not p or r.relations.blocked(p[2]) then return {'none'} end
   if not r.visible(p[2]) then return {'private'} end
-  return {'ok', r.card(args[2], p)}
+  local card = r.card(args[2], p)
+  r.settle()
+  return {'ok', card}  -- one card's parts
 end
 
 -- Cards of posts found elsewhere (search hits), in the given order, deleted ones and those of
@@ -680,6 +708,7 @@ local function post_cards(keys, args)
       cards[#cards + 1] = r.card(args[i], p)
     end
   end
+  r.settle()
   return reply(cards, nil)
 end
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -189,11 +190,16 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _page(reply: list[bytes | str], key_cursor: bool = False) -> PageReply:
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _page(reply: list[Any], key_cursor: bool = False) -> PageReply:
+    """A page function's reply; its JSON comes as parts to join (pages.lua `reply`)."""
     status = _text(reply[0])
     if status != "ok":
         return PageReply(status)
-    posts = reply[1] if isinstance(reply[1], bytes) else reply[1].encode()
+    posts = b"".join(map(_bytes, reply[1])) if isinstance(reply[1], list) else _bytes(reply[1])
     nxt, next_key = None, None
     if len(reply) > 3 and reply[2] not in (b"", ""):
         at_ms = int(float(_text(reply[2])))
