@@ -782,7 +782,13 @@ local function notifications_page(keys, args)
   local t = templates(args, 7)
   local r = reader(t, nil)
   local rows = page_before(keys[3], args[3], args[4], limit + 1)
-  local read_up_to = unpadded(redis.call('HGET', keys[4], 'read') or '0')
+  local fields = {'read'}  -- the meta of every notification on the page, in one read
+  for i = 1, math.min(#rows, 2 * limit), 2 do
+    fields[#fields + 1] = rows[i] .. '|n'
+    fields[#fields + 1] = rows[i] .. '|id'
+  end
+  local metas = hmget_all(keys[4], fields)
+  local read_up_to = unpadded(metas[1] or '0')
   local out, last = {}, nil
   for i = 1, math.min(#rows, 2 * limit), 2 do
     local group = rows[i]
@@ -793,7 +799,7 @@ local function notifications_page(keys, args)
     if p and not r.visible(p[1]) then p = nil end  -- a mention in a post hidden from the viewer
     local meta, actors, count = nil, nil, 0
     if kind == 'follow' or p then
-      meta = redis.call('HMGET', keys[4], group .. '|n', group .. '|id')
+      meta = {metas[i + 1], metas[i + 2]}  -- the row's two fields, read above
       actors, count = notice_actors(r, prefix .. group, shown, tonumber(meta[1] or '0'))
     end
     if actors then
