@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.asgi import Dispatcher
 from infra.clients import make_redis
 from infra.settings import GATEWAY, load_settings
+from projections.pages.channel import Channel, channel_of
 
 BODY = orjson.dumps({"status": "ok"})
 BARE_PAGE_PREFIX = "bench:bare:"  # + the request's path: the pre-rendered page bare_pages serves
@@ -66,20 +67,25 @@ def plain_starlette() -> Starlette:
 class BarePages:
     """The least a server can do to answer a page read: ONE Redis GET of the page, pre-rendered
     under `BARE_PAGE_PREFIX + path` (query and headers ignored), with the gateway's Redis client
-    (redis.asyncio, built by make_redis as the gateway role, same timeout) under the gateway's
-    uvicorn settings; 200 with the stored bytes, 404 when nothing is stored for the path. A
-    read path that needs no more than that would score 1.0 against it."""
+    (redis.asyncio, built by make_redis as the gateway role, same timeout) sent over the same
+    pipelined page channel the gateway's page calls use (projections/pages/channel.py: the
+    cheapest client this project has, so the baseline is not flattered by a slower one), under
+    the gateway's uvicorn settings; 200 with the stored bytes, 404 when nothing is stored for
+    the path. A read path that needs no more than that would score 1.0 against it."""
 
     def __init__(self) -> None:
         self._settings = load_settings().with_(redis_role=GATEWAY)
         self._redis: Redis | None = None
+        self._channel: Channel | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         assert self._redis is not None
-        body = await self._redis.get(BARE_PAGE_PREFIX + scope["path"])
+        key = BARE_PAGE_PREFIX + scope["path"]
+        channel = self._channel
+        body = await (self._redis.get(key) if channel is None else channel.call("GET", key))
         status, body = (404, b"") if body is None else (200, body)
         headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -91,6 +97,7 @@ class BarePages:
             if message["type"] == "lifespan.startup":
                 timeout_s = self._settings.dependency_timeout_s
                 self._redis = make_redis(self._settings, timeout_s=timeout_s)
+                self._channel = channel_of(self._redis)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._redis is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from starlette.datastructures import State
+from starlette.datastructures import QueryParams, State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -32,11 +32,92 @@ _PARAM = re.compile(r"\{([a-z_]+)\}")
 log = structlog.get_logger("photofeed.gateway")
 
 
+def query_params(raw: bytes) -> QueryParams:
+    """Starlette's QueryParams of a query string, split here when nothing in it is escaped
+    (no `%`, no `+`: urllib's unquoting would change nothing) instead of by urllib's
+    parse_qsl, which with QueryParams' copies cost more than the rest of a page's parsing.
+    The same pairs either way (tests/unit/test_gateway_fast_paths.py): `&` separates, empty
+    fields are skipped, a field without `=` has the value "", the last of a name wins `get`."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return QueryParams(text)
+    pairs = []
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
+    params = QueryParams.__new__(QueryParams)
+    params._dict = dict(pairs)
+    params._list = pairs
+    return params
+
+
+class _Request(Request):
+    """Starlette's Request with `query_params` split by `query_params` above."""
+
+    @property
+    def query_params(self) -> QueryParams:
+        try:
+            return self._query_params
+        except AttributeError:
+            self._query_params = query_params(self.scope["query_string"])
+            return self._query_params
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str  # template, e.g. /users/{user_id}; a parameter matches one non-empty segment
     endpoint: Endpoint
+
+
+Candidate = tuple[re.Pattern[str], str, dict[str, Route]]  # pattern, template, method -> route
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*|\{[a-z_]+\}")  # a literal, or one whole parameter
+
+
+class _Index:
+    """The templates by their shape: a path's segment count and its literal segments before the
+    template's first parameter pick the few templates it can fit, each then tried with its own
+    pattern. It gives the loop over the routes' patterns (`Dispatcher.match`) the same answer
+    because no two templates can fit one path (checked here; else `of` is None and the loop
+    decides): whichever finds the one that fits finds the same one."""
+
+    def __init__(self, buckets: dict[tuple[int, str], list[Candidate]], heads: list[int]) -> None:
+        self._buckets = buckets
+        self._heads = heads  # the distinct positions of templates' first parameter
+
+    @classmethod
+    def of(cls, dynamic: Sequence[tuple[re.Pattern[str], Route]]) -> _Index | None:
+        by_path: dict[str, tuple[re.Pattern[str], dict[str, Route]]] = {}
+        for pattern, route in dynamic:
+            by_path.setdefault(route.path, (pattern, {}))[1].setdefault(route.method, route)
+        shapes = [path.split("/") for path in by_path]
+        if not all(_SEGMENT.fullmatch(part) for shape in shapes for part in shape):
+            return None
+        for i, a in enumerate(shapes):
+            for b in shapes[i + 1 :]:
+                if len(a) == len(b) and not any(
+                    x != y and "{" not in x and "{" not in y for x, y in zip(a, b, strict=True)
+                ):
+                    return None  # some path could fit both
+        buckets: dict[tuple[int, str], list[Candidate]] = {}
+        for shape, (path, (pattern, methods)) in zip(shapes, by_path.items(), strict=True):
+            head = next(i for i, part in enumerate(shape) if "{" in part)
+            key = (len(shape), "/".join(shape[:head]))
+            buckets.setdefault(key, []).append((pattern, path, methods))
+        return cls(buckets, sorted({key[1].count("/") + 1 for key in buckets}))
+
+    def find(self, path: str) -> tuple[re.Match[str], str, dict[str, Route]] | None:
+        parts = path.split("/")
+        n = len(parts)
+        for head in self._heads:
+            if head >= n:
+                break
+            for pattern, template, methods in self._buckets.get((n, "/".join(parts[:head])), ()):
+                m = pattern.match(path)
+                if m is not None:
+                    return m, template, methods
+        return None
 
 
 class Dispatcher:
@@ -60,6 +141,7 @@ class Dispatcher:
                 self._dynamic.append((re.compile(f"^{pattern}$"), route))
             else:
                 self._static[(route.method, route.path)] = route
+        self._index = _Index.of(self._dynamic)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
         """(route, path params, template); route is None with a template when only the method
@@ -70,6 +152,15 @@ class Dispatcher:
             return route, {}, route.path
         if path in self._literal:
             return None, {}, path
+        if self._index is not None:
+            found = self._index.find(path)
+            if found is None:
+                return None, {}, None
+            fit, path_template, methods = found
+            route = methods.get(method)
+            if route is None:
+                return None, {}, path_template
+            return route, fit.groupdict(), path_template
         template = None
         for pattern, candidate in self._dynamic:
             m = pattern.match(path)
@@ -101,7 +192,7 @@ class Dispatcher:
         scope["app"] = self
         scope["path_params"] = params
         if route is not None:
-            response = await self._respond(route.endpoint, Request(scope, receive))
+            response = await self._respond(route.endpoint, _Request(scope, receive))
         elif template is not None:
             allow = ", ".join(sorted(self.allowed(path)))
             response = error_response(405, "method_not_allowed", f"{method} is not allowed "

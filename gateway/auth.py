@@ -21,6 +21,7 @@ from gateway.tokens import Claims, InvalidToken
 Endpoint = Callable[[Request], Awaitable[Response]]
 _SESSION = "photofeed.session"  # request scope: the checked Claims, or None when anonymous
 _PENDING = "photofeed.session.pending"  # True while a deferring route has not checked it yet
+_DEPS = "photofeed.deps"  # request scope: app.state.deps
 SESSION_IN_CALL: set[Endpoint] = set()  # routes that check the session in their own call
 
 
@@ -32,7 +33,11 @@ def session_in_call(endpoint: Endpoint) -> Endpoint:
 
 
 def deps_of(request: Request) -> GatewayDeps:
-    deps: GatewayDeps = request.app.state.deps
+    """The app's deps, looked up once per request (the wrappers and the route each ask)."""
+    scope = request.scope
+    deps: GatewayDeps | None = scope.get(_DEPS)
+    if deps is None:
+        deps = scope[_DEPS] = scope["app"].state.deps
     return deps
 
 

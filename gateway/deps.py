@@ -74,6 +74,7 @@ class GatewayDeps:
     url_base: bytes = b""  # what a post card's URL placeholder becomes (projections/feeds/cards.py)
     _adapters: dict[tuple[str, Any], Any] = field(default_factory=dict)
     _active: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _reading: dict[str, asyncio.Future[int]] = field(default_factory=dict)  # refreshes running
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def now(self) -> datetime:
@@ -131,10 +132,16 @@ class GatewayDeps:
         return cast(T, found)
 
     async def _active_version(self, group: Group) -> int:
+        """Cached for ACTIVE_VERSION_TTL_S; when it runs out, one read refreshes it for every
+        request that needs it meanwhile (not one Valkey read per request in flight)."""
         now = time.monotonic()
         cached = self._active.get(group)
         if cached is not None and now - cached[0] < ACTIVE_VERSION_TTL_S:
             return cached[1]
-        version = await self.versions.active(group)
+        read = self._reading.get(group)
+        if read is None:
+            read = self._reading[group] = asyncio.ensure_future(self.versions.active(group))
+            read.add_done_callback(lambda _: self._reading.pop(group, None))
+        version = await asyncio.shield(read)  # a caller cancelled leaves the read to the others
         self._active[group] = (now, version)
         return version

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from gateway.auth import pending_session, settle_session
 from gateway.deps import GatewayDeps
 from gateway.keys import AccountKeys, SessionKeys
+from gateway.responses import JsonBytes
 from projections.feeds.cards import with_url_base
 from projections.pages.redis import PageReply, Session
 
@@ -37,5 +38,5 @@ def page_response(
     tail = b'"next_cursor":"' + cursor.encode() + b'","has_more":true}' if cursor else (
         b'"next_cursor":null,"has_more":false}'
     )  # fmt: skip
-    body = b'{"' + name.encode() + b'":' + with_url_base(items, deps.url_base) + b"," + extra + tail
-    return Response(body, media_type="application/json")
+    items = with_url_base(items, deps.url_base)
+    return JsonBytes(b"".join((b'{"', name.encode(), b'":', items, b",", extra, tail)))

@@ -20,7 +20,7 @@ from gateway.page_calls import page_response, served, session_keys
 from gateway.paging import fetch_page
 from gateway.privacy import hidden, require_post_visible, require_visible, visible_posts
 from gateway.relations import relations_of
-from gateway.responses import json_response, no_content, page_json
+from gateway.responses import JsonBytes, json_response, no_content, page_json
 from gateway.route_kit import append_or_503, live_post, posts_json
 from gateway.validation import limit_param, path_id
 from projections.feeds.cards import with_url_base
@@ -139,8 +139,7 @@ async def get_post(request: Request) -> Response:
                 raise not_found("post")
             if reply.status == "private":
                 raise hidden()
-            body = with_url_base(reply.posts, deps.url_base)
-            return Response(body, media_type="application/json")
+            return JsonBytes(with_url_base(reply.posts, deps.url_base))
     await check_pending_session(request)
     post = await live_post(deps, post_id)
     await require_post_visible(deps, viewer(request), post)

@@ -23,6 +23,7 @@ SID_BYTES = 12  # 96 random bits: no two sessions collide in practice
 SID_CHARS = 16  # base64url length of SID_BYTES (12 * 4 / 3)
 _SESSION = re.compile(r"([A-Za-z0-9_-]{16})~(0|[1-9][0-9]{0,18})~([A-Za-z0-9_-]{43})\Z")
 _NUMBER = re.compile(r"(0|[1-9][0-9]{0,18})\Z")  # ASCII digits only, one spelling per value
+VERIFIED_CACHE = 4096  # tokens whose signature was checked, kept per signer (oldest dropped)
 
 
 class InvalidToken(ValueError):
@@ -49,6 +50,10 @@ class TokenSigner:
             raise ValueError("the token secret must have at least 32 characters")
         self._key = secret.encode()
         self.ttl_s = ttl_s
+        # token -> its claims, for tokens this signer verified: a client sends the same token
+        # on every request, and the HMAC and parsing cost more than the rest of auth. Only a
+        # token with a valid signature gets in, and the expiry is still checked on every call.
+        self._verified: dict[str, Claims] = {}
 
     def issue(
         self, user_id: int, now_s: int, *, epoch: int = 0, sid: str | None = None
@@ -66,6 +71,19 @@ class TokenSigner:
     def claims(self, token: str, now_s: int) -> Claims:
         """Everything a valid, unexpired token says; raise InvalidToken otherwise. Pure: whether
         the session was revoked is for the session store."""
+        found = self._verified.get(token)
+        if found is None:
+            found = self._signed(token)
+            if len(self._verified) >= VERIFIED_CACHE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = found
+        if found.expires <= now_s:
+            raise InvalidToken("token expired")
+        return found
+
+    def _signed(self, token: str) -> Claims:
+        """The claims of a well-formed token with a valid signature, expired or not; raise
+        InvalidToken otherwise."""
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != PREFIX:
             raise InvalidToken("malformed token")
@@ -77,8 +95,6 @@ class TokenSigner:
         payload = f"{parts[0]}.{parts[1]}.{parts[2]}.{sid}~{epoch}"
         if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
             raise InvalidToken("token signature does not match")
-        if int(expires[0]) <= now_s:
-            raise InvalidToken("token expired")
         return Claims(int(user[0]), int(expires[0]), sid, int(epoch))
 
     def _sign(self, payload: str) -> str:

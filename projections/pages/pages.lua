@@ -527,8 +527,29 @@ local function feed_page(keys, args)
   local exists = redis.call('EXISTS', keys[3]) == 1
   local kept, cards = {}, {}
 
+  -- A round's posts read ahead, then whether the viewer follows each new author among them: one
+  -- ZMSCORE for the round instead of a ZSCORE per author.
+  local fetched = {}  -- post id -> {its fields, or nil / false as reader.post answers}
+  local function ahead(ids)
+    local authors, asked = {}, {}
+    for _, id in ipairs(ids) do
+      local p = r.post(id)
+      fetched[id] = {p}
+      if p and r.follows[p[2]] == nil and not asked[p[2]] then
+        asked[p[2]] = true
+        authors[#authors + 1] = p[2]
+      end
+    end
+    if #authors > 0 then
+      local scores = redis.call('ZMSCORE', keys[5], unpack(authors))
+      for i, author in ipairs(authors) do r.follows[author] = scores[i] ~= false end
+    end
+  end
+
   local function consider(id, score)  -- true when the page is full
-    local p = r.post(id)
+    local got = fetched[id]
+    local p
+    if got then p = got[1] else p = r.post(id) end
     if p == false then error('legacy') end
     if not p then return false end
     local author = p[2]
@@ -582,6 +603,9 @@ local function feed_page(keys, args)
         end
       end
       local rows = merge_newest(flats, chunk)
+      local ids = {}
+      for i, row in ipairs(rows) do ids[i] = row[1] end
+      ahead(ids)
       local full, stopped = false, false
       for _, row in ipairs(rows) do
         if cut and row[2] <= score_num(cut) then
@@ -597,8 +621,11 @@ local function feed_page(keys, args)
     end
   end
   while deep and #kept <= limit do
-    local need = 2 * (limit + 1 - #kept)
+    local need = limit + 3 - #kept  -- as a round above: what is needed and two spare
     local rows = deep_rows(keys, t, max, after, need, deep_step)
+    local ids = {}
+    for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+    ahead(ids)
     local full = false
     for i = 1, #rows, 2 do
       max, after = rows[i + 1], rows[i]

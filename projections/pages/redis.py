@@ -18,11 +18,13 @@ from projections.backends.keys import template
 from projections.engagement.keys import EngagementKeys
 from projections.feeds.keys import FeedKeys
 from projections.graph.keys import GraphKeys
+from projections.pages.channel import channel_of
 from projections.ports import Position
 
 DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
 PULL_WINDOW = 800  # rows of followed celebrities' posts a viewer's pull cache keeps (as MAX_FEED)
 Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
+TAILS_KEPT = 4096  # viewers whose call arguments (`RedisPages._tail`) are kept ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,32 @@ class PageReply:
     next_key: tuple[int, str] | None = None  # a notifications page's next (ms, group)
 
 
+class _Calls:
+    """`fcall` / `fcall_ro` of the read library: on the client's page channel when it has one
+    (projections/pages/channel.py: the same replies and errors at a third of redis-py's CPU),
+    else through redis-py."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._channel = channel_of(redis)
+
+    async def fcall(self, function: str, numkeys: int, *keys_and_args: Any) -> Any:
+        if self._channel is None:
+            return await self._redis.fcall(function, numkeys, *keys_and_args)
+        return await self._channel.call("FCALL", function, numkeys, *keys_and_args)
+
+    async def fcall_ro(self, function: str, numkeys: int, *keys_and_args: Any) -> Any:
+        if self._channel is None:
+            return await self._redis.fcall_ro(function, numkeys, *keys_and_args)
+        return await self._channel.call("FCALL_RO", function, numkeys, *keys_and_args)
+
+
 class RedisPages:
     def __init__(
         self, redis: Redis, graph: int, feeds: int, engagement: int, deep_step: int = DEEP_STEP,
         pull_window: int = PULL_WINDOW,
     ) -> None:  # fmt: skip
-        self._r = redis
+        self._r = _Calls(redis)
         self._deep_step = deep_step
         self._pull_window = pull_window
         self.versions = (graph, feeds, engagement)
@@ -55,16 +77,26 @@ class RedisPages:
             template(self.engagement.post), template(self.engagement.comments),
             template(self.engagement.comment),
         )  # fmt: skip
+        self._tails: dict[int | None, tuple[str | int, ...]] = {}
 
     def _tail(self, viewer: int | None) -> tuple[str | int, ...]:
         """The templates, then the viewer and their blocks, blocked_by, mutes and following
         zsets ('' when anonymous): what pages.lua `templates` reads (the rules of
-        projections/graph/relations.py and projections/graph/visibility.py)."""
+        projections/graph/relations.py and projections/graph/visibility.py). Kept per viewer
+        (TAILS_KEPT of them, the oldest dropped): the same strings on every page."""
+        found = self._tails.get(viewer)
+        if found is not None:
+            return found
         if viewer is None:
-            return (*self._templates, "", "", "", "", "")
-        g = self.graph
-        return (*self._templates, viewer, g.blocks(viewer), g.blocked_by(viewer), g.mutes(viewer),
-                g.following(viewer))  # fmt: skip
+            found = (*self._templates, "", "", "", "", "")
+        else:
+            g = self.graph
+            found = (*self._templates, viewer, g.blocks(viewer), g.blocked_by(viewer),
+                     g.mutes(viewer), g.following(viewer))  # fmt: skip
+        if len(self._tails) >= TAILS_KEPT:
+            del self._tails[next(iter(self._tails))]
+        self._tails[viewer] = found
+        return found
 
     async def feed(
         self, viewer: int, session: Session, limit: int, after: Position | None

@@ -146,6 +146,7 @@ async def test_valkey_down_is_503_within_the_bound_then_recovers(
                                                          headers=bearer(token)),
             "valkey down, keyed POST users": lambda: api.post(
                 "/users", json=credentials(), headers={"Idempotency-Key": str(uuid.uuid4())}),
+            "valkey down, GET feed": lambda: api.get("/feed", headers=bearer(token)),  # one call
         }  # fmt: skip
         for what, call in calls.items():
             response, elapsed = await timed(call(), what)
@@ -165,6 +166,7 @@ async def test_valkey_down_is_503_within_the_bound_then_recovers(
                      timeout_s=RECOVERY_S)  # fmt: skip
     follow = await api.post(f"/follow/{other}", headers=bearer(token))
     assert follow.status_code == 204
+    assert (await api.get("/feed", headers=bearer(token))).status_code == 200
     await eventually(lambda: client.get("/readyz"), lambda r: r.status_code == 200)
     assert await dependency(client, "valkey") == "up"
 
@@ -220,11 +222,16 @@ async def test_a_hung_valkey_is_503_within_the_bound(
     private: Private, client: httpx.AsyncClient, api: httpx.AsyncClient
 ) -> None:
     mine = credentials()
-    await register(api, mine["username"])
+    _, token = await register(api, mine["username"])
+    assert (await api.get("/feed", headers=bearer(token))).status_code == 200
     private.freeze("valkey", True)
     try:
         response, elapsed = await timed(api.post("/sessions", json=mine),
                                         "valkey hung, POST sessions")  # fmt: skip
+        assert_unavailable(response, "store_unavailable")
+        assert elapsed < private.bound_s, elapsed
+        response, elapsed = await timed(api.get("/feed", headers=bearer(token)),
+                                        "valkey hung, GET feed")  # fmt: skip
         assert_unavailable(response, "store_unavailable")
         assert elapsed < private.bound_s, elapsed
         ready, elapsed = await timed(client.get("/readyz"), "valkey hung, /readyz")
@@ -235,6 +242,8 @@ async def test_a_hung_valkey_is_503_within_the_bound(
         private.freeze("valkey", False)
     await eventually(lambda: api.post("/sessions", json=mine), lambda r: r.status_code == 200,
                      timeout_s=RECOVERY_S)  # fmt: skip
+    await eventually(lambda: api.get("/feed", headers=bearer(token)),
+                     lambda r: r.status_code == 200, timeout_s=RECOVERY_S)  # fmt: skip
 
 
 async def test_a_hung_broker_is_503_within_the_bound_and_a_keyed_retry_is_one_event(
