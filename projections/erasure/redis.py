@@ -147,7 +147,7 @@ async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts
         pipe.delete(k.timeline(user), k.timeline_versions(user), k.feed(user), k.feed_trimmed(user),
                     k.frontier(user), k.deep_meta(user), k.deep(user), k.pull(user),
                     k.pull_meta(user))  # fmt: skip
-        pipe.hdel(k.stamps(), user)
+        pipe.delete(k.timeline_stamp(user))
         pipe.srem(k.celebrities(), user)
         await pipe.execute()
 

@@ -51,12 +51,25 @@ local function set_post_tags(keys, args)
   return applied
 end
 
--- An author's timeline changed: bump their stamp (KEYS[1]: the stamps hash; ARGV: the authors),
--- which tells every viewer's pull cache (photofeed_pages' pull_refresh) to read it again. Called
--- after the timeline writes in the same batch; a redelivery's extra bump only costs a re-read.
+-- Authors' timelines changed: bump their stamps, which tell every viewer's pull cache
+-- (photofeed_pages' pull_refresh) what to read again. KEYS per entry: the timeline, its stamp;
+-- ARGV per entry: the row's score (ms), '1' written / '0' removed. A stamp is
+-- "<changes>.<backdated>": every write counts a change; a row written below the timeline's newest
+-- row also counts as backdated (a cache that read the timeline down to its newest row then reads
+-- it whole again; otherwise it reads only what is newer). Called after the timeline writes in the
+-- same batch; a redelivery's extra bump only costs a re-read.
 local function bump_stamps(keys, args)
-  for _, author in ipairs(args) do redis.call('HINCRBY', keys[1], author, 1) end
-  return #args
+  for k = 1, #keys, 2 do
+    local changes, backdated = string.match(redis.call('GET', keys[k + 1]) or '0.0',
+                                            '^(%d+)%.(%d+)$')
+    changes, backdated = tonumber(changes) + 1, tonumber(backdated)
+    if args[k + 1] == '1' then
+      local top = redis.call('ZRANGE', keys[k], -1, -1, 'WITHSCORES')
+      if #top > 0 and tonumber(top[2]) > tonumber(args[k]) then backdated = backdated + 1 end
+    end
+    redis.call('SET', keys[k + 1], changes .. '.' .. backdated)
+  end
+  return #keys / 2
 end
 
 redis.register_function{function_name = 'feed_add', callback = feed_add}

@@ -9,7 +9,15 @@ class FeedKeys:
 
     # key suffixes of caches whose content depends on timing (home feeds, deep scroll's merge): a
     # replay rebuilds or drops them but does not compare them with the live version's
-    CACHE_SUFFIXES = (":feed", ":frontier", ":deep", ":deep:meta", ":stamps", ":pull", ":pull:meta")
+    CACHE_SUFFIXES = (
+        ":feed",
+        ":frontier",
+        ":deep",
+        ":deep:meta",
+        ":timeline:stamp",
+        ":pull",
+        ":pull:meta",
+    )
 
     def __init__(self, version: int) -> None:
         self.prefix = f"feeds.v{version}"
@@ -20,11 +28,13 @@ class FeedKeys:
     def timeline(self, author_id: int) -> str:
         return f"{self.prefix}:u:{{{author_id}}}:timeline"  # zset post_id -> published ms
 
+    def timeline_stamp(self, author_id: int) -> str:
+        # string "<changes>.<backdated>": counts of the timeline's writes and of its rows written
+        # below its newest (feeds.lua bump_stamps); a viewer's pull cache compares them
+        return f"{self.prefix}:u:{{{author_id}}}:timeline:stamp"
+
     def timeline_versions(self, author_id: int) -> str:
         return f"{self.prefix}:u:{{{author_id}}}:timeline:v"  # hash post_id -> last version
-
-    def stamps(self) -> str:
-        return f"{self.prefix}:stamps"  # hash author -> a counter bumped by each timeline write
 
     def feed(self, user_id: int) -> str:
         return f"{self.prefix}:u:{{{user_id}}}:feed"  # zset post_id -> published ms, <= MAX_FEED

@@ -83,9 +83,12 @@ class RedisFeeds:
         calls += [
             ("set_members_if_newer", keys, args) for keys, args in timelines.groups(self._cluster)
         ]
-        authors = sorted({w.author_id for w in writes if isinstance(w, SetTimeline)})
-        if authors:  # after the timelines: a reader that sees a new stamp sees the new rows
-            calls.append(("bump_stamps", [k.stamps()], authors))
+        stamps = CallBatch()  # after the timelines: a reader that sees a new stamp sees the rows
+        for w in writes:
+            if isinstance(w, SetTimeline):
+                stamps.add([k.timeline(w.author_id), k.timeline_stamp(w.author_id)],
+                           [w.at_ms, "1" if w.present else "0"])  # fmt: skip
+        calls += [("bump_stamps", keys, args) for keys, args in stamps.groups(self._cluster)]
         tag_key = k.tag("%s")  # the function meets each tag's timeline as it reads the record
         calls += [("set_post_tags", keys, [tag_key, *args]) for keys, args in tags.groups(False)]
         await call_functions(self._r, calls)

@@ -437,6 +437,16 @@ local function deep_rows(keys, t, max, after, need, step)
     if last then redis.call('HSET', meta, 'end', last[2] .. '|' .. last[1]) end
     rows = page_before(deep, max, after, need)
   end
+  if redis.call('HGET', meta, 'start') == '+inf|' then
+    -- merged from the top: rows published later lie below '+inf' but are not in `deep`, so
+    -- `deep` covers only positions at or below its newest row (none when it is empty)
+    local top = redis.call('ZRANGE', deep, -1, -1, 'WITHSCORES')
+    if #top > 0 then
+      redis.call('HSET', meta, 'start', top[2] .. '|' .. top[1])
+    else
+      redis.call('HDEL', meta, 'start')
+    end
+  end
   for i = 8, 10 do redis.call('EXPIRE', keys[i], DEEP_TTL_S) end
   return rows
 end
@@ -444,10 +454,11 @@ end
 -- Followed celebrities' posts are pulled, not pushed. Merging every followed celebrity's timeline
 -- on every page would cost a read per celebrity per page; instead each viewer's merge is kept
 -- (`pull` zset, `pull_meta` hash: a cache with a TTL) and brought up to date at the start of a
--- page: one HMGET of the celebrities' timeline stamps (the feeds projection bumps an author's stamp
--- on every write to their timeline) against the stamps the cache last merged, then a re-read of
--- only the timelines that changed since. `pull` is exact strictly above its floor (meta field
--- '-floor'; absent: exact throughout); below it the page merges the timelines directly.
+-- page: one MGET of the celebrities' timeline stamps (feeds.lua bump_stamps) against the stamps
+-- the cache last merged. A timeline that only grew at its head is read from the newest row the
+-- cache has of it; one written below that (a backdated row), or new to the cache, is read
+-- whole. `pull` is exact strictly above its floor (meta field '-floor'; absent: exact
+-- throughout); below it the page merges the timelines directly.
 local PULL_TTL_S = 600
 
 local function score_num(s)
@@ -456,35 +467,58 @@ local function score_num(s)
   return tonumber(s)
 end
 
+local function backdated_of(stamp)  -- the backdated count of a stamp "<changes>.<backdated>"
+  return string.match(stamp, '%.(%d+)$')
+end
+
 -- Bring the viewer's pull cache up to date with `celebrities`; returns its floor ('-inf': exact
--- throughout). A re-read takes the changed timeline's rows above the floor, at most `window`
--- (when capped, the floor rises to the last row read); the cache is trimmed to its newest
--- `window` rows when it holds twice that (the floor rises to the cut).
-local function pull_refresh(keys, t, celebrities, window)
-  local stamps_key, pull, meta = keys[11], keys[12], keys[13]
+-- throughout). A whole read takes the timeline's rows above the floor, at most `window` (when
+-- capped, the floor rises to the last row read); a head read takes the rows from the newest one
+-- cached (a head read that fills `window` is done again whole). The cache is trimmed to its
+-- newest `window` rows when it holds twice that (the floor rises to the cut). The meta keeps,
+-- per celebrity, "<stamp>|<newest score cached>".
+local function pull_refresh(keys, t, celebrities, window, stamp_sides)
+  local pull, meta = keys[11], keys[12]
   if redis.call('EXISTS', pull) == 0 then redis.call('DEL', meta) end
-  local stamps = hmget_all(stamps_key, celebrities)
+  local stamp_keys = {}
+  for i, author in ipairs(celebrities) do stamp_keys[i] = key(stamp_sides, author) end
+  local stamps = {}
+  for from = 1, #stamp_keys, 1000 do  -- MGET of any number of keys (unpack is bounded)
+    local got = redis.call('MGET', unpack(stamp_keys, from, math.min(#stamp_keys, from + 999)))
+    for i = 1, #got do stamps[#stamps + 1] = got[i] end
+  end
   local seen = hmget_all(meta, celebrities)
   local floor = redis.call('HGET', meta, '-floor') or '-inf'
   local changed, raised = {}, false
   for i, author in ipairs(celebrities) do
-    local stamp = stamps[i] or '0'
-    if seen[i] ~= stamp then
-      local low = (floor == '-inf') and '-inf' or ('(' .. floor)
-      local rows = redis.call('ZRANGE', key(t.timeline, author), '+inf', low, 'BYSCORE',
-                              'REV', 'LIMIT', 0, window, 'WITHSCORES')
+    local stamp = stamps[i] or '0.0'
+    local was, newest = nil, '-inf'
+    if seen[i] then was, newest = string.match(seen[i], '^([^|]*)|(.*)$') end
+    if was ~= stamp then
+      local timeline, rows = key(t.timeline, author), nil
+      if was and backdated_of(was) == backdated_of(stamp) then  -- grew at its head only
+        rows = redis.call('ZRANGE', timeline, '+inf', newest, 'BYSCORE', 'REV', 'LIMIT', 0,
+                          window, 'WITHSCORES')
+        if #rows == 2 * window then rows = nil end  -- more new rows than a cache keeps
+      end
+      if rows == nil then
+        local low = (floor == '-inf') and '-inf' or ('(' .. floor)
+        rows = redis.call('ZRANGE', timeline, '+inf', low, 'BYSCORE', 'REV', 'LIMIT', 0, window,
+                          'WITHSCORES')
+        if #rows == 2 * window and score_num(rows[#rows]) > score_num(floor) then
+          floor, raised = rows[#rows], true
+        end
+      end
       if #rows > 0 then
         local args = {}
         for j = 1, #rows, 2 do
           args[j], args[j + 1] = rows[j + 1], rows[j]
         end
         redis.call('ZADD', pull, unpack(args))
-        if #rows == 2 * window then
-          floor, raised = rows[#rows], true
-        end
+        if score_num(rows[2]) > score_num(newest) then newest = rows[2] end
       end
       changed[#changed + 1] = author
-      changed[#changed + 1] = stamp
+      changed[#changed + 1] = stamp .. '|' .. newest
     end
   end
   if #changed == 0 then return floor end
@@ -512,9 +546,9 @@ end
 -- continues from the frontier of every followed author's timeline.
 -- KEYS: account, revocation key, feed, feed-trimmed marker, following zset, followed-celebrities
 -- set, the viewer's likes, then deep scroll's frontier zset, meta hash and deep zset, then the
--- timeline stamps hash and the pull cache's zset and meta hash. ARGV: epoch, limit, max score
--- ('+inf'), last member (''), rows merged into `deep` at a time, then the templates and the
--- viewer's tail (`templates`), then the pull cache's window.
+-- pull cache's zset and meta hash. ARGV: epoch, limit, max score ('+inf'), last member (''),
+-- rows merged into `deep` at a time, then the templates and the viewer's tail (`templates`),
+-- then the pull cache's window and the template of a timeline's stamp key.
 -- Reply: {'ok', posts JSON, next score, next member} (no next when the feed ends), {'legacy'},
 -- or {verdict} when the session does not stand; a 5th element 'missing' asks for a rebuild.
 local function feed_page(keys, args)
@@ -572,7 +606,9 @@ local function feed_page(keys, args)
     local trimmed = redis.call('EXISTS', keys[4]) == 1
     local celebrities = redis.call('SMEMBERS', keys[6])
     local floor = '-inf'
-    if #celebrities > 0 then floor = pull_refresh(keys, t, celebrities, window) end
+    if #celebrities > 0 then
+      floor = pull_refresh(keys, t, celebrities, window, sides(args[t.rest + 1]))
+    end
     while #kept <= limit do
       -- the rows still needed and two spare: a dropped row (deleted, unfollowed) rarely costs
       -- another round, and reading more than a page needs is what a page costs most
@@ -584,7 +620,7 @@ local function feed_page(keys, args)
       local bound = (not exhausted) and pushed[#pushed] or nil
       local cut = nil  -- rows at or below it wait for the next round (the pull cache's floor)
       if #celebrities > 0 and score_num(max) > score_num(floor) then
-        local flat = page_before(keys[12], max, after, chunk, bound)
+        local flat = page_before(keys[11], max, after, chunk, bound)
         local kept_rows = {}
         for i = 1, #flat, 2 do
           if score_num(flat[i + 1]) > score_num(floor) then

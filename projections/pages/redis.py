@@ -78,6 +78,7 @@ class RedisPages:
             template(self.engagement.comment),
         )  # fmt: skip
         self._tails: dict[int | None, tuple[str | int, ...]] = {}
+        self._stamp = template(self.feeds.timeline_stamp)
 
     def _tail(self, viewer: int | None) -> tuple[str | int, ...]:
         """The templates, then the viewer and their blocks, blocked_by, mutes and following
@@ -114,13 +115,12 @@ class RedisPages:
             f.frontier(viewer),
             f.deep_meta(viewer),
             f.deep(viewer),
-            f.stamps(),
             f.pull(viewer),
             f.pull_meta(viewer),
         )
         reply = await self._r.fcall(  # it may write its caches (deep scroll, pulled celebrities)
             "feed_page", len(keys), *keys, session[2], limit, *_position(after), self._deep_step,
-            *self._tail(viewer), self._pull_window,
+            *self._tail(viewer), self._pull_window, self._stamp,
         )  # fmt: skip
         return _page(reply)
 

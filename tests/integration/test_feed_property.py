@@ -101,10 +101,10 @@ class Harness:
         kind, a, b = action
         m = self.model
         self.clock += random.choice([0, 1, 1, 2])  # equal timestamps happen
-        if kind == "post":
-            post = next(self.post_ids)
-            m.posts[post] = (a, self.clock)
-            await self.apply(event(ev.PostPublished, a, self.clock, post_id=post, photo_id=post,
+        if kind in {"post", "post-late"}:  # a late one is published older than the newest
+            post, ms = next(self.post_ids), self.clock - (15 if kind == "post-late" else 0)
+            m.posts[post] = (a, ms)
+            await self.apply(event(ev.PostPublished, a, ms, post_id=post, photo_id=post,
                                    caption="", tags=(), variants=ev.Variants("t", "f", "u"),
                                    width=1, height=1, blurhash="x"))  # fmt: skip
         elif kind == "follow" and a != b:
@@ -165,6 +165,7 @@ user = st.integers(1, USERS)
 actor = st.one_of(st.just(VIEWER), user)  # the viewer acts half the time: its feed gets busy
 action = st.one_of(
     st.tuples(st.just("post"), user, user),
+    st.tuples(st.just("post-late"), user, user),
     st.tuples(st.sampled_from(["follow", "follow", "unfollow", "unfollow-unpurged"]), actor, user),
     st.tuples(st.just("unfollow-unpurged"), st.just(VIEWER), user),
     st.tuples(st.just("delete"), user, st.integers(0, 50)),
@@ -211,3 +212,38 @@ def test_paged_feed_equals_ground_truth(
 
 def test_base_constants_agree() -> None:
     assert (BASE - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) == BASE_MS
+
+
+@pytest.mark.parametrize("pull_window", [2, 800])
+def test_a_celebrity_post_published_late_reaches_a_cached_merge(
+    stack: Stack, settings: Settings, pull_window: int
+) -> None:
+    """A viewer's pull cache read a celebrity's timeline down to its newest post; a post then
+    published with an older time (below that newest) must still show on the next page read:
+    a head-only re-read would miss it."""
+
+    async def run() -> None:
+        redis = Redis.from_url(settings.redis)
+        try:
+            h = Harness(redis, threshold=2, max_feed=800, pull_window=pull_window, limit=5)
+            for step in [
+                ("follow", VIEWER, 4),
+                ("post", 4, 0),  # a pushed feed to merge into
+                ("follow", VIEWER, 2),
+                ("follow", 3, 2),
+                ("post", 2, 0),
+                ("post", 2, 0),
+            ]:
+                await h.step(step)
+            assert h.model.celebrities == {2}
+            await h.compare_page(VIEWER, None)  # the cache merges 2's timeline
+            h.clock += 5
+            await h.step(("post", 2, 0))
+            await h.compare_page(VIEWER, None)  # grew at its head
+            await h.step(("post-late", 2, 0))  # older than 2's newest post
+            page = await h.compare_page(VIEWER, None)
+            assert len(page.posts) == 5
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
