@@ -22,7 +22,7 @@ from projections.pages.channel import channel_of
 from projections.ports import Position
 
 DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
-PULL_WINDOW = 800  # rows of followed celebrities' posts a viewer's pull cache keeps (as MAX_FEED)
+PULL_WINDOW = 2000  # rows of followed celebrities' posts a viewer's pull cache keeps (~100 pages)
 Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
 TAILS_KEPT = 4096  # viewers whose call arguments (`RedisPages._tail`) are kept ready
 
