@@ -212,13 +212,18 @@ async def wait_applied(settings: Settings, work: Workload, started: float) -> fl
         await redis.aclose()
 
 
-def through_worker(settings: Settings, work: Workload) -> float:
-    """Events/s of a `photofeed worker` process draining the appended events."""
+def append(settings: Settings, work: Workload) -> None:
+    """The workload's events appended to the stack's log."""
     log = KafkaEventLog(settings.bootstrap, default_codec())
     for event in work.events:
         log.append_nowait(event)
     log.flush(120)
     log.close()
+
+
+def through_worker(settings: Settings, work: Workload) -> float:
+    """Events/s of a `photofeed worker` process draining the appended events."""
+    append(settings, work)
     spec = ProcessSpec("bench-worker", [sys.executable, "-m", "photofeed", "worker"],
                        settings.to_env())  # fmt: skip
     worker = ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")

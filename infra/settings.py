@@ -105,10 +105,15 @@ class Settings:
     cassandra_password: str = ""
     erasure_step_pause_s: float = 0.0  # a pause between erasure steps; for crash tests only
     backup_key: str = ""  # `photofeed backup`'s key: base64 of 32 bytes (or --key-file)
-    # the worker's Kafka fetch wait: Tansu answers a fetch only when this wait ends (a produce does
-    # not wake it), so it is the floor of freshness; 20 ms: p99 publish->visible in tens of ms for
-    # ~3% of a core of broker CPU while idle (bench_freshness measures both)
+    # the worker's Kafka fetch wait: Tansu looks at its storage at halving steps of it (a produce
+    # does not wake it), so a new message waits up to half of it: the floor of freshness; 20 ms:
+    # p99 publish->visible in tens of ms (bench_fanout) while events flow. Every fetch costs CPU
+    # whether or not anything came (idle worker + broker: 15% of a core at 20 ms, 3.5% at 200;
+    # streams/transport.py), so once no records came for fetch_idle_after_s the wait is
+    # fetch_idle_wait_ms until some do (bench_worker measures both sides)
     fetch_wait_ms: int = 20
+    fetch_idle_wait_ms: int = 200  # a message waits up to half of it; idle: 3.5% of a core
+    fetch_idle_after_s: float = 1.0  # >> fetch_wait_ms: a steady stream never sees the idle wait
     # whether this worker runs the media agent (and the other steps that append events: the
     # celebrity flag, erasure); off for a second consumer group that only rebuilds projections,
     # which must not process every upload of the log again

@@ -37,11 +37,10 @@ from streams.guard import Guard
 from streams.health import AgentHealth, WorkDone, supervise
 from streams.media_agent import MediaAgent
 from streams.sink import ProjectionSink
-from streams.transport import App
+from streams.transport import App, FetchWaits
 
 BATCH_MAX = 1000  # most messages per projection batch: one Redis pipeline per sink and version
-MEDIA_BATCH_MAX = 8  # uploads taken at a time: each takes ~0.1-0.5 s of CPU
-BATCH_WITHIN_S = 0.005  # the most a lone upload waits for company; << the 50 ms freshness aim
+MEDIA_BATCH_MAX = 8  # uploads taken at a time (what is queued): each takes ~0.1-0.5 s of CPU
 HOUSEKEEPING_S = 900.0  # abandoned-upload cleanup; cheap (one listing of originals)
 HEALTH_EVERY_S = 2.0  # health snapshot published this often; < HEALTH_TTL_S / 2
 HEALTH_TTL_S = 10  # a worker that stops publishing disappears from `photofeed status`
@@ -187,9 +186,10 @@ class _FaustDeadLetters:
 
 
 def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
-    app = App(
-        settings.worker_group, fetch_wait_ms=settings.fetch_wait_ms, **faust_settings(settings)
+    waits = FetchWaits(
+        settings.fetch_wait_ms, settings.fetch_idle_wait_ms, settings.fetch_idle_after_s
     )
+    app = App(settings.worker_group, fetch_waits=waits, **faust_settings(settings))
     runtime = _Runtime(app, settings, deps.codec)
     for spec in CATALOGUE:
         targets = sinks_for(spec, deps.sinks)
@@ -304,7 +304,10 @@ def _add_media_agent(app: faust.App, media: MediaAgent, event_log: EventLog, rt:
                 )  # fmt: skip
 
     async def consume(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(MEDIA_BATCH_MAX, within=BATCH_WITHIN_S):  # type: ignore[attr-defined]
+        # what is queued, as the projection agents take it (streams/batches.py): a lone upload
+        # goes at once, and an idle agent sleeps on its queue (take_events' `within` woke it
+        # every 5 ms: half the idle worker's CPU)
+        async for batch in drained(stream, MEDIA_BATCH_MAX):
             dead = 0
             items = await rt.decode(guard, batch)
             media.expect([i.event for i in items if isinstance(i.event, PhotoUploaded)])
