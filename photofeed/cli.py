@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -147,6 +148,9 @@ def worker(
         override_logging=False,
     )  # fmt: skip
     faust_worker.spinner = None
+    # everything built so far lives as long as the process: out of the collector's sight, a
+    # full collection no longer walks it (one took ~75 ms of a batch's freshness, now and then)
+    gc.freeze()
     faust_worker.execute_from_commandline()
 
 
