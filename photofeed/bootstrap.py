@@ -118,11 +118,19 @@ def planner(stores: Stores, group: Group) -> Planner:
     return group_planner(group, facts)
 
 
+def sink_order() -> list[Group]:
+    """The groups in the order their sinks apply each batch: the registry's, with the photos
+    group last, so a photo's status says `published` only once its post can be read and
+    commented on (the other groups applied the same PostPublished first): a client polling the
+    status never gets a post it cannot use yet."""
+    return sorted(group_events(), key=lambda g: g == Group.PHOTOS)
+
+
 def sinks(stores: Stores) -> list[ProjectionSink]:
     versions = RedisVersions(stores.redis)
     return [
         ProjectionSink(g, versions, writer_factory(stores, g), planner(stores, g))
-        for g in group_events()
+        for g in sink_order()
     ]
 
 
