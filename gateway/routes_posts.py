@@ -9,6 +9,8 @@ the per-group readers in a few pipelined round trips.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +26,7 @@ from gateway.responses import JsonBytes, json_response, no_content, page_json
 from gateway.route_kit import append_or_503, live_post, posts_json
 from gateway.validation import limit_param, path_id
 from projections.feeds.cards import with_url_base
-from projections.feeds.ports import PostView
+from projections.feeds.ports import PostReader, PostView
 from projections.feeds.query import read_feed, rebuild_feed
 from projections.graph.relations import hides_activity
 from projections.ports import Position
@@ -89,12 +91,8 @@ async def profile_grid(request: Request) -> Response:
         raise not_found("user")
     await require_visible(deps, me, owner)
     feeds = await deps.feeds()
-    rows = await fetch_page(
-        lambda n: feeds.timeline_page(author, n, after), limit, lambda row: Position(row[1], row[0])
-    )
-    posts = await feeds.posts([p for p, _ in rows.items])
-    page = [posts[p] for p, _ in rows.items if p in posts]  # deleted meanwhile: left out
-    return await _posts_page(deps, page, rows.next, me)
+    page, nxt = await _live_posts(feeds, lambda n: feeds.timeline_page(author, n, after), limit)
+    return await _posts_page(deps, page, nxt, me)
 
 
 @session_in_call
@@ -118,13 +116,9 @@ async def tag_posts(request: Request) -> Response:
             return page_response(deps, "posts", reply.posts, encode_cursor(reply.next))
     await check_pending_session(request)
     feeds = await deps.feeds()
-    rows = await fetch_page(
-        lambda n: feeds.tag_page(tag, n, after), limit, lambda row: Position(row[1], row[0])
-    )
-    posts = await feeds.posts([p for p, _ in rows.items])
-    page = [posts[p] for p, _ in rows.items if p in posts]  # deleted meanwhile: left out
+    page, nxt = await _live_posts(feeds, lambda n: feeds.tag_page(tag, n, after), limit)
     page = await visible_posts(deps, me, page)  # a private account's: its followers only
-    return await _posts_page(deps, page, rows.next, me)
+    return await _posts_page(deps, page, nxt, me)
 
 
 @session_in_call
@@ -162,6 +156,16 @@ async def delete_post(request: Request) -> Response:
         ),
     )
     return no_content()
+
+
+async def _live_posts(
+    feeds: PostReader, rows_of: Callable[[int], Awaitable[list[tuple[int, int]]]], limit: int
+) -> tuple[list[PostView], Position | None]:
+    """A page of a zset of (post, ms) rows, newest first (`rows_of(n)`: n rows after the
+    cursor), as the posts still there (one deleted meanwhile is left out), and the next cursor."""
+    rows = await fetch_page(rows_of, limit, lambda row: Position(row[1], row[0]))
+    posts = await feeds.posts([p for p, _ in rows.items])
+    return [posts[p] for p, _ in rows.items if p in posts], rows.next
 
 
 async def _posts_page(

@@ -145,9 +145,8 @@ async def erase_feeds(redis: Redis, version: int, user: int, facts: ErasureFacts
                 pipe.zrem(k.feed(follower), *facts.posts)
             pipe.delete(*(k.post(post) for post in facts.posts))
         pipe.delete(k.timeline(user), k.timeline_versions(user), k.feed(user), k.feed_trimmed(user),
-                    k.frontier(user), k.deep_meta(user), k.deep(user), k.pull(user),
-                    k.pull_meta(user))  # fmt: skip
-        pipe.delete(k.timeline_stamp(user))
+                    k.timeline_stamp(user), k.frontier(user), k.deep_meta(user), k.deep(user),
+                    k.pull(user), k.pull_meta(user))  # fmt: skip
         pipe.srem(k.celebrities(), user)
         await pipe.execute()
 

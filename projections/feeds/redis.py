@@ -50,8 +50,9 @@ class RedisFeeds:
     # --- writes --------------------------------------------------------------------------------
     async def apply(self, writes: Sequence[Write]) -> None:
         """Fan-outs as they come (one call per hash slot on a cluster), then posts, then
-        timelines, then tag timelines: one round trip; then removals and celebrities: one more."""
-        posts, timelines, tags = CallBatch(), CallBatch(), CallBatch()
+        timelines and their stamps, then tag timelines: one round trip; then removals and
+        celebrities: one more."""
+        posts, timelines, stamps, tags = CallBatch(), CallBatch(), CallBatch(), CallBatch()
         k = self.keys
         calls: list[FunctionCall] = []
         removals: list[tuple[str, int]] = []
@@ -61,10 +62,13 @@ class RedisFeeds:
                 flat = [x for pair in w.fields for x in pair]
                 posts.add([k.post(w.post_id)], ["_v", seq_key(w.seq), len(w.fields), *flat])
             elif isinstance(w, SetTimeline):
+                present = "1" if w.present else "0"
                 timelines.add(
                     [k.timeline(w.author_id), k.timeline_versions(w.author_id)],
-                    [w.post_id, w.at_ms, seq_key(w.seq), "1" if w.present else "0"],
+                    [w.post_id, w.at_ms, seq_key(w.seq), present],
                 )
+                stamps.add([k.timeline(w.author_id), k.timeline_stamp(w.author_id)],
+                           [w.at_ms, present])  # fmt: skip
             elif isinstance(w, SetPostTags):
                 tags.add(
                     [k.post_tags(w.post_id)],
@@ -83,11 +87,7 @@ class RedisFeeds:
         calls += [
             ("set_members_if_newer", keys, args) for keys, args in timelines.groups(self._cluster)
         ]
-        stamps = CallBatch()  # after the timelines: a reader that sees a new stamp sees the rows
-        for w in writes:
-            if isinstance(w, SetTimeline):
-                stamps.add([k.timeline(w.author_id), k.timeline_stamp(w.author_id)],
-                           [w.at_ms, "1" if w.present else "0"])  # fmt: skip
+        # stamps after the timelines: a reader that sees a new stamp sees the new rows
         calls += [("bump_stamps", keys, args) for keys, args in stamps.groups(self._cluster)]
         tag_key = k.tag("%s")  # the function meets each tag's timeline as it reads the record
         calls += [("set_post_tags", keys, [tag_key, *args]) for keys, args in tags.groups(False)]

@@ -143,11 +143,24 @@ local function checked(keys, epoch)  -- nil when the session stands or there is 
   return nil
 end
 
-local function hmget_all(key, fields)  -- HMGET of any number of fields (unpack is bounded)
+-- `command` with the values of `list` after `key` (nil: none), in slices of SLICE values, since
+-- unpack's stack is bounded; the slices' array replies joined in order (HMGET, MGET). SLICE is
+-- even, so field-value and score-member pairs stay whole (HSET, ZADD).
+local SLICE = 1000
+
+local function sliced(command, key, list)
   local out = {}
-  for from = 1, #fields, 1000 do
-    local got = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + 999)))
-    for i = 1, #got do out[#out + 1] = got[i] end
+  for from = 1, #list, SLICE do
+    local last = math.min(#list, from + SLICE - 1)
+    local got
+    if key then
+      got = redis.call(command, key, unpack(list, from, last))
+    else
+      got = redis.call(command, unpack(list, from, last))
+    end
+    if type(got) == 'table' then
+      for i = 1, #got do out[#out + 1] = got[i] end
+    end
   end
   return out
 end
@@ -324,7 +337,7 @@ local function reader(t, viewer_liked)
     if #unsettled == 0 then return end
     local ids = {}
     for i, pending in ipairs(unsettled) do ids[i] = pending[2] end
-    local flags = hmget_all(viewer_liked, ids)
+    local flags = sliced('HMGET', viewer_liked, ids)
     for i, pending in ipairs(unsettled) do
       local flag = flags[i]
       if flag and string.sub(flag, 1, 1) == '1' then pending[1][4] = ',"liked_by_viewer":true' end
@@ -386,11 +399,17 @@ local function frontier_pop(keys, t)  -- {post, score text} of the newest remain
   return {post, top[2]}
 end
 
+-- A score as Redis writes it ('+inf', '-inf' or a number) as a number.
+local function score_num(s)
+  if s == '+inf' then return math.huge end
+  if s == '-inf' then return -math.huge end
+  return tonumber(s)
+end
+
 -- Whether position (ps, pm) is at or below (ss, sm) in row order (score, then member bytes; an
 -- empty member stands above every member of its score).
 local function at_or_below(ps, pm, ss, sm)
-  local a = (ps == '+inf') and math.huge or tonumber(ps)
-  local b = (ss == '+inf') and math.huge or tonumber(ss)
+  local a, b = score_num(ps), score_num(ss)
   if a ~= b then return a < b end
   if sm == '' then return true end
   if pm == '' then return false end
@@ -461,12 +480,6 @@ end
 -- throughout); below it the page merges the timelines directly.
 local PULL_TTL_S = 600
 
-local function score_num(s)
-  if s == '+inf' then return math.huge end
-  if s == '-inf' then return -math.huge end
-  return tonumber(s)
-end
-
 local function backdated_of(stamp)  -- the backdated count of a stamp "<changes>.<backdated>"
   return string.match(stamp, '%.(%d+)$')
 end
@@ -482,12 +495,8 @@ local function pull_refresh(keys, t, celebrities, window, stamp_sides)
   if redis.call('EXISTS', pull) == 0 then redis.call('DEL', meta) end
   local stamp_keys = {}
   for i, author in ipairs(celebrities) do stamp_keys[i] = key(stamp_sides, author) end
-  local stamps = {}
-  for from = 1, #stamp_keys, 1000 do  -- MGET of any number of keys (unpack is bounded)
-    local got = redis.call('MGET', unpack(stamp_keys, from, math.min(#stamp_keys, from + 999)))
-    for i = 1, #got do stamps[#stamps + 1] = got[i] end
-  end
-  local seen = hmget_all(meta, celebrities)
+  local stamps = sliced('MGET', nil, stamp_keys)
+  local seen = sliced('HMGET', meta, celebrities)
   local floor = redis.call('HGET', meta, '-floor') or '-inf'
   local changed, raised = {}, false
   for i, author in ipairs(celebrities) do
@@ -514,7 +523,7 @@ local function pull_refresh(keys, t, celebrities, window, stamp_sides)
         for j = 1, #rows, 2 do
           args[j], args[j + 1] = rows[j + 1], rows[j]
         end
-        redis.call('ZADD', pull, unpack(args))
+        sliced('ZADD', pull, args)
         if score_num(rows[2]) > score_num(newest) then newest = rows[2] end
       end
       changed[#changed + 1] = author
@@ -531,9 +540,7 @@ local function pull_refresh(keys, t, celebrities, window, stamp_sides)
     changed[#changed + 1] = '-floor'
     changed[#changed + 1] = floor
   end
-  for from = 1, #changed, 1000 do
-    redis.call('HSET', meta, unpack(changed, from, math.min(#changed, from + 999)))
-  end
+  sliced('HSET', meta, changed)
   redis.call('EXPIRE', pull, PULL_TTL_S)
   redis.call('EXPIRE', meta, PULL_TTL_S)
   return floor
@@ -580,19 +587,12 @@ local function feed_page(keys, args)
     end
   end
 
-  local function consider(id, score)  -- true when the page is full
-    local got = fetched[id]
-    local p
-    if got then p = got[1] else p = r.post(id) end
+  local function consider(id, score)  -- true when the page is full; `id` was read `ahead`
+    local p = fetched[id][1]
     if p == false then error('legacy') end
     if not p then return false end
     local author = p[2]
-    local follows = r.follows[author]
-    if follows == nil then
-      follows = redis.call('ZSCORE', keys[5], author) ~= false
-      r.follows[author] = follows
-    end
-    if not follows or r.relations.hides_activity(author) or not r.visible(author) then
+    if not r.follows[author] or r.relations.hides_activity(author) or not r.visible(author) then
       return false
     end
     kept[#kept + 1] = {score, id}
@@ -850,7 +850,7 @@ local function notifications_page(keys, args)
     fields[#fields + 1] = rows[i] .. '|n'
     fields[#fields + 1] = rows[i] .. '|id'
   end
-  local metas = hmget_all(keys[4], fields)
+  local metas = sliced('HMGET', keys[4], fields)
   local read_up_to = unpadded(metas[1] or '0')
   local out, last = {}, nil
   for i = 1, math.min(#rows, 2 * limit), 2 do
