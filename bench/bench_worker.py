@@ -15,8 +15,8 @@ worker processes:
 3. `likes_two_workers_ratio` (>= 1.8): like events/s of two `photofeed worker` processes in one
    consumer group vs one, both draining the same pre-appended log of bench/bench_likes.py's
    workload (PARTITIONS partitions), each from a fresh group and an empty Valkey; timed from the
-   first worker's join until every post's last event is applied (bench_likes `wait_applied`,
-   counts verified). Baseline: the one-worker rate of the same run.
+   first worker's join until the group's applied offsets reach the log's end (bench_likes
+   `wait_applied`; counts verified). Baseline: the one-worker rate of the same run.
 Run: make bench-worker
 """
 

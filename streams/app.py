@@ -12,7 +12,6 @@ the worker exit non-zero so its process manager restarts it from the committed o
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import ssl
@@ -148,13 +147,16 @@ class _Runtime:
     async def decode(self, guard: Guard, batch: Sequence[Any]) -> list[Consumed]:
         """The batch as Consumed items with their events; undecodable ones are dead-lettered."""
         out: list[Consumed] = []
+        decode = self.codec.decode
         for item in batch:
             m = item.message
-            raw = Consumed(m.topic, m.partition, m.offset, m.key, m.value)
             try:
-                out.append(dataclasses.replace(raw, event=self.codec.decode(m.value)))
+                event = decode(m.value)
             except Exception as exc:  # DecodeError, or anything a hostile value provokes
+                raw = Consumed(m.topic, m.partition, m.offset, m.key, m.value)
                 await guard.dead_letter([raw], Failure("bad_input", exc, 1, "decode"))
+            else:
+                out.append(Consumed(m.topic, m.partition, m.offset, m.key, m.value, event))
         return out
 
     def done(self, agent: str, batch: Sequence[Any], applied: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Tabs
-from tests.browser.flows import show, sign_up
+from tests.browser.flows import show, sign_up, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -44,9 +44,10 @@ async def test_a_private_account_is_asked_and_approves_from_settings(tabs: Tabs)
     await requests.get_by_role("button", name=f"Approve {bob_name}").click()
     await expect(requests.get_by_role("link", name=bob_name)).to_have_count(0)
 
-    # the follower sees the grid (empty) and is following
-    await show(bob, f"#/u/{ana_id}")
-    await expect(bob.get_by_role("button", name=f"Following {ana_name}")).to_be_visible()
+    # the follower sees the grid (empty) and is following: ana's write, which bob's reads do
+    # not wait for (his position token holds only his own), so he looks again until it shows
+    following = bob.get_by_role("button", name=f"Following {ana_name}")
+    await until(lambda: show(bob, f"#/u/{ana_id}"), following.is_visible)
     await expect(bob.get_by_text("This account is private")).to_have_count(0)
     await expect(bob.get_by_role("list", name=f"Posts by {ana_name}")).to_be_attached()
     tabs.assert_clean()

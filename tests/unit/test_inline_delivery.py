@@ -1,4 +1,4 @@
-"""streams.transport.delivers_at_once: a message is handed to its streams inline only when none
+"""streams.transport.InlineDelivery: a message is handed to its streams inline only when none
 of the places where Faust's conductor can wait would make it wait; otherwise the drain loop
 races the delivery against a rebalance as Faust does."""
 
@@ -10,9 +10,23 @@ from typing import Any
 
 from mode.utils.queues import FlowControlEvent
 
-from streams.transport import delivers_at_once
+from streams.transport import InlineDelivery
 
 TP = ("photofeed.engagement", 0)
+
+
+class Buffer:
+    """Faust's ProducerBuffer as InlineDelivery reads it: its pending queue and ebb mark."""
+
+    max_messages = 100
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Queue[int] = asyncio.Queue()
+        self.queue = None  # the threaded producer's queue (unused here)
+
+
+def delivers_at_once(c: Any, tp: Any) -> bool:
+    return InlineDelivery(c).ready(tp)
 
 
 def consumer(queue_size: int = 2) -> Any:
@@ -23,7 +37,8 @@ def consumer(queue_size: int = 2) -> Any:
             _tp_to_callback_lock=asyncio.Lock(),
             _tp_index={TP: [SimpleNamespace(queue=queue)]},  # a set of topics in Faust
         ),
-        producer=SimpleNamespace(buffer=SimpleNamespace(size=0, max_messages=100)),
+        producer=SimpleNamespace(buffer=Buffer()),
+        conf=SimpleNamespace(producer_threaded=False),
     )
     app.flow_control.resume()
     return SimpleNamespace(app=app, suspend_flow=asyncio.Event(), queue=queue)
@@ -53,10 +68,12 @@ async def test_a_subscription_change_holding_the_conductor_does_not() -> None:
 
 def test_a_producer_buffer_past_its_ebb_mark_does_not() -> None:
     c = consumer()
-    c.app.producer.buffer.size = 101
-    assert not delivers_at_once(c, TP)
-    c.app.producer.buffer.size = 100
-    assert delivers_at_once(c, TP)
+    inline = InlineDelivery(c)  # built once: it sees the buffer as it changes
+    for n in range(100):
+        c.app.producer.buffer.pending.put_nowait(n)
+    assert inline.ready(TP)
+    c.app.producer.buffer.pending.put_nowait(100)
+    assert not inline.ready(TP)
 
 
 def test_a_full_stream_queue_does_not() -> None:

@@ -14,6 +14,7 @@ const RETRIES = 2;
 const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection']);
 const POSITION = 'Photofeed-Position';
 const POSITION_KEY = 'photofeed.position'; // per tab: a reload right after a write still sees it
+const STALE_ASKS = 4; // a 403/404 from lagging projections: asked again (the server waits)
 
 let position = sessionStorage.getItem(POSITION_KEY);
 
@@ -56,7 +57,7 @@ export async function api(method, path, { body, key, signal, anonymous = false }
   if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (key) headers['Idempotency-Key'] = key === true ? newKey() : key;
   const retryable = Boolean(key) || method === 'GET';
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0, stale = 0; ; attempt++) {
     if (position) headers[POSITION] = position;
     else delete headers[POSITION];
     let res;
@@ -81,6 +82,12 @@ export async function api(method, path, { body, key, signal, anonymous = false }
     if (res.status === 204) return null;
     const data = await res.json().catch(() => null);
     if (res.ok) return data;
+    if (method === 'GET' && (res.status === 403 || res.status === 404) && stale < STALE_ASKS
+      && res.headers.get('Photofeed-Consistency') === 'stale') {
+      stale++;
+      attempt--; // not a failure
+      continue;
+    }
     const { code = `http_${res.status}`, message = '' } = data?.error || {};
     if (code === 'invalid_position' && headers[POSITION] && attempt < RETRIES) {
       position = null; // a token this server cannot read (say, from another deployment): drop it
