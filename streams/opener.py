@@ -33,22 +33,25 @@ class KeyStore(ErasedUsers, Protocol):
     async def keys(self, user_ids: Iterable[int]) -> dict[int, bytes]: ...
 
 
+# the other user an event of these types is about, beside its actor (a field name)
+_OTHER_PARTY: dict[type[ev.Event], str] = {
+    ev.UserFollowed: "followee_id", ev.UserUnfollowed: "followee_id",
+    ev.FollowRequested: "followee_id", ev.FollowRequestResolved: "requester_id",
+    ev.UserBlocked: "blocked_id", ev.UserUnblocked: "blocked_id",
+    ev.UserMuted: "muted_id", ev.UserUnmuted: "muted_id",
+}  # fmt: skip
+
+
 def people_of(event: ev.Event) -> set[int]:
     """The users an event is about, whose erasure removes it. A comment's deletion is about the
     commenter, whoever deleted it: a post author's deletion of someone else's comment outlives
-    the author's erasure (the comment stays deleted)."""
-    if isinstance(event, ev.CommentDeleted):
-        return {event.commenter_id}
-    people = {event.actor_id}
-    if isinstance(event, ev.UserFollowed | ev.UserUnfollowed | ev.FollowRequested):
-        people.add(event.followee_id)
-    elif isinstance(event, ev.FollowRequestResolved):
-        people.add(event.requester_id)
-    elif isinstance(event, ev.UserBlocked | ev.UserUnblocked):
-        people.add(event.blocked_id)
-    elif isinstance(event, ev.UserMuted | ev.UserUnmuted):
-        people.add(event.muted_id)
-    return people
+    the author's erasure (the comment stays deleted). (Event types are final: looked up by
+    type, which costs a dict lookup where isinstance over unions cost ~1 us each.)"""
+    kind = type(event)
+    if kind is ev.CommentDeleted:
+        return {event.commenter_id}  # type: ignore[attr-defined]
+    other = _OTHER_PARTY.get(kind)
+    return {event.actor_id} if other is None else {event.actor_id, getattr(event, other)}
 
 
 class Opener:
@@ -62,14 +65,15 @@ class Opener:
     async def open(self, events: Sequence[ev.Event]) -> list[ev.Event]:
         if not events:
             return []
-        erased = await self._keys.erased({p for e in events for p in people_of(e)})
+        people = [people_of(e) for e in events]
+        erased = await self._keys.erased(set().union(*people))
         owners = {e.actor_id for e in events if has_personal_data(e)} - erased
         keys = await self._keys.keys(owners)
         out: list[ev.Event] = []
-        for e in events:
+        for e, about in zip(events, people, strict=True):
             if isinstance(e, ev.AccountErasureRequested):
                 out.append(e)
-            elif not people_of(e) & erased:
+            elif not (erased and about & erased):
                 opened = self._opened(e, keys.get(e.actor_id))
                 if opened is not None:
                     out.append(opened)

@@ -57,7 +57,7 @@ def feeds_planner(
         need = facts_needed(events)
         g, f = await graph(), await feeds()
         followers = {a: await all_followers(g, a) for a in need.followers_of}
-        timelines = {a: await f.timeline_page(a, MAX_FEED, None) for a in need.timelines_of}
+        timelines = await f.timeline_pages(sorted(need.timelines_of), MAX_FEED, None)
         approved = {seq: await g.requesters_before(owner, seq)
                     for owner, seq in need.requesters_before}  # fmt: skip
         facts = FeedFacts(followers, frozenset(await f.celebrities()), timelines, approved)

@@ -3,6 +3,7 @@ plaintext and makes erased users vanish."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ from schemas.sealing import (
     seal_event,
     unseal,
 )
-from streams.opener import Opener
+from streams.opener import _OTHER_PARTY, Opener, people_of
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 KEY = new_key()
@@ -133,3 +134,23 @@ def test_user_text_that_looks_sealed_is_sealed_like_any_other() -> None:
     assert open_event(sealed, KEY) == plain
     with pytest.raises(Unreadable):
         open_event(sealed, new_key())  # erasure (the key gone) makes it unreadable, like any text
+
+
+def test_people_of_names_the_actor_and_the_other_user_of_an_edge() -> None:
+    at = datetime.now(tz=UTC)
+    assert people_of(ev.UserFollowed(event_id=1, occurred_at=at, actor_id=2, followee_id=3)) == {
+        2, 3
+    }  # fmt: skip
+    assert people_of(ev.UserMuted(event_id=1, occurred_at=at, actor_id=2, muted_id=4)) == {2, 4}
+    liked = ev.PostLiked(event_id=1, occurred_at=at, actor_id=2, post_id=5, author_id=6)
+    assert people_of(liked) == {2}  # the author is not erased with the liker's like
+    deleted = ev.CommentDeleted(event_id=1, occurred_at=at, actor_id=6, comment_id=7, post_id=5,
+                                author_id=6, commenter_id=8)  # fmt: skip
+    assert people_of(deleted) == {8}
+
+
+def test_people_of_looks_event_types_up_exactly_so_none_may_subclass_another() -> None:
+    for kind, other in _OTHER_PARTY.items():
+        assert other in {f.name for f in dataclasses.fields(kind)}
+    for a in ev.EVENT_TYPES:
+        assert not [b for b in ev.EVENT_TYPES if b is not a and issubclass(a, b)], a
