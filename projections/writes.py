@@ -67,8 +67,8 @@ class SetFollow:
 class SetFollowRequest:
     """One step of the follow request requester -> owner, as of `seq` (projections/graph/
     requests.py is the state machine): `kind` REQUEST (the requester asked), APPROVE / REJECT
-    (the owner answered), or EDGE (the requester followed or unfollowed: an older request is
-    closed, a pending one withdrawn)."""
+    (the owner answered), or EDGE (the edge requester -> owner was written: an older request is
+    closed, a pending one withdrawn; `at_ms` is the edge's score, 0 when it is absent)."""
 
     owner_id: int
     requester_id: int

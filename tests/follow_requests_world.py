@@ -23,7 +23,7 @@ from schemas import events as ev
 OWNER = 7_000_000_001
 REQUESTERS = (7_000_000_002, 7_000_000_003, 7_000_000_004)
 FIRST_ID = 7_100_000_000_000_000_000  # 19 digits, like a Snowflake id
-ACTIONS = ("request", "follow", "unfollow", "approve", "reject", "private", "public")
+ACTIONS = ("request", "follow", "unfollow", "approve", "reject", "private", "public", "block")
 
 
 def event(action: str, requester: int, event_id: int) -> ev.Event:
@@ -46,6 +46,9 @@ def event(action: str, requester: int, event_id: int) -> ev.Event:
             requester_id=requester,
             approved=action == "approve",
         )
+    if action == "block":  # the owner blocks the requester: the edges both ways go
+        return ev.UserBlocked(event_id=event_id, occurred_at=at, actor_id=OWNER,
+                              blocked_id=requester)  # fmt: skip
     return ev.AccountPrivacyChanged(event_id=event_id, occurred_at=at, actor_id=OWNER,
                                     private=action == "private")  # fmt: skip
 
@@ -63,7 +66,7 @@ worlds = st.lists(
 def partition(e: ev.Event) -> str:
     if isinstance(e, ev.AccountPrivacyChanged):
         return "owner-users"
-    if isinstance(e, ev.FollowRequestResolved):
+    if isinstance(e, ev.FollowRequestResolved | ev.UserBlocked):
         return "owner-follows"
     return f"requester-{e.actor_id}"
 
@@ -101,9 +104,9 @@ def graph_writes(events: Sequence[ev.Event]) -> list[Write]:
 def apply_to_book(book: PairBook, writes: Sequence[Write]) -> None:
     """The graph group's writes of one owner's world, as the adapters apply them."""
     for w in writes:
-        if isinstance(w, SetFollow):
+        if isinstance(w, SetFollow) and w.followee_id == OWNER:  # a block's: both ways
             book.set_edge(w.follower_id, w.seq, w.active, w.at_ms)
-        elif isinstance(w, SetFollowRequest):
+        elif isinstance(w, SetFollowRequest) and w.owner_id == OWNER:
             book.step(w.kind, w.requester_id, w.seq, w.at_ms)
         elif isinstance(w, SetPrivacy):
             book.switch(w.seq, w.private)

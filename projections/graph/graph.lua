@@ -187,6 +187,20 @@ function REQ.record(t, owner, requester, seq, ms)
   redis.call('SADD', REQ.key(t, 'requested', requester), owner)
 end
 
+-- requests.py `seen_late`: an edge write older than the pair's request, applied after it (a
+-- block's unfollow, from the owner's partition), becomes the request's `before` if it is the
+-- newest such. `ms`: the edge's score, '0' when absent.
+function REQ.edge_seen(t, owner, requester, seq, ms)
+  local records = REQ.key(t, 'records', owner)
+  local raw = redis.call('HGET', records, requester)
+  if not raw then return end
+  local request = REQ.parse(raw)
+  if seq < request.seq and (request.before == nil or request.before.seq < seq) then
+    local edge = {seq = seq, present = ms ~= '0', ms = ms}
+    redis.call('HSET', records, requester, REQ.unparse(request.seq, request.ms, edge))
+  end
+end
+
 function REQ.answer(t, owner, requester, seq, approved)
   local answers, known = REQ.answers(t, owner, requester), false
   for _, a in ipairs(answers) do known = known or a.seq == seq end
@@ -235,6 +249,8 @@ local function follow_requests(keys, args)
         REQ.record(t, owner, other, seq, ms)
       elseif kind == 'approve' or kind == 'reject' then
         REQ.answer(t, owner, other, seq, kind == 'approve')
+      elseif kind == 'edge' then
+        REQ.edge_seen(t, owner, other, seq, ms)
       end
       REQ.settle(t, owner, other)
     end

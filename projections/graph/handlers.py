@@ -58,7 +58,7 @@ def on_unfollowed(e: ev.UserUnfollowed) -> list[Write]:
         return []
     ms = event_ms(e)
     return [SetFollow(e.actor_id, e.followee_id, ms, False, e.event_id),
-            SetFollowRequest(e.followee_id, e.actor_id, EDGE, ms, e.event_id)]  # fmt: skip
+            SetFollowRequest(e.followee_id, e.actor_id, EDGE, 0, e.event_id)]  # fmt: skip
 
 
 def on_follow_requested(e: ev.FollowRequested) -> list[Write]:
@@ -91,8 +91,8 @@ def on_blocked(e: ev.UserBlocked) -> list[Write]:
     seq = e.event_id
     return [
         SetBlock(a, b, ms, True, seq),
-        SetFollow(a, b, ms, False, seq), SetFollowRequest(b, a, EDGE, ms, seq),
-        SetFollow(b, a, ms, False, seq), SetFollowRequest(a, b, EDGE, ms, seq),
+        SetFollow(a, b, ms, False, seq), SetFollowRequest(b, a, EDGE, 0, seq),
+        SetFollow(b, a, ms, False, seq), SetFollowRequest(a, b, EDGE, 0, seq),
     ]  # fmt: skip
 
 

@@ -112,6 +112,16 @@ def record(
     return Request(seq, at_ms, edge), edge
 
 
+def seen_late(request: Request, edge: EdgeMark) -> Request:
+    """The request once an edge write older than it is applied after it: its `before` becomes
+    what it would have found had the write come first (the newest edge older than the request).
+    A block's unfollows are written on the owner's partition, so they can reach the group after
+    a request they precede, live or in a replay (which would otherwise differ)."""
+    if edge.seq < request.seq and (request.before is None or request.before.seq < edge.seq):
+        return Request(request.seq, request.at_ms, edge)
+    return request
+
+
 def answered(answers: Iterable[Answer], seq: int, approved: bool) -> tuple[Answer, ...]:
     """The answers with one more (a redelivered one changes nothing), oldest first."""
     return tuple(sorted({*answers, Answer(seq, approved)}))
@@ -161,6 +171,10 @@ class PairBook:
         elif kind in (APPROVE, REJECT):
             given = self.answers.get(requester, ())
             self.answers[requester] = answered(given, seq, kind == APPROVE)
+        elif kind == EDGE:
+            current = self.requests.get(requester)
+            if current is not None:
+                self.requests[requester] = seen_late(current, EdgeMark(seq, at_ms > 0, at_ms))
         self._settle(requester)
 
     def set_edge(self, requester: int, seq: int, present: bool, at_ms: int) -> None:

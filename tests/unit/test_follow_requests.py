@@ -132,7 +132,7 @@ def test_in_order_the_pending_list_is_what_the_owner_has_not_answered(
     the requester follows, only a race can.)"""
     book = book_after(events)
     pending: set[int] = set()
-    followed: set[int] = set()  # by a follow of their own
+    followed: set[int] = set()  # by a follow of their own (until a block)
     approved: set[int] = set()  # by an approved request
     for e in events:
         if isinstance(e, ev.AccountPrivacyChanged):
@@ -147,6 +147,9 @@ def test_in_order_the_pending_list_is_what_the_owner_has_not_answered(
         elif isinstance(e, ev.FollowRequested):
             pending.add(e.actor_id)
             approved.discard(e.actor_id)
+        elif isinstance(e, ev.UserBlocked):  # the owner's block: the edge and the ask both go
+            for gone in (pending, approved, followed):
+                gone.discard(e.blocked_id)
         else:
             pending.discard(e.actor_id)
             approved.discard(e.actor_id)

@@ -84,7 +84,7 @@ def test_follow_activates_the_edge_and_closes_an_older_request() -> None:
 def test_unfollow_deactivates_the_edge_and_withdraws_a_request() -> None:
     assert on_unfollowed(unfollowed()) == [
         SetFollow(5, 6, unix_ms(AT), False, 103),
-        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 103),
+        SetFollowRequest(6, 5, EDGE, 0, 103),  # an absent edge: no score
     ]
 
 
@@ -144,7 +144,7 @@ def test_writes_for_keeps_event_order() -> None:
         SetFollow(5, 6, unix_ms(AT), True, 102),
         SetFollowRequest(6, 5, EDGE, unix_ms(AT), 102),
         SetFollow(5, 6, unix_ms(AT), False, 103),
-        SetFollowRequest(6, 5, EDGE, unix_ms(AT), 103),
+        SetFollowRequest(6, 5, EDGE, 0, 103),
     ]
 
 

@@ -67,8 +67,8 @@ def test_a_block_is_kept_on_both_sides_and_ends_the_follows_and_requests_both_wa
     at = MS + 500
     assert writes == [
         SetBlock(A, B, at, True, 500),
-        SetFollow(A, B, at, False, 500), SetFollowRequest(B, A, EDGE, at, 500),
-        SetFollow(B, A, at, False, 500), SetFollowRequest(A, B, EDGE, at, 500),
+        SetFollow(A, B, at, False, 500), SetFollowRequest(B, A, EDGE, 0, 500),
+        SetFollow(B, A, at, False, 500), SetFollowRequest(A, B, EDGE, 0, 500),
     ]  # fmt: skip
 
 
