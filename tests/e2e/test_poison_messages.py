@@ -126,7 +126,7 @@ async def test_poison_on_every_partition_is_dead_lettered_and_later_events_proje
     }
 
 
-async def _profile(api: httpx.AsyncClient, user: int) -> dict[str, Any]:
+async def _profile(api: httpx.AsyncClient, user: str) -> dict[str, Any]:
     return dict((await api.get(f"/users/{user}")).json())
 
 
