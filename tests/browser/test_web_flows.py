@@ -171,6 +171,9 @@ async def test_follow_upload_feed_like_comment_notify_search_delete(
     await expect(badge).to_be_hidden()
     for view in ("Create", "Profile", "Settings"):
         await nav(ana.page, view)
+        # the view is drawn once its heading is (the click's hashchange renders it a moment
+        # later: a check right after the click could meet the view before it had begun)
+        await expect(ana.page.locator("main h1")).to_be_visible()
         await expect(ana.page.locator("main[aria-busy]")).to_have_count(0)
         await assert_accessible_basics(ana.page)
 
