@@ -28,12 +28,12 @@ from importlib import resources
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, TopicPartition
 from redis.asyncio import Redis
 
 from bench.harness import isolated_stack, report
 from infra.clients import make_redis
 from infra.kafka import KafkaEventLog, partitions_of
+from infra.lag import log_ends
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
 from infra.readiness import worker_joined
 from infra.settings import Settings
@@ -62,9 +62,11 @@ STATS_PAGE = 200  # posts per stats() call when verifying
 MAX_PIPELINE_S = 300.0  # a pass slower than this is a failure, not a figure
 JOIN_TIMEOUT_S = 120.0  # Faust start-up and group join
 APPLY_TIMEOUT_S = 300.0  # worker: from join to every event applied
+LOG_END_TIMEOUT_S = 30.0  # each partition's log end, from a fetch response (infra/lag.py)
 POLL_S = 0.01  # worker progress poll: one HMGET of the group's applied offsets (a poll that read
 # every post, 2,000 HGETs each 0.1 s, took ~20% of a core from the worker it was timing)
 GOAL = 0.2  # issue "likes": >= 20% of the bare decode loop
+LogEnds = dict[tuple[str, int], int]  # (topic, partition) -> the offset after its last event
 SCHEMA_FILES = {ev.PostLiked: "post_liked.v1.avsc", ev.PostUnliked: "post_unliked.v1.avsc"}
 
 
@@ -201,11 +203,11 @@ async def applied(redis: Redis, work: Workload) -> bool:
     )
 
 
-async def wait_applied(settings: Settings, work: Workload, started: float) -> float:
+async def wait_applied(settings: Settings, work: Workload, ends: LogEnds, started: float) -> float:
     """Seconds from `started` until the worker applied every event: the engagement group's
     applied offsets (projections/backends/positions.py, raised after each batch's writes) reach
-    the log's end on every partition. Then each post's last event and every count are checked."""
-    ends = log_ends(settings, ENGAGEMENT.name)
+    `ends` (what `append` returned) on every partition. Then each post's last event and every
+    count are checked."""
     redis = make_redis(settings)
     offsets = RedisAppliedOffsets(redis)
     try:
@@ -225,31 +227,24 @@ async def wait_applied(settings: Settings, work: Workload, started: float) -> fl
         await redis.aclose()
 
 
-def log_ends(settings: Settings, topic: str) -> dict[tuple[str, int], int]:
-    """(topic, partition) -> the partition's end offset (high watermark), for every partition."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": "bench-log-ends"})
-    try:
-        n = partitions_of(settings.bootstrap, [topic])[topic]
-        return {
-            (topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in range(n)
-        }
-    finally:
-        consumer.close()
-
-
-def append(settings: Settings, work: Workload) -> None:
-    """The workload's events appended to the stack's log."""
+def append(settings: Settings, work: Workload) -> LogEnds:
+    """The workload's events appended to the stack's log; the end of each of its partitions
+    then (from fetch responses: infra/lag.py), which the worker is done when it reaches."""
     log = KafkaEventLog(settings.bootstrap, default_codec())
     for event in work.events:
         log.append_nowait(event)
     log.flush(120)
     log.close()
+    n = partitions_of(settings.bootstrap, [ENGAGEMENT.name])[ENGAGEMENT.name]
+    marks = log_ends(settings, [(ENGAGEMENT.name, p) for p in range(n)], LOG_END_TIMEOUT_S)
+    if len(marks) < n:
+        raise RuntimeError(f"no log end for {n - len(marks)} {ENGAGEMENT.name} partitions")
+    return {tp: end for tp, (_, end) in marks.items()}
 
 
 def through_worker(settings: Settings, work: Workload) -> float:
     """Events/s of a `photofeed worker` process draining the appended events."""
-    append(settings, work)
+    ends = append(settings, work)
     spec = ProcessSpec("bench-worker", [sys.executable, "-m", "photofeed", "worker"],
                        settings.to_env())  # fmt: skip
     worker = ManagedProcess(spec, settings.data_dir / "run", settings.data_dir / "logs")
@@ -263,7 +258,7 @@ def through_worker(settings: Settings, work: Workload) -> float:
             raise RuntimeError("worker did not join its group:\n" + worker.log_tail())
         started = time.perf_counter()
         try:
-            elapsed = asyncio.run(wait_applied(settings, work, started))
+            elapsed = asyncio.run(wait_applied(settings, work, ends, started))
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\n{worker.log_tail()}") from exc
         return len(work.events) / elapsed

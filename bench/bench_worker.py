@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from bench import like_visible
 from bench.bench_framework import cpu_seconds
-from bench.bench_likes import Workload, append, wait_applied, workload
+from bench.bench_likes import LogEnds, Workload, append, wait_applied, workload
 from bench.harness import info, isolated_stack, report, report_bound, running
 from bench.loadgen_seed import wait_caught_up
 from infra.clients import make_redis
@@ -150,7 +150,7 @@ class Drained:
     cpu_pct: dict[str, float]  # meanwhile, % of one core: the workers (together), tansu, valkey
 
 
-def drain(settings: Settings, work: Workload, workers: int) -> Drained:
+def drain(settings: Settings, work: Workload, ends: LogEnds, workers: int) -> Drained:
     """`workers` worker processes in a fresh consumer group draining the log into an empty
     Valkey."""
     asyncio.run(_flush(settings))
@@ -182,7 +182,7 @@ def drain(settings: Settings, work: Workload, workers: int) -> Drained:
         if not wait_until(all_joined, JOIN_TIMEOUT_S, 0.01):
             raise RuntimeError("the workers did not join:\n" + procs[0].log_tail())
         first, last = min(joined.values()), max(joined.values())
-        elapsed = asyncio.run(wait_applied(settings, work, first))
+        elapsed = asyncio.run(wait_applied(settings, work, ends, first))
         spent = {n: 100 * (v - cpu[n]) / elapsed for n, v in cpu_now().items()}
         return Drained(len(work.events) / elapsed, last - first, spent)
     finally:
@@ -199,9 +199,9 @@ async def _flush(settings: Settings) -> None:
 def two_workers() -> None:
     work = workload()
     with isolated_stack("memory", partitions=PARTITIONS) as settings:
-        append(settings, work)
-        one = drain(settings.with_(worker_group="bench-scale-1"), work, 1)
-        two = drain(settings.with_(worker_group="bench-scale-2"), work, 2)
+        ends = append(settings, work)
+        one = drain(settings.with_(worker_group="bench-scale-1"), work, ends, 1)
+        two = drain(settings.with_(worker_group="bench-scale-2"), work, ends, 2)
     report("likes_two_workers_ratio", two.rate, one.rate, SCALE_GOAL, "events/s",
            better="higher", events=len(work.events), partitions=PARTITIONS,
            join_gap_s=two.join_gap_s)  # fmt: skip

@@ -32,6 +32,7 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from gateway.consistency import STALE, VERDICT
 from infra.processes import ManagedProcess
 from infra.settings import Settings
 from photofeed.bootstrap import s3_store
@@ -44,7 +45,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 DESKTOP = {"width": 1280, "height": 900}
-STALE = ("photofeed-consistency", "stale")  # gateway/consistency.py VERDICT, STALE
 FAILED_LOAD = "Failed to load resource: the server responded with a status of"
 PHONE = {"width": 375, "height": 812}
 
@@ -80,7 +80,7 @@ class Tab:
             self.errors.append(f"console: {message.text} @ {message.location.get('url')}")
 
     def record_lag(self, response: Response) -> None:
-        if response.status in (403, 404) and response.headers.get(STALE[0]) == STALE[1]:
+        if response.status in (403, 404) and response.headers.get(VERDICT.lower()) == STALE:
             self.lagged[response.url] += 1
 
     def unexpected(self) -> list[str]:
