@@ -228,14 +228,16 @@ def build_worker(settings: Settings) -> faust.App:
         Active(stores).graph, RedisClaims(redis).claim, log_, ids, settings.celebrity_threshold
     )
     appends = settings.worker_appends  # a projection-only group appends nothing to the log
+    erasures = erasure_workflow(settings, stores)
     after_batch = {FOLLOWS.name: watcher.after_follows, POSTS.name: janitor.after_posts,
-                   USERS.name: erasure_workflow(settings, stores).after_users}  # fmt: skip
+                   USERS.name: erasures.after_users}  # fmt: skip
     deps = WorkerDeps(
         codec=default_codec(), sinks=sinks(stores), on_assigned=announce,
         media=media_agent(settings, redis, ids) if appends else None,
         log=SettledUploadsLog(log_, RedisSettledUploads(redis)),  # the media agent's results
         applied=RedisAppliedOffsets(redis),  # read-your-writes: what each group applied
         housekeeping=housekeeping, after_batch=after_batch if appends else {},
+        background={"erasures": erasures.run_pending} if appends else {},
         open_events=Opener(RedisKeyStore(redis), strict=True).open,
         publish_health=lambda snapshot: publish_worker_health(redis, pid, snapshot),
     )  # fmt: skip

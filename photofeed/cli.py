@@ -347,6 +347,38 @@ def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id
     raise typer.Exit(0 if status.complete else 1)
 
 
+@erasure_app.command("resume")
+def erasure_resume(user_id: int = typer.Argument(..., help="The erased user's id")) -> None:
+    """Put a requested, unfinished erasure back in the workers' queue (e.g. after the queue was
+    lost with a Valkey restored from an older backup); a worker resumes it at the first step
+    without a receipt. Refuses a user whose erasure was never requested."""
+    import asyncio
+
+    from photofeed.bootstrap import erasure_workflow
+    from photofeed.stores import make_stores
+
+    async def resume() -> Any:
+        settings = _settings()
+        stores = make_stores(settings)
+        try:
+            flow = erasure_workflow(settings, stores)
+            status = await flow.status(user_id)
+            if status.requested is not None and not status.complete:
+                await flow.request([user_id])
+            return status
+        finally:
+            await stores.redis.aclose()
+
+    status = asyncio.run(resume())
+    if status.requested is None:
+        console.print(f"no erasure was requested for user {user_id}: nothing to resume")
+        raise typer.Exit(1)
+    if status.complete:
+        console.print(f"the erasure of {user_id} is complete: nothing to resume")
+        raise typer.Exit(0)
+    console.print(f"the erasure of {user_id} is queued; a worker resumes it within seconds")
+
+
 @blocklist_app.command("add")
 def blocklist_add(
     source: str = typer.Argument(..., help="An image file, or a perceptual hash (signed int)"),

@@ -64,6 +64,9 @@ class WorkerDeps:
     media: MediaAgent | None = None
     log: EventLog | None = None  # where the media agent appends its results
     housekeeping: Callable[[], Awaitable[None]] | None = None  # run every HOUSEKEEPING_S
+    # name -> work that runs beside the agents for the worker's life (e.g. account erasures),
+    # supervised as an agent is (restarted on a crash, shown in the health snapshot)
+    background: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # topic name -> step run after the topic's sinks applied a batch (e.g. the celebrity flag)
     after_batch: Mapping[str, Callable[[Sequence[Event]], Awaitable[None]]] = field(
         default_factory=dict
@@ -213,6 +216,8 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
         _add_media_agent(app, deps.media, deps.log, runtime)
     if deps.housekeeping is not None:
         app.timer(interval=HOUSEKEEPING_S, name="housekeeping")(deps.housekeeping)
+    for name, work in deps.background.items():
+        _add_background(app, name, work, runtime)
     _add_health(app, settings, deps, runtime)
     if deps.on_assigned is not None:
         notify = deps.on_assigned
@@ -222,6 +227,16 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
 
         app.on_partitions_assigned.connect(announce)
     return app
+
+
+def _add_background(
+    app: faust.App, name: str, work: Callable[[], Awaitable[None]], rt: _Runtime
+) -> None:
+    async def background() -> None:
+        await supervise(name, work, rt.health, rt.give_up)
+
+    background.__name__ = name
+    app.task(background)
 
 
 def _add_health(app: faust.App, settings: Settings, deps: WorkerDeps, runtime: _Runtime) -> None:

@@ -1,10 +1,16 @@
 """The account-erasure workflow: durable, resumable, with a receipt per store.
 
-Driven by `AccountErasureRequested` (after the users topic's projections applied the batch). The
-steps run in order; each records a receipt (`done <time>` or `skipped: <why>`) in the user's
-erasure record, and a step with a receipt is never run again. A worker killed mid-way leaves the
-request unacknowledged: the redelivered request resumes at the first step without a receipt, and
-every step is idempotent, so one cut short is simply run again.
+Driven by `AccountErasureRequested`: once the users topic's projections applied the batch, the
+request is recorded (the user's erasure record and the pending set, `ErasureKeys.PENDING`) before
+the batch is acknowledged. The erasure itself runs beside the agents (`run_pending`, a task of
+every worker), so a store that takes seconds to forget holds up no sign-up or profile edit on the
+users topic. A worker runs an erasure under a lease (`ErasureKeys.lease`, renewed while it runs):
+two workers never run the same one at once, and one killed mid-way leaves it to the next worker
+to look (within LEASE_S + POLL_S). The steps run in order; each records a receipt (`done <time>`
+or `skipped: <why>`) in the user's erasure record, and a step with a receipt is never run again:
+a resumed erasure starts at the first step without a receipt, and every step is idempotent, so
+one cut short is simply run again. A step that fails (a store down) leaves the erasure pending;
+it is tried again at the next look.
 
 1. facts        — what the erasure must reach, read before anything is removed (kept in the record)
 2. keys         — destroy the data key, mark the user erased: their sealed data in the log is
@@ -35,16 +41,19 @@ provider's S3, its own policy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
 
 from projections.erasure import redis as erase
 from projections.erasure.redis import ErasureFacts
@@ -64,6 +73,9 @@ STEPS = ("keys", "account", "uploads", "graph", "feeds", "engagement", "photos",
          "media", "volumes", "cassandra", "valkey_files")  # fmt: skip
 # valkey_files comes last: every step before it may still write to Valkey
 ALL_POSTS = 1_000_000  # one timeline page that holds every post of any user
+POLL_S = 5.0  # how often a worker looks for erasures recorded elsewhere or left by a dead worker
+LEASE_S = 10.0  # a running erasure's lease, renewed every RENEW_S: a dead worker's expires
+RENEW_S = 2.0
 
 
 class KeyShredder(Protocol):
@@ -152,11 +164,69 @@ class ErasureWorkflow:
         self._cassandra = cassandra
         self._durable_facts = durable_facts
         self._pause_s = pause_s
+        self._wake = asyncio.Event()  # a request was recorded here: look now, not at POLL_S
 
     async def after_users(self, events: Sequence[ev.Event]) -> None:
-        for e in events:
-            if isinstance(e, ev.AccountErasureRequested):
-                await self.run(e.actor_id)
+        """Record the batch's erasure requests (before it is acknowledged) and wake the runner."""
+        users = [e.actor_id for e in events if isinstance(e, ev.AccountErasureRequested)]
+        if users:
+            await self.request(users)
+            self._wake.set()
+
+    async def request(self, users: Sequence[int]) -> None:
+        """Record erasure requests: each user's record and the pending set (a request recorded
+        before, redelivered, keeps its first time)."""
+        at, ms = _now(), time.time_ns() // 1_000_000
+        pipe = self._r.pipeline(transaction=False)
+        for user in users:
+            pipe.hsetnx(ErasureKeys.record(user), "requested", at)
+            pipe.zadd(ErasureKeys.PENDING, {str(user): ms}, nx=True)
+        await pipe.execute()
+
+    async def run_pending(self) -> None:
+        """Forever: run the pending erasures, then wait for a request or POLL_S."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+            except Exception as exc:  # Valkey unreachable: look again later
+                log.warning("erasures_unreadable", error=repr(exc)[:300])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+
+    async def run_due(self) -> int:
+        """Run every pending erasure no other worker holds, oldest request first; return how
+        many completed. One that fails stays pending (logged) and the next is run."""
+        completed = 0
+        pending = await self._r.zrange(ErasureKeys.PENDING, 0, -1)
+        for user in [int(raw) for raw in cast(list[bytes], pending)]:
+            lease = self._r.lock(ErasureKeys.lease(user), timeout=LEASE_S, blocking=False)
+            if not await lease.acquire():
+                continue  # another worker runs it
+            try:
+                status = await self._leased(user, lease)
+            except Exception as exc:
+                log.warning("erasure_failed", user_id=user, error=repr(exc)[:300])
+                continue
+            finally:
+                with contextlib.suppress(LockError):
+                    await lease.release()
+            if status.complete:
+                await self._r.zrem(ErasureKeys.PENDING, user)
+                completed += 1
+        return completed
+
+    async def _leased(self, user: int, lease: Lock) -> ErasureStatus:
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(RENEW_S)
+                await lease.reacquire()
+
+        keeper = asyncio.create_task(renew())
+        try:
+            return await self.run(user)
+        finally:
+            keeper.cancel()
 
     async def status(self, user_id: int) -> ErasureStatus:
         record = await self._r.hgetall(ErasureKeys.record(user_id))

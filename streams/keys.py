@@ -18,6 +18,13 @@ class ErasureKeys:
         """Hash: `requested`, `facts` (JSON), and each step's receipt."""
         return f"erasure:{{{user_id}}}"
 
+    PENDING = "erasure:pending"  # zset: user id -> when the request was recorded (ms)
+
+    @staticmethod
+    def lease(user_id: int) -> str:
+        """String with a TTL: the token of the worker running the user's erasure."""
+        return f"erasure:{{{user_id}}}:lease"
+
 
 class BlocklistKeys:
     """streams/blocklist.py: the perceptual hashes moderators blocked (command side)."""

@@ -31,6 +31,7 @@ from schemas.codec import default_codec
 from schemas.media import original_key
 from schemas.sealing import PREFIX
 from streams.erasure import STEPS
+from streams.keys import ErasureKeys
 from tests import samples
 from tests.e2e.test_photos_api import final_status, upload_and_complete
 from tests.fixtures import await_worker_ready, bearer, eventually, register
@@ -168,3 +169,42 @@ async def test_erasure_reaches_every_store_survives_a_crash_and_replays_to_nothi
     leftovers = [k async for k in redis.scan_iter(match=f"*{{{victim}}}*")]
     lasting = [k for k in leftovers if await redis.ttl(k) < 0]  # rate-limit windows expire
     assert lasting == [f"erasure:{{{victim}}}".encode()]  # the receipts, nothing else
+
+
+async def test_an_erasure_runs_beside_the_agents_once_and_holds_up_no_sign_up(
+    api: httpx.AsyncClient, settings: Settings, worker: ManagedProcess
+) -> None:
+    """An erasure takes seconds (here 0.3 s between its steps): it runs beside the agents, so a
+    sign-up recorded after the request is served while it still runs, and under its lease, so a
+    second runner leaves it alone; once complete it is no longer pending."""
+    victim, token = await register(api)
+    r = await api.request(
+        "DELETE", "/users/me", json={"password": "correct horse"}, headers=bearer(token)
+    )
+    assert r.status_code == 202, r.text
+    stores = make_stores(settings)
+    flow = erasure_workflow(settings, stores)
+    try:
+        await eventually(lambda: flow.status(int(victim)), lambda s: "keys" in s.receipts,
+                         timeout_s=30, interval_s=0.02)  # fmt: skip
+        assert await flow.run_due() == 0, "the worker's lease must keep a second runner out"
+        newcomer, _ = await register(api)
+        await eventually(lambda: api.get(f"/users/{newcomer}"), lambda r: r.status_code == 200)
+        assert not (await flow.status(int(victim))).complete, "the sign-up waited for the erasure"
+        await eventually(lambda: flow.status(int(victim)), lambda s: s.complete, timeout_s=60)
+        await eventually(lambda: stores.redis.zscore(ErasureKeys.PENDING, victim),
+                         lambda score: score is None)  # fmt: skip
+    finally:
+        await stores.redis.aclose()
+    # `erasure resume` queues only a requested, unfinished erasure: neither of these
+    for user, code, said in ((victim, 0, "complete"), (newcomer, 1, "no erasure was requested")):
+        command = [sys.executable, "-m", "photofeed", "erasure", "resume", user]
+        ran = await asyncio.to_thread(subprocess.run, command, env=settings.to_env(),
+                                      capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert (ran.returncode, said in ran.stdout + ran.stderr) == (code, True), ran
+    stores = make_stores(settings)
+    try:
+        queued = await stores.redis.zmscore(ErasureKeys.PENDING, [victim, newcomer])
+        assert queued == [None, None], "resume queued an erasure it must refuse"
+    finally:
+        await stores.redis.aclose()
