@@ -24,6 +24,8 @@ import pytest
 import redis
 from minio import Minio
 from minio.error import S3Error
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from gateway.keys import AccountKeys
 from infra.clients import make_minio
@@ -62,7 +64,12 @@ REFUSED_TO_APPS: tuple[Callable[[redis.Redis], object], ...] = (
 
 
 def sync_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, retry=NO_RETRY)
+
+
+# a refused login is the answer these tests want: not retried with backoff (redis-py retries
+# connection errors, AuthenticationError among them, 3 times by default)
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 # --- Valkey -------------------------------------------------------------------------------------
@@ -75,7 +82,8 @@ async def test_an_unauthenticated_valkey_client_reads_nothing(
     admin = sync_redis(settings.redis_for(ADMIN))
     assert admin.exists(AccountKeys.account(int(user_id)))  # the targets exist ...
     assert admin.type(DATA_KEYS) == b"hash"
-    anonymous = redis.Redis(host=settings.host, port=settings.redis_port, socket_timeout=2)
+    anonymous = redis.Redis(host=settings.host, port=settings.redis_port, socket_timeout=2,
+                            retry=NO_RETRY)  # fmt: skip
     account = AccountKeys.account(int(user_id))
     for read in (lambda: anonymous.hgetall(DATA_KEYS),
                  lambda: anonymous.hgetall(account),
@@ -86,7 +94,7 @@ async def test_an_unauthenticated_valkey_client_reads_nothing(
     with pytest.raises(redis.AuthenticationError):
         wrong.ping()
     default = redis.Redis(host=settings.host, port=settings.redis_port, username="default",
-                          password="", socket_timeout=2)  # fmt: skip
+                          password="", socket_timeout=2, retry=NO_RETRY)  # fmt: skip
     with pytest.raises(redis.AuthenticationError):
         default.ping()
 
