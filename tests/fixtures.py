@@ -16,6 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from gateway.consistency import HEADER as POSITION
 from infra.kafka import KafkaEventLog, create_topics
 from infra.ports import settings_on_free_ports
 from infra.processes import ManagedProcess, ProcessSpec, wait_until
@@ -138,14 +139,24 @@ def unique(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
-async def register(api: httpx.AsyncClient, name: str | None = None) -> tuple[str, str]:
-    """Create an account and log in; return (user_id, bearer token)."""
+async def register(
+    api: httpx.AsyncClient, name: str | None = None, *, projected: bool = True
+) -> tuple[str, str]:
+    """Create an account and log in; return (user_id, bearer token). With `projected`, return
+    once the worker applied the sign-up (reads that carry its position): the users topic has
+    no order against the follows, posts and engagement a test writes next, and a user not yet
+    projected is left out of every list. Without a worker, pass projected=False."""
     name = name or unique()
     created = await api.post("/users", json={"username": name, "password": "correct horse"})
     assert created.status_code == 201, created.text
     session = await api.post("/sessions", json={"username": name, "password": "correct horse"})
     assert session.status_code == 200, session.text
-    return created.json()["user_id"], session.json()["token"]
+    user_id, token = created.json()["user_id"], session.json()["token"]
+    if projected:
+        waits = {**bearer(token), POSITION: created.headers[POSITION]}
+        await eventually(lambda: api.get(f"/users/{user_id}", headers=waits),
+                         lambda r: r.status_code == 200, timeout_s=30)  # fmt: skip
+    return user_id, token
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -136,8 +136,8 @@ async def test_valkey_down_is_503_within_the_bound_then_recovers(
     private: Private, client: httpx.AsyncClient, api: httpx.AsyncClient
 ) -> None:
     mine = credentials()
-    _, token = await register(api, mine["username"])
-    other, _ = await register(api)
+    _, token = await register(api, mine["username"], projected=False)
+    other, _ = await register(api, projected=False)
     private.stop("valkey")
     try:
         calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {  # command side: no worker
@@ -222,7 +222,7 @@ async def test_a_hung_valkey_is_503_within_the_bound(
     private: Private, client: httpx.AsyncClient, api: httpx.AsyncClient
 ) -> None:
     mine = credentials()
-    _, token = await register(api, mine["username"])
+    _, token = await register(api, mine["username"], projected=False)
     assert (await api.get("/feed", headers=bearer(token))).status_code == 200
     private.freeze("valkey", True)
     try:
@@ -274,7 +274,7 @@ async def test_a_hung_broker_is_503_within_the_bound_and_a_keyed_retry_is_one_ev
 async def test_s3_down_is_503_within_the_bound_then_recovers(
     private: Private, client: httpx.AsyncClient, api: httpx.AsyncClient
 ) -> None:
-    _, token = await register(api)
+    _, token = await register(api, projected=False)
     ticket = {"filename": "p.png", "content_type": "image/png", "size_bytes": 100}
     started = await api.post("/photos", json=ticket, headers=bearer(token))
     assert started.status_code == 200, started.text

@@ -174,6 +174,12 @@ async def test_one_call_pages_equal_the_group_readers_pages(
     author_token = (await api.post("/sessions", json={
         "username": (await api.get(f"/users/{author}")).json()["username"],
         "password": "correct horse"})).json()["token"]  # fmt: skip
+    # every like and comment applied (one post: one partition, in order), so no page below can
+    # change between the two servers' reads
+    def counts(r: httpx.Response) -> tuple[int, int]:
+        return r.json()["like_count"], r.json()["comment_count"]
+
+    await eventually(lambda: api.get(f"/posts/{post}"), lambda r: counts(r) == (2, 6))
     await eventually(lambda: api.get("/notifications", headers=bearer(author_token)),
                      lambda r: len(r.json()["notifications"]) >= 7)  # fmt: skip
     paths: list[tuple[str, str | None]] = [
