@@ -174,6 +174,7 @@ async def test_one_call_pages_equal_the_group_readers_pages(
     author_token = (await api.post("/sessions", json={
         "username": (await api.get(f"/users/{author}")).json()["username"],
         "password": "correct horse"})).json()["token"]  # fmt: skip
+
     # every like and comment applied (one post: one partition, in order), so no page below can
     # change between the two servers' reads
     def counts(r: httpx.Response) -> tuple[int, int]:
