@@ -56,6 +56,9 @@ class AppliedOffsets(Protocol):
     ) -> None: ...
 
 
+Background = Callable[[Callable[[int], None]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class WorkerDeps:
     codec: Codec
@@ -65,8 +68,9 @@ class WorkerDeps:
     log: EventLog | None = None  # where the media agent appends its results
     housekeeping: Callable[[], Awaitable[None]] | None = None  # run every HOUSEKEEPING_S
     # name -> work that runs beside the agents for the worker's life (e.g. account erasures),
-    # supervised as an agent is (restarted on a crash, shown in the health snapshot)
-    background: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # supervised as an agent is (restarted on a crash, shown in the health snapshot); it is
+    # given `done(n)`, which counts n items completed as the agent's processed
+    background: Mapping[str, Background] = field(default_factory=dict)
     # topic name -> step run after the topic's sinks applied a batch (e.g. the celebrity flag)
     after_batch: Mapping[str, Callable[[Sequence[Event]], Awaitable[None]]] = field(
         default_factory=dict
@@ -229,11 +233,12 @@ def create_app(settings: Settings, deps: WorkerDeps) -> faust.App:
     return app
 
 
-def _add_background(
-    app: faust.App, name: str, work: Callable[[], Awaitable[None]], rt: _Runtime
-) -> None:
+def _add_background(app: faust.App, name: str, work: Background, rt: _Runtime) -> None:
+    def done(n: int) -> None:
+        rt.health.batch_done(name, {}, n, time.time())
+
     async def background() -> None:
-        await supervise(name, work, rt.health, rt.give_up)
+        await supervise(name, lambda: work(done), rt.health, rt.give_up)
 
     background.__name__ = name
     app.task(background)

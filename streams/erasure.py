@@ -183,12 +183,15 @@ class ErasureWorkflow:
             pipe.zadd(ErasureKeys.PENDING, {str(user): ms}, nx=True)
         await pipe.execute()
 
-    async def run_pending(self) -> None:
-        """Forever: run the pending erasures, then wait for a request or POLL_S."""
+    async def run_pending(self, done: Callable[[int], None] = lambda _n: None) -> None:
+        """Forever: run the pending erasures (`done(n)`: n more completed), then wait for a
+        request or POLL_S."""
         while True:
             self._wake.clear()
             try:
-                await self.run_due()
+                completed = await self.run_due()
+                if completed:
+                    done(completed)
             except Exception as exc:  # Valkey unreachable: look again later
                 log.warning("erasures_unreadable", error=repr(exc)[:300])
             with contextlib.suppress(TimeoutError):

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 
 from infra.kafka import KafkaEventLog
 from infra.keystore import RedisKeyStore
-from infra.processes import ManagedProcess
+from infra.processes import ManagedProcess, wait_until
+from infra.readiness import worker_health
 from infra.sealed_log import SealingLog
 from infra.settings import Settings
 from infra.topics import POSTS, USERS
@@ -196,6 +197,12 @@ async def test_an_erasure_runs_beside_the_agents_once_and_holds_up_no_sign_up(
                          lambda score: score is None)  # fmt: skip
     finally:
         await stores.redis.aclose()
+
+    def erasures_done() -> int:  # the worker's health snapshot (published every 2 s)
+        return sum(w["agents"].get("erasures", {}).get("processed", 0)
+                   for w in worker_health(settings))  # fmt: skip
+
+    assert wait_until(lambda: erasures_done() >= 1, 15), "the health snapshot counts erasures"
     # `erasure resume` queues only a requested, unfinished erasure: neither of these
     for user, code, said in ((victim, 0, "complete"), (newcomer, 1, "no erasure was requested")):
         command = [sys.executable, "-m", "photofeed", "erasure", "resume", user]
