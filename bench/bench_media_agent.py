@@ -1,7 +1,8 @@
 """Uploads/s through the media agent (S3 read, validation, variants, hashes, three S3 writes,
 the resulting events) for a 12 MP JPEG, vs the bare pyvips cascade on the same bytes, in the same
 process, on the same machine. The uploads are announced as one batch (`MediaAgent.expect`), as
-the worker does, so each next original is read while the current one is processed.
+the worker does, so each next upload is read while the current one is processed, and processed
+while the current one is stored (streams/media_agent.py, "Work ahead").
 Run: make bench-media_agent
 """
 

@@ -18,9 +18,14 @@ makes the image libraries do ends as `PhotoRejected` (`process_image` promises o
 logged with its class). Only infrastructure failures raise (S3 stat/read/put, the content index
 or blocklist in Valkey unreachable), so the caller retries them as outages.
 
-Read-ahead: the worker announces each batch (`expect`), and while one upload is processed the
-next one's original is read, so S3 latency hides behind the CPU work (bench/bench_media_agent.py).
-A read ahead that fails raises when its upload is handled, exactly as a read then would.
+Work ahead: the worker announces each batch (`expect`), and each upload is prepared ahead (read,
+hashed, looked up, processed) as a pipeline. One image is processed at a time (the `_cpu` lock:
+one libvips thread per process, scale with processes); when an upload's processing starts, the
+next one's original is read, and that one is processed as soon as the CPU is free, while the
+upload before it is still being stored and announced. So S3 reads, variant writes and Valkey
+lookups hide behind the CPU work (bench/bench_media_agent.py). At most two uploads run ahead of
+the one being handled. Anything prepared ahead that fails raises when its upload is handled,
+exactly as doing it then would; whether the content is already known is asked again then.
 
 Erased owners: the agent decodes raw events (the opener, which drops erased users' events, only
 sits in front of the projections), so it asks the key store itself. An upload whose owner is
@@ -103,18 +108,19 @@ class MediaAgent:
         self._limits = limits
         self._owners = owners
         self._upcoming: list[ev.PhotoUploaded] = []  # announced by `expect`, in order
-        self._reads: dict[int, asyncio.Task[bytes | _Refused]] = {}  # upload event id -> read ahead
+        self._ahead: dict[int, asyncio.Task[_Ready | _Refused]] = {}  # upload event id -> work
+        self._handling = -1  # the index in _upcoming of the upload being handled
+        self._cpu = asyncio.Lock()  # one image processed at a time
 
     def expect(self, uploads: Sequence[ev.PhotoUploaded]) -> None:
-        """Announce the uploads about to be handled, in this order (the agent's batch): once an
-        upload's original is in hand, the next one's is read while this one is processed, so
-        S3 reads overlap the CPU work. Optional: an upload not announced is read when handled.
-        Read-ahead left over from an earlier announcement is dropped (at most one original is
-        held ahead)."""
-        for task in self._reads.values():
+        """Announce the uploads about to be handled, in this order (the agent's batch), so each is
+        prepared ahead (see the module's "Work ahead"). Optional: an upload not announced is
+        prepared when handled. Work ahead left over from an earlier announcement is dropped."""
+        for task in self._ahead.values():
             task.cancel()
-        self._reads.clear()
+        self._ahead.clear()
         self._upcoming = list(uploads)
+        self._handling = -1
 
     async def handle(self, upload: ev.PhotoUploaded) -> list[ev.Event]:
         """The events that record what became of `upload`; idempotent in effect (same keys).
@@ -124,23 +130,26 @@ class MediaAgent:
         """
         if await self._owner_erased(upload):
             return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
-        original = await self._original(upload)
-        if isinstance(original, _Refused):
-            return [self._rejected(upload, original.code, original.reason)]
-        data = original
-        self._read_next(upload)
+        ready = await self._ready(upload)
+        if isinstance(ready, _Refused):
+            return [self._rejected(upload, ready.code, ready.reason)]
         if upload.purpose == AVATAR:
-            return await self._avatar(upload, data)
-        sha = hashlib.sha256(data).hexdigest()
+            return await self._avatar(upload, ready.data)
+        sha = ready.sha
         known = await (await self._index()).content(sha)
         image: ProcessedImage | _Known
         if known is not None and known.references > 0:
             image = _from_index(known)
         else:
-            try:
-                image = await self._process(upload, data)
-            except RejectedImage as exc:
-                return [self._rejected(upload, exc.code, exc.reason)]
+            processed = ready.image
+            if processed is None:  # known when prepared, gone since: processed now
+                try:
+                    processed = await self._process(upload, ready.data)
+                except RejectedImage as exc:
+                    processed = exc
+            if isinstance(processed, RejectedImage):
+                return [self._rejected(upload, processed.code, processed.reason)]
+            image = processed
         refused = await self._blocklisted(upload, image.phash)
         if refused:
             return refused
@@ -179,24 +188,63 @@ class MediaAgent:
     async def _put(self, key: str, data: bytes) -> None:
         await self._store.put(key, data, len(data), VARIANT_CONTENT_TYPE, IMMUTABLE)
 
-    async def _original(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
-        """The upload's original: read ahead (see `expect`) or now. A read ahead that failed
-        raises here, as a read now would (an outage: the caller retries, reading again)."""
-        task = self._reads.pop(upload.event_id, None)
+    async def _ready(self, upload: ev.PhotoUploaded) -> _Ready | _Refused:
+        """The upload prepared: ahead (see `expect`) or now. Work ahead that failed raises here,
+        as doing it now would (an outage: the caller retries, preparing again)."""
+        at = self._index_of(upload)
+        if at is not None:
+            self._handling = at
+            self._start(at + 1)
+        task = self._ahead.pop(upload.event_id, None)
         if task is None or task.cancelled():
-            return await self._read(upload)
+            return await self._prepare(upload)
         return await task
 
-    def _read_next(self, upload: ev.PhotoUploaded) -> None:
-        """Start reading the original of the announced upload after `upload`, if any."""
-        ids = [u.event_id for u in self._upcoming]
-        if upload.event_id not in ids:
+    def _index_of(self, upload: ev.PhotoUploaded) -> int | None:
+        for at, announced in enumerate(self._upcoming):
+            if announced.event_id == upload.event_id:
+                return at
+        return None
+
+    def _start(self, at: int) -> None:
+        """Start preparing the announced upload at `at`, unless it is started, not announced,
+        or more than two ahead of the one being handled (what is held in memory is bounded)."""
+        if not 0 <= at < len(self._upcoming) or at > self._handling + 2:
             return
-        at = ids.index(upload.event_id) + 1
-        if at < len(ids) and ids[at] not in self._reads:
-            task = asyncio.create_task(self._read(self._upcoming[at]), name="media-read-ahead")
-            task.add_done_callback(_retrieved)
-            self._reads[ids[at]] = task
+        upload = self._upcoming[at]
+        if upload.event_id in self._ahead:
+            return
+        task = asyncio.create_task(self._prepare(upload), name="media-work-ahead")
+        task.add_done_callback(_retrieved)
+        self._ahead[upload.event_id] = task
+
+    def _start_next(self, upload: ev.PhotoUploaded) -> None:
+        at = self._index_of(upload)
+        if at is not None:
+            self._start(at + 1)
+
+    async def _prepare(self, upload: ev.PhotoUploaded) -> _Ready | _Refused:
+        """Read, hash and (a photo whose content is not known yet) process the upload; the next
+        announced one starts when this one's processing does (or when this one needs none)."""
+        data = await self._read(upload)
+        if isinstance(data, _Refused):
+            self._start_next(upload)
+            return data
+        sha = hashlib.sha256(data).hexdigest()
+        if upload.purpose == AVATAR:  # processed when handled (avatars are rare)
+            self._start_next(upload)
+            return _Ready(data, sha, None)
+        known = await (await self._index()).content(sha)
+        if known is not None and known.references > 0:
+            self._start_next(upload)
+            return _Ready(data, sha, None)
+        try:
+            image: ProcessedImage | RejectedImage = await self._process(
+                upload, data, started=lambda: self._start_next(upload)
+            )
+        except RejectedImage as exc:
+            image = exc
+        return _Ready(data, sha, image)
 
     async def _read(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
         """The original's bytes (bounded, the ETag `complete` checked), or why it cannot be used."""
@@ -227,19 +275,23 @@ class MediaAgent:
             await asyncio.gather(*(self._store.delete(variant_key(sha, n)) for n in VARIANTS))
 
     async def _process(
-        self, upload: ev.PhotoUploaded, data: bytes, process: _Processor = process_image
-    ) -> ProcessedImage:
-        """`process` (a photo's or an avatar's) in a thread; raises RejectedImage and nothing
-        else (cancellation aside).
+        self, upload: ev.PhotoUploaded, data: bytes, process: _Processor = process_image,
+        started: Callable[[], None] | None = None,
+    ) -> ProcessedImage:  # fmt: skip
+        """`process` (a photo's or an avatar's) in a thread, one at a time (`started` is called
+        when its turn comes); raises RejectedImage and nothing else (cancellation aside).
 
         `process_image` already promises that; this catch is the backstop, because an image that
         escaped it would otherwise be retried as an outage forever and stall the partition.
         """
         try:
-            return await asyncio.to_thread(
-                process, data, upload.content_type,
-                max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
-            )  # fmt: skip
+            async with self._cpu:
+                if started is not None:
+                    started()
+                return await asyncio.to_thread(
+                    process, data, upload.content_type,
+                    max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
+                )  # fmt: skip
         except RejectedImage as exc:
             if exc.code == "undecodable":
                 _log_undecodable(upload, exc.__cause__ or exc)
@@ -309,8 +361,18 @@ class _Refused:
     reason: str
 
 
-def _retrieved(task: asyncio.Task[bytes | _Refused]) -> None:
-    """Mark a read-ahead's failure as seen: one never awaited (its upload was not handled after
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """An upload's original, its SHA-256, and what processing gave (None: not processed, an
+    avatar or content known when it was prepared)."""
+
+    data: bytes
+    sha: str
+    image: ProcessedImage | RejectedImage | None
+
+
+def _retrieved(task: asyncio.Task[_Ready | _Refused]) -> None:
+    """Mark a work-ahead's failure as seen: one never awaited (its upload was not handled after
     all) is dropped quietly; one awaited raises in `handle` as usual."""
     if not task.cancelled():
         task.exception()

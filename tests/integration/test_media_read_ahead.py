@@ -1,11 +1,13 @@
-"""The media agent's read-ahead (streams/media_agent.py `expect`), on the real S3 store and Valkey:
-while one upload is processed the next announced one's original is read, and that changes nothing
-an upload ends as: the bytes processed are that upload's own, a missing original is still
-`missing_upload`, and a read ahead for an earlier batch is never served to a later one."""
+"""The media agent's work ahead (streams/media_agent.py `expect`), on the real S3 store and Valkey:
+while one upload is processed the next announced one's original is read, and it is processed
+while the one before is stored; that changes nothing an upload ends as: the bytes processed are
+that upload's own, a missing original is still `missing_upload`, a bad image still its own
+rejection, and work ahead for an earlier batch is never served to a later one."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 
@@ -94,3 +96,33 @@ async def test_a_read_ahead_for_an_earlier_batch_is_not_served_to_a_later_one(
     await store.delete(second.object_key)  # gone before its batch comes: it must be read again
     agent.expect([second])
     assert outcome(await agent.handle(second)) == ("PhotoRejected", "missing_upload")
+
+
+async def test_a_batch_worked_ahead_ends_each_upload_as_its_own_bytes_say(
+    parts: tuple[MediaAgent, S3Store],
+) -> None:
+    """Uploads are read and processed ahead of their turn (two at most): a fake image, a
+    decompression bomb and byte-identical twins in one batch each still end as handled alone."""
+    agent, store = parts
+    owner = IDS.next_id()
+    good, good_body = await uploaded(store, owner, 331)
+    twin = announce(owner, good_body)
+    await store.put(twin.object_key, good_body, len(good_body), "image/jpeg")
+    fake = announce(owner, samples.PDF)
+    await store.put(fake.object_key, samples.PDF, len(samples.PDF), "image/jpeg")
+    bomb_body = samples.bomb_png()
+    bomb = dataclasses.replace(announce(owner, bomb_body), content_type="image/png")
+    await store.put(bomb.object_key, bomb_body, len(bomb_body), "image/png")
+    last, last_body = await uploaded(store, owner, 332)
+    batch = [good, fake, twin, bomb, last]
+    agent.expect(batch)
+    ends = [await agent.handle(upload) for upload in batch]
+    assert [outcome(e)[0] for e in ends] == [
+        "PhotoProcessed", "PhotoRejected", "PhotoProcessed", "PhotoRejected", "PhotoProcessed"
+    ]  # fmt: skip
+    assert outcome(ends[1])[1] == "not_an_image"
+    assert outcome(ends[3])[1] == "too_many_pixels"
+    shas = [getattr(e[0], "content_sha256", None) for e in ends]
+    assert shas[0] == shas[2] == hashlib.sha256(good_body).hexdigest()
+    assert shas[4] == hashlib.sha256(last_body).hexdigest()
+    assert [getattr(e[0], "photo_id", None) for e in ends] == [u.photo_id for u in batch]
