@@ -344,6 +344,8 @@ def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id
     for step in STEPS:
         table.add_row(step, status.receipts.get(step, "[yellow]pending[/]"))
     console.print(table)
+    if status.last_error and not status.complete:
+        console.print(f"[red]last failed run[/]: {status.last_error} (tried again with backoff)")
     raise typer.Exit(0 if status.complete else 1)
 
 

@@ -9,8 +9,9 @@ two workers never run the same one at once, and one killed mid-way leaves it to 
 to look (within LEASE_S + POLL_S). The steps run in order; each records a receipt (`done <time>`
 or `skipped: <why>`) in the user's erasure record, and a step with a receipt is never run again:
 a resumed erasure starts at the first step without a receipt, and every step is idempotent, so
-one cut short is simply run again. A step that fails (a store down) leaves the erasure pending;
-it is tried again at the next look.
+one cut short is simply run again. A step that fails (a store down) leaves the erasure pending,
+its error in the record (`photofeed erasure status`); it is tried again after a backoff. A worker
+that cannot renew its lease cuts its run short before the lease could pass to another.
 
 1. facts        — what the erasure must reach, read before anything is removed (kept in the record)
 2. keys         — destroy the data key, mark the user erased: their sealed data in the log is
@@ -48,12 +49,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from projections.erasure import redis as erase
 from projections.erasure.redis import ErasureFacts
@@ -76,6 +77,11 @@ ALL_POSTS = 1_000_000  # one timeline page that holds every post of any user
 POLL_S = 5.0  # how often a worker looks for erasures recorded elsewhere or left by a dead worker
 LEASE_S = 10.0  # a running erasure's lease, renewed every RENEW_S: a dead worker's expires
 RENEW_S = 2.0
+RETRY_FIRST_S, RETRY_MAX_S = 5.0, 300.0  # a failed erasure is tried again after this, doubling
+
+
+class LeaseLost(RuntimeError):
+    """An erasure's lease could not be kept; the run was cut short (it stays pending)."""
 
 
 class KeyShredder(Protocol):
@@ -124,6 +130,7 @@ class ErasureStatus:
     user_id: int
     requested: str | None
     receipts: dict[str, str]  # step -> receipt, in step order; missing steps are pending
+    last_error: str | None = None  # the last failed run's time and error, if any
 
     @property
     def complete(self) -> bool:
@@ -165,6 +172,8 @@ class ErasureWorkflow:
         self._durable_facts = durable_facts
         self._pause_s = pause_s
         self._wake = asyncio.Event()  # a request was recorded here: look now, not at POLL_S
+        self._failures: dict[int, int] = {}  # user -> failed runs in a row (this worker)
+        self._retry_at: dict[int, float] = {}  # user -> monotonic time of the next try
 
     async def after_users(self, events: Sequence[ev.Event]) -> None:
         """Record the batch's erasure requests (before it is acknowledged) and wake the runner."""
@@ -199,43 +208,64 @@ class ErasureWorkflow:
 
     async def run_due(self) -> int:
         """Run every pending erasure no other worker holds, oldest request first; return how
-        many completed. One that fails stays pending (logged) and the next is run."""
+        many completed. One that fails stays pending: its error goes to the log and the record
+        (`erasure status` shows it), it is tried again after a backoff (RETRY_FIRST_S doubling
+        to RETRY_MAX_S, per worker), and the next is run."""
         completed = 0
         pending = await self._r.zrange(ErasureKeys.PENDING, 0, -1)
         for user in [int(raw) for raw in cast(list[bytes], pending)]:
+            if self._retry_at.get(user, 0.0) > time.monotonic():
+                continue
             lease = self._r.lock(ErasureKeys.lease(user), timeout=LEASE_S, blocking=False)
             if not await lease.acquire():
                 continue  # another worker runs it
             try:
-                status = await self._leased(user, lease)
+                if (await self._leased(user, lease)).complete:
+                    await self._r.zrem(ErasureKeys.PENDING, user)  # still under the lease
+                    completed += 1
+                self._failures.pop(user, None)
+                self._retry_at.pop(user, None)
             except Exception as exc:
-                log.warning("erasure_failed", user_id=user, error=repr(exc)[:300])
-                continue
+                await self._failed(user, exc)
             finally:
-                with contextlib.suppress(LockError):
+                with contextlib.suppress(RedisError):  # not held any more: it expires anyway
                     await lease.release()
-            if status.complete:
-                await self._r.zrem(ErasureKeys.PENDING, user)
-                completed += 1
         return completed
 
-    async def _leased(self, user: int, lease: Lock) -> ErasureStatus:
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(RENEW_S)
-                await lease.reacquire()
+    async def _failed(self, user: int, exc: Exception) -> None:
+        failures = self._failures[user] = self._failures.get(user, 0) + 1
+        wait_s = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+        self._retry_at[user] = time.monotonic() + wait_s
+        error = repr(exc)[:300]
+        log.warning("erasure_failed", user_id=user, failures=failures, retry_in_s=wait_s,
+                    error=error)  # fmt: skip
+        with contextlib.suppress(RedisError):
+            await self._r.hset(ErasureKeys.record(user), "last_error", f"{_now()} {error}")
 
-        keeper = asyncio.create_task(renew())
+    async def _leased(self, user: int, lease: Lock) -> ErasureStatus:
+        """Run the erasure while its lease is kept; when the lease cannot be kept (taken over
+        after it expired, or not renewed for LEASE_S - RENEW_S), the run is cut short and
+        LeaseLost raised: another worker may run it by then, never both at once."""
+        run = asyncio.create_task(self.run(user), name=f"erasure-{user}")
+        keeper = asyncio.create_task(_keep(lease, run, user), name=f"erasure-lease-{user}")
         try:
-            return await self.run(user)
+            return await run
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                run.cancel()
+                raise  # the worker stops
+            raise LeaseLost(f"the lease of {user}'s erasure was lost; it stays pending") from None
         finally:
             keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def status(self, user_id: int) -> ErasureStatus:
         record = await self._r.hgetall(ErasureKeys.record(user_id))
         raw = {_text(k): _text(v) for k, v in record.items()}
         receipts = {s: raw[s] for s in STEPS if s in raw}
-        return ErasureStatus(user_id, raw.get("requested"), receipts)
+        return ErasureStatus(user_id, raw.get("requested"), receipts, raw.get("last_error"))
 
     async def run(self, user_id: int) -> ErasureStatus:
         """Run (or resume) the erasure to the end; return its receipts."""
@@ -325,6 +355,28 @@ class ErasureWorkflow:
         started = time.monotonic()
         compacted = await self._volumes.compact()
         return f"done {_now()}: {compacted} volumes compacted in {time.monotonic() - started:.2f} s"
+
+
+async def _keep(lease: Lock, run: asyncio.Task[Any], user: int) -> None:
+    """Renew `lease` every RENEW_S while `run` goes on; cancel `run` once the lease is lost:
+    taken over (it expired), or not renewed for LEASE_S - RENEW_S (Valkey unreachable), so it
+    is cut short before another worker could take the lease."""
+    renewed = time.monotonic()
+    while True:
+        await asyncio.sleep(RENEW_S)
+        try:
+            await lease.reacquire()
+            renewed = time.monotonic()
+            continue
+        except LockError as exc:  # not ours any more
+            error: Exception = exc
+        except RedisError as exc:  # unreachable: keep trying while the lease may still stand
+            if time.monotonic() - renewed < LEASE_S - RENEW_S:
+                continue
+            error = exc
+        log.warning("erasure_lease_lost", user_id=user, error=repr(error)[:200])
+        run.cancel()
+        return
 
 
 def _now() -> str:

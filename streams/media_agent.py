@@ -110,6 +110,7 @@ class MediaAgent:
         self._upcoming: list[ev.PhotoUploaded] = []  # announced by `expect`, in order
         self._ahead: dict[int, asyncio.Task[_Ready | _Refused]] = {}  # upload event id -> work
         self._handling = -1  # the index in _upcoming of the upload being handled
+        self._begun: set[int] = set()  # uploads (event ids) processing or needing no processing
         self._cpu = asyncio.Lock()  # one image processed at a time
 
     def expect(self, uploads: Sequence[ev.PhotoUploaded]) -> None:
@@ -119,6 +120,7 @@ class MediaAgent:
         for task in self._ahead.values():
             task.cancel()
         self._ahead.clear()
+        self._begun.clear()
         self._upcoming = list(uploads)
         self._handling = -1
 
@@ -129,6 +131,7 @@ class MediaAgent:
         or Valkey fail, which the caller retries. Writes nothing for an erased owner.
         """
         if await self._owner_erased(upload):
+            self._drop(upload)
             return [self._rejected(upload, "owner_erased", OWNER_ERASED)]
         ready = await self._ready(upload)
         if isinstance(ready, _Refused):
@@ -194,7 +197,10 @@ class MediaAgent:
         at = self._index_of(upload)
         if at is not None:
             self._handling = at
-            self._start(at + 1)
+            self._start(at)  # its own work first: it takes the CPU before any later upload
+            for k in (at + 1, at + 2):  # then what the limit held back earlier
+                if k < len(self._upcoming) and self._upcoming[k - 1].event_id in self._begun:
+                    self._start(k)
         task = self._ahead.pop(upload.event_id, None)
         if task is None or task.cancelled():
             return await self._prepare(upload)
@@ -219,9 +225,17 @@ class MediaAgent:
         self._ahead[upload.event_id] = task
 
     def _start_next(self, upload: ev.PhotoUploaded) -> None:
+        """`upload` holds the CPU (or needs none): the next announced upload may start."""
+        self._begun.add(upload.event_id)
         at = self._index_of(upload)
         if at is not None:
             self._start(at + 1)
+
+    def _drop(self, upload: ev.PhotoUploaded) -> None:
+        """Cancel the work ahead for an upload that ends without it (its owner erased)."""
+        task = self._ahead.pop(upload.event_id, None)
+        if task is not None:
+            task.cancel()
 
     async def _prepare(self, upload: ev.PhotoUploaded) -> _Ready | _Refused:
         """Read, hash and (a photo whose content is not known yet) process the upload; the next
@@ -288,10 +302,18 @@ class MediaAgent:
             async with self._cpu:
                 if started is not None:
                     started()
-                return await asyncio.to_thread(
+                work = asyncio.ensure_future(asyncio.to_thread(
                     process, data, upload.content_type,
                     max_bytes=self._limits.max_bytes, max_pixels=self._limits.max_pixels,
-                )  # fmt: skip
+                ))  # fmt: skip
+                try:
+                    return await asyncio.shield(work)
+                except asyncio.CancelledError:
+                    # a thread cannot be stopped: the CPU stays taken until it ends
+                    await asyncio.wait({work})
+                    if not work.cancelled():
+                        work.exception()  # seen: the caller is gone
+                    raise
         except RejectedImage as exc:
             if exc.code == "undecodable":
                 _log_undecodable(upload, exc.__cause__ or exc)
