@@ -25,7 +25,9 @@ next one's original is read, and that one is processed as soon as the CPU is fre
 upload before it is still being stored and announced. So S3 reads, variant writes and Valkey
 lookups hide behind the CPU work (bench/bench_media_agent.py). At most two uploads run ahead of
 the one being handled. Anything prepared ahead that fails raises when its upload is handled,
-exactly as doing it then would; whether the content is already known is asked again then.
+exactly as doing it then would. Content known when prepared is asked about again then (it may
+have lost its last reference since); content processed ahead is stored as processed (the same
+keys and bytes as any other upload of it).
 
 Erased owners: the agent decodes raw events (the opener, which drops erased users' events, only
 sits in front of the projections), so it asks the key store itself. An upload whose owner is
@@ -139,20 +141,20 @@ class MediaAgent:
         if upload.purpose == AVATAR:
             return await self._avatar(upload, ready.data)
         sha = ready.sha
-        known = await (await self._index()).content(sha)
-        image: ProcessedImage | _Known
-        if known is not None and known.references > 0:
-            image = _from_index(known)
-        else:
-            processed = ready.image
-            if processed is None:  # known when prepared, gone since: processed now
+        # None: the content was known when prepared; is it still?
+        processed: ProcessedImage | RejectedImage | _Known | None = ready.image
+        if processed is None:
+            known = await (await self._index()).content(sha)
+            if known is not None and known.references > 0:
+                processed = _from_index(known)
+            else:  # gone since: processed now
                 try:
                     processed = await self._process(upload, ready.data)
                 except RejectedImage as exc:
                     processed = exc
-            if isinstance(processed, RejectedImage):
-                return [self._rejected(upload, processed.code, processed.reason)]
-            image = processed
+        if isinstance(processed, RejectedImage):
+            return [self._rejected(upload, processed.code, processed.reason)]
+        image = processed
         refused = await self._blocklisted(upload, image.phash)
         if refused:
             return refused
