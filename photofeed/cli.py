@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +29,9 @@ from photofeed.deadletters_cli import deadletters_app
 from photofeed.demo import demo
 from photofeed.gateway_serve import gateway_processes
 from photofeed.top_cli import top
+
+if TYPE_CHECKING:  # the erasure commands import it when run (start-up stays light)
+    from streams.erasure import ErasureStatus, ErasureWorkflow
 from photofeed.topics_cli import topics_app
 from projections.groups import Group
 
@@ -319,24 +323,34 @@ def audit_counters(
     raise typer.Exit(run_audit(_settings(), repair, console))
 
 
-@erasure_app.command("status")
-def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id")) -> None:
-    """Show each store's receipt for a user's erasure (exit 1 while steps are pending)."""
+T = TypeVar("T")
+
+
+def _with_erasures(use: Callable[[ErasureWorkflow], Awaitable[T]]) -> T:
+    """`use(workflow)` on this deployment's erasure workflow (streams/erasure.py), its stores
+    closed afterwards."""
     import asyncio
 
     from photofeed.bootstrap import erasure_workflow
     from photofeed.stores import make_stores
-    from streams.erasure import STEPS
 
-    async def read() -> Any:
+    async def run() -> T:
         settings = _settings()
         stores = make_stores(settings)
         try:
-            return await erasure_workflow(settings, stores).status(user_id)
+            return await use(erasure_workflow(settings, stores))
         finally:
             await stores.redis.aclose()
 
-    status = asyncio.run(read())
+    return asyncio.run(run())
+
+
+@erasure_app.command("status")
+def erasure_status(user_id: int = typer.Argument(..., help="The erased user's id")) -> None:
+    """Show each store's receipt for a user's erasure (exit 1 while steps are pending)."""
+    from streams.erasure import STEPS
+
+    status = _with_erasures(lambda flow: flow.status(user_id))
     if status.requested is None:
         console.print(f"no erasure was requested for user {user_id}")
         raise typer.Exit(1)
@@ -354,24 +368,14 @@ def erasure_resume(user_id: int = typer.Argument(..., help="The erased user's id
     """Put a requested, unfinished erasure back in the workers' queue (e.g. after the queue was
     lost with a Valkey restored from an older backup); a worker resumes it at the first step
     without a receipt. Refuses a user whose erasure was never requested."""
-    import asyncio
 
-    from photofeed.bootstrap import erasure_workflow
-    from photofeed.stores import make_stores
+    async def resume(flow: ErasureWorkflow) -> ErasureStatus:
+        status = await flow.status(user_id)
+        if status.requested is not None and not status.complete:
+            await flow.request([user_id])
+        return status
 
-    async def resume() -> Any:
-        settings = _settings()
-        stores = make_stores(settings)
-        try:
-            flow = erasure_workflow(settings, stores)
-            status = await flow.status(user_id)
-            if status.requested is not None and not status.complete:
-                await flow.request([user_id])
-            return status
-        finally:
-            await stores.redis.aclose()
-
-    status = asyncio.run(resume())
+    status = _with_erasures(resume)
     if status.requested is None:
         console.print(f"no erasure was requested for user {user_id}: nothing to resume")
         raise typer.Exit(1)
