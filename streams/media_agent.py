@@ -141,20 +141,11 @@ class MediaAgent:
         if upload.purpose == AVATAR:
             return await self._avatar(upload, ready.data)
         sha = ready.sha
-        # None: the content was known when prepared; is it still?
-        processed: ProcessedImage | RejectedImage | _Known | None = ready.image
-        if processed is None:
-            known = await (await self._index()).content(sha)
-            if known is not None and known.references > 0:
-                processed = _from_index(known)
-            else:  # gone since: processed now
-                try:
-                    processed = await self._process(upload, ready.data)
-                except RejectedImage as exc:
-                    processed = exc
-        if isinstance(processed, RejectedImage):
-            return [self._rejected(upload, processed.code, processed.reason)]
-        image = processed
+        image: ProcessedImage | RejectedImage | _Known | None = ready.image
+        if image is None:  # known when prepared: asked again (its last reference may be gone)
+            image = await self._image(upload, ready.data, sha)
+        if isinstance(image, RejectedImage):
+            return [self._rejected(upload, image.code, image.reason)]
         refused = await self._blocklisted(upload, image.phash)
         if refused:
             return refused
@@ -250,17 +241,24 @@ class MediaAgent:
         if upload.purpose == AVATAR:  # processed when handled (avatars are rare)
             self._start_next(upload)
             return _Ready(data, sha, None)
+        image = await self._image(upload, data, sha, started=lambda: self._start_next(upload))
+        return _Ready(data, sha, None if isinstance(image, _Known) else image)
+
+    async def _image(
+        self, upload: ev.PhotoUploaded, data: bytes, sha: str,
+        started: Callable[[], None] | None = None,
+    ) -> ProcessedImage | RejectedImage | _Known:  # fmt: skip
+        """What the content index remembers of the content, else what processing it gives (a
+        rejection returned, not raised); `started` as `_process` calls it (at once when known)."""
         known = await (await self._index()).content(sha)
         if known is not None and known.references > 0:
-            self._start_next(upload)
-            return _Ready(data, sha, None)
+            if started is not None:
+                started()
+            return _from_index(known)
         try:
-            image: ProcessedImage | RejectedImage = await self._process(
-                upload, data, started=lambda: self._start_next(upload)
-            )
+            return await self._process(upload, data, started=started)
         except RejectedImage as exc:
-            image = exc
-        return _Ready(data, sha, image)
+            return exc
 
     async def _read(self, upload: ev.PhotoUploaded) -> bytes | _Refused:
         """The original's bytes (bounded, the ETag `complete` checked), or why it cannot be used."""
