@@ -11,7 +11,8 @@ interpreter exit) pass through.
 Dimensions are checked from the header before any pixel is decoded: at most `max_pixels`, and
 an aspect ratio of at most MAX_ASPECT_RATIO, which bounds the decode box (below). Decoding then
 happens once: pyvips shrinks on load straight to the decode box (1080 px, more only for wide
-panoramas so the thumbnail still gets 150 px), the result is held in memory, and every smaller
+panoramas so the thumbnail still gets 150 px; a JPEG by DCT scaling, see jpeg_shrink), the
+result is held in memory, and every smaller
 variant and both hashes are cut from it. HEIC/HEIF goes through pillow-heif because
 pyvips-binary ships no HEVC decoder; everything after that is shared.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "RejectedImage",
     "configure_libvips",
     "hamming",
+    "jpeg_shrink",
     "process_avatar",
     "process_image",
     "sniff_type",
@@ -219,15 +221,41 @@ def _decode_vips(
         raise _corrupt(f"decoded by {loader}")
     _check_dimensions(header.width, header.height, max_pixels)
     box = _decode_box(header.width, header.height, box_of)
-    # fail_on must travel in option_string: thumbnail's own fail_on argument does not reach
-    # the loader (libvips 8.18), and without it a truncated JPEG/PNG decodes silently.
-    lazy = pyvips.Image.thumbnail_buffer(
-        data, box, height=box, size="down", option_string="fail_on=truncated"
-    )
     orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+    if content_type == "image/jpeg":
+        lazy = _jpeg_decode(data, box, max(header.width, header.height), orientation)
+    else:
+        # fail_on must travel in option_string: thumbnail's own fail_on argument does not
+        # reach the loader (libvips 8.18), and without it a truncated PNG decodes silently.
+        lazy = pyvips.Image.thumbnail_buffer(
+            data, box, height=box, size="down", option_string="fail_on=truncated"
+        )
     if orientation in _TRANSPOSING:
         return lazy, header.height, header.width
     return lazy, header.width, header.height
+
+
+def jpeg_shrink(long: int, box: int) -> int:
+    """The DCT scaling to decode a JPEG with (1, 2, 4 or 8): the largest that still leaves the
+    long side at least `box`, as Pillow's draft() picks. libvips' thumbnail keeps a further
+    factor of two in hand (a 12 MP photo fitted into 1080 px would be decoded whole, 20% more
+    CPU per upload); libjpeg-turbo's scaled IDCT is itself a clean downscale, so the resize
+    after it has nothing to make up for."""
+    return next(factor for factor in (8, 4, 2, 1) if factor == 1 or long // factor >= box)
+
+
+def _jpeg_decode(data: bytes, box: int, long: int, orientation: int) -> Any:
+    """A JPEG shrunk on load by jpeg_shrink, fitted into box x box and turned upright (lazy).
+    Read top to bottom unless it must be turned: a turn reads the rows out of order."""
+    upright = orientation == 1
+    loaded = pyvips.Image.jpegload_buffer(
+        data,
+        shrink=jpeg_shrink(long, box),
+        access="sequential" if upright else "random",
+        fail_on="truncated",
+    )
+    fitted = _fit(loaded, box)
+    return fitted if upright else fitted.autorot()
 
 
 def _decode_heif(data: bytes, max_pixels: int, box_of: _Box = _PHOTO_BOX) -> tuple[Any, int, int]:

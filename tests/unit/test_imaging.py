@@ -38,6 +38,7 @@ from streams.media.imaging import (
     ProcessedImage,
     RejectedImage,
     hamming,
+    jpeg_shrink,
     process_image,
     sniff_type,
 )
@@ -219,6 +220,28 @@ def test_exif_orientation_is_applied() -> None:
     assert near(full.getpixel((290, 10)), BLUE)
     assert near(full.getpixel((10, 10)), RED)
     assert near(full.getpixel((290, 390)), RED)
+
+
+def test_a_large_rotated_jpeg_is_shrunk_on_load_and_upright() -> None:
+    stored = Image.new("RGB", (4000, 3000), RED)
+    stored.paste(BLUE, (0, 0, 1000, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display = stored rotated 90 degrees clockwise
+    result = process_image(encode(stored, "image/jpeg", exif=exif, quality=95), "image/jpeg")
+    assert (result.width, result.height) == (3000, 4000)
+    assert sizes(result) == {"thumbnail": (150, 150), "feed": (480, 640), "full": (810, 1080)}
+    full = decoded(result.variants["full"])
+    assert near(full.getpixel((800, 10)), BLUE)
+    assert near(full.getpixel((10, 10)), RED)
+
+
+@pytest.mark.parametrize(
+    ("long", "box", "factor"),
+    [(4000, 1080, 2), (4320, 1080, 4), (4319, 1080, 2), (9000, 1080, 8), (1080, 1080, 1),
+     (600, 1080, 1), (2159, 1080, 1), (2160, 1080, 2), (100_000, 1080, 8)],
+)  # fmt: skip
+def test_jpeg_shrink_keeps_the_long_side_in_the_box(long: int, box: int, factor: int) -> None:
+    assert jpeg_shrink(long, box) == factor
 
 
 def test_all_metadata_is_stripped() -> None:
@@ -447,14 +470,18 @@ def test_wide_panorama_is_processed(content_type: str, size: tuple[int, int]) ->
     ],
     ids=lambda e: type(e).__name__,
 )
+@pytest.mark.parametrize(
+    ("content_type", "decoder"),
+    [("image/jpeg", "jpegload_buffer"), ("image/png", "thumbnail_buffer")],
+)
 def test_any_library_error_becomes_undecodable(
-    monkeypatch: pytest.MonkeyPatch, raised: Exception
+    monkeypatch: pytest.MonkeyPatch, raised: Exception, content_type: str, decoder: str
 ) -> None:
     def explode(*_: object, **__: object) -> None:
         raise raised
 
-    monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", explode)
-    error = rejection(encode(photo(64, 48), "image/jpeg"), "image/jpeg")
+    monkeypatch.setattr(pyvips.Image, decoder, explode)
+    error = rejection(encode(photo(64, 48), content_type), content_type)
     assert error.code == "undecodable"
     assert error.__cause__ is raised
 
