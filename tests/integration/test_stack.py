@@ -11,7 +11,7 @@ from redis import Redis
 
 from infra.kafka import KafkaEventLog, create_topics
 from infra.ports import settings_on_free_ports
-from infra.stack import Stack
+from infra.stack import Stack, valkey_malloc
 from infra.topics import USERS
 from replay.reader import LogReader
 from schemas.codec import default_codec
@@ -25,6 +25,15 @@ def test_up_is_idempotent_and_reports_health(stack: Stack) -> None:
     assert all(healthy for _, healthy, _ in before.values())
     stack.up()
     assert stack.status() == before  # same pids: nothing restarted
+
+
+def test_valkey_runs_with_mimalloc(stack: Stack) -> None:
+    malloc = valkey_malloc()  # its wheel is a dependency: found on every Linux machine
+    assert malloc is not None
+    assert malloc.is_file()
+    pid = Redis.from_url(stack.settings.redis).info("server")["process_id"]
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert str(malloc) in maps  # the library is mapped into the running Valkey
 
 
 def test_events_and_projections_survive_down_and_up(tmp_path: Path) -> None:
