@@ -18,6 +18,7 @@ that accepted it, so that split is the split of the load.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
@@ -66,6 +67,11 @@ def _serve(settings: Settings, reuse_port: bool) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )  # fmt: skip
     server = uvicorn.Server(config)
+    # everything built so far (modules, the app) lives as long as the process: out of the
+    # collector's sight, a full collection no longer walks it. Measured under feed load: six
+    # full collections in a bench run, up to 56 ms each, every request in flight held that
+    # long; frozen, 1.7 ms at most (the worker does the same, photofeed/cli.py)
+    gc.freeze()
     server.run(sockets=[_reuse_port_socket(settings)] if reuse_port else None)
     return 0 if server.started else STARTUP_FAILURE
 
