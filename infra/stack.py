@@ -138,9 +138,9 @@ MALLOC_DISTRIBUTION = "cmeel-mimalloc"  # a wheel holding libmimalloc.so (pyproj
 
 
 @functools.cache
-def valkey_malloc(binary: str | None = None) -> Path | None:
-    """The allocator Valkey (`binary`, default _valkey_binary()) runs with: mimalloc's shared
-    library from its wheel, preloaded on Linux. None (then libc's malloc) off Linux, when the
+def valkey_malloc(binary: str) -> Path | None:
+    """The allocator the Valkey server `binary` runs with: mimalloc's shared library from its
+    wheel, preloaded on Linux. None (then libc's malloc) off Linux, when the
     wheel is missing, or when the binary does not start with it preloaded: the library needs
     libatomic.so.1, which a machine may lack, and a preload whose dependency is missing stops
     the program it is loaded into.
@@ -163,10 +163,10 @@ def valkey_malloc(binary: str | None = None) -> Path | None:
     library = Path(str(wheel.locate_file(found[0]))).resolve()
     try:
         probe = subprocess.run(
-            [binary or _valkey_binary(), "--version"], capture_output=True, timeout=30,
-            check=False, env={**os.environ, "LD_PRELOAD": str(library)},
+            [binary, "--version"], capture_output=True, timeout=30, check=False,
+            env={**os.environ, "LD_PRELOAD": str(library)},
         )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired, StackError):
+    except (OSError, subprocess.TimeoutExpired):
         return None
     return library if probe.returncode == 0 else None
 

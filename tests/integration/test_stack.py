@@ -30,7 +30,8 @@ def test_up_is_idempotent_and_reports_health(stack: Stack) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux's")
 def test_valkey_runs_with_mimalloc(stack: Stack) -> None:
-    malloc = valkey_malloc()  # its wheel is a dependency: found on every Linux machine
+    binary = stack.services["valkey"].process.spec.argv[0]
+    malloc = valkey_malloc(binary)  # its wheel is a dependency: found on every Linux machine
     assert malloc is not None
     assert malloc.is_file()
     pid = Redis.from_url(stack.settings.redis).info("server")["process_id"]
