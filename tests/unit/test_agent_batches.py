@@ -1,31 +1,51 @@
-"""streams.batches.drained on the queue type Faust channels use: a batch is what is queued, at
-most `max_`; events are acknowledged only once the caller is done with their batch; an error
-thrown into the channel reaches the agent."""
+"""streams.batches.drained on the queue type Faust channels use, fed bundles as the drain loop
+packs them (streams/bundles.py): a batch is the records of what is queued, at most `max_`; a
+bundle is acknowledged only once the caller is done with the batch holding its last record; an
+error thrown into the channel reaches the agent."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from mode.utils.locks import Event as FlowControlEvent
 from mode.utils.queues import ThrowableQueue
 
 from streams.batches import drained
+from streams.bundles import BUNDLE_MAX, pack, unpack
+from streams.deadletters import Consumed
+
+TOPIC, PARTITION = "photofeed.engagement", 2
+
+
+def record(offset: int) -> SimpleNamespace:  # an aiokafka ConsumerRecord, as pack reads it
+    return SimpleNamespace(offset=offset, key=b"k%d" % offset, value=b"v%d" % offset)
 
 
 @dataclass
-class Message:
-    offset: int
+class Bundle:
+    """A Faust event of a bundle: its message (the newest offset) and the packed value."""
+
+    offsets: list[int]
     acked: list[int] = field(default_factory=list)
 
-    def ack(self) -> None:  # what a Faust event's ack() does for us: mark the offset done
-        self.acked.append(self.offset)
+    @property
+    def message(self) -> SimpleNamespace:
+        return SimpleNamespace(topic=TOPIC, partition=PARTITION, offset=self.offsets[-1])
+
+    @property
+    def value(self) -> bytes:
+        return pack([record(o) for o in self.offsets])
+
+    def ack(self) -> None:  # what a Faust event's ack() does for us: the bundle is done
+        self.acked.append(self.offsets[-1])
 
 
 class Channel:
     def __init__(self) -> None:
-        self.queue: ThrowableQueue[Message] = ThrowableQueue(flow_control=FlowControlEvent())
+        self.queue: ThrowableQueue[Bundle] = ThrowableQueue(flow_control=FlowControlEvent())
 
     def __aiter__(self) -> Channel:
         return self
@@ -36,31 +56,64 @@ class Stream:
     channel: Channel
 
 
+def offsets(batch: list[Consumed]) -> list[int]:
+    return [m.offset for m in batch]
+
+
+def test_a_bundle_unpacks_to_its_records_in_order() -> None:
+    records = [record(o) for o in (7, 8, 9)]
+    records[1].key = None  # a null key and a null value stay null
+    records[2].value = None
+    assert unpack(TOPIC, PARTITION, pack(records)) == [
+        Consumed(TOPIC, PARTITION, 7, b"k7", b"v7"),
+        Consumed(TOPIC, PARTITION, 8, None, b"v8"),
+        Consumed(TOPIC, PARTITION, 9, b"k9", None),
+    ]
+    assert unpack(TOPIC, PARTITION, pack([])) == []
+    assert BUNDLE_MAX >= 100  # a bundle is worth its hand-over
+
+
 async def test_a_batch_is_what_is_queued_and_is_acked_after_use() -> None:
     stream, acked = Stream(Channel()), list[int]()
-    for offset in range(5):
-        stream.channel.queue.put_nowait(Message(offset, acked))
+    stream.channel.queue.put_nowait(Bundle([0, 1], acked))
+    stream.channel.queue.put_nowait(Bundle([2], acked))
+    stream.channel.queue.put_nowait(Bundle([3, 4], acked))
     batches = drained(stream, 3)
-    first = await anext(batches)
-    assert [m.offset for m in first] == [0, 1, 2]
+    assert offsets(await anext(batches)) == [0, 1, 2]
     assert acked == []  # not before the caller asked for more
-    second = await anext(batches)
-    assert ([m.offset for m in second], acked) == ([3, 4], [0, 1, 2])
+    assert offsets(await anext(batches)) == [3, 4]
+    assert acked == [1, 2]  # both bundles of the first batch, by their newest offsets
     waiting = asyncio.ensure_future(anext(batches))
     await asyncio.sleep(0)
     assert not waiting.done()  # an idle agent waits for the next event, acking the last batch
-    assert acked == [0, 1, 2, 3, 4]
-    stream.channel.queue.put_nowait(Message(5, acked))
-    assert [m.offset for m in await waiting] == [5]  # a lone event goes at once
+    assert acked == [1, 2, 4]
+    stream.channel.queue.put_nowait(Bundle([5], acked))
+    assert offsets(await waiting) == [5]  # a lone event goes at once
     await batches.aclose()
     assert acked[-1] == 5
 
 
+async def test_a_bundle_larger_than_a_batch_is_acked_with_its_last_record() -> None:
+    stream, acked = Stream(Channel()), list[int]()
+    stream.channel.queue.put_nowait(Bundle(list(range(7)), acked))
+    stream.channel.queue.put_nowait(Bundle([7, 8], acked))
+    batches = drained(stream, 3)
+    assert offsets(await anext(batches)) == [0, 1, 2]
+    assert offsets(await anext(batches)) == [3, 4, 5]
+    assert acked == []  # records 3-6 of the first bundle are not done yet
+    assert offsets(await anext(batches)) == [6, 7, 8]
+    assert acked == []
+    waiting = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0)
+    assert acked == [6, 8]
+    waiting.cancel()
+
+
 async def test_an_error_thrown_into_the_channel_reaches_the_agent() -> None:
     stream, acked = Stream(Channel()), list[int]()
-    stream.channel.queue.put_nowait(Message(0, acked))
+    stream.channel.queue.put_nowait(Bundle([0], acked))
     batches = drained(stream, 10)
-    assert [m.offset for m in await anext(batches)] == [0]
+    assert offsets(await anext(batches)) == [0]
     waiting = asyncio.ensure_future(anext(batches))
     await asyncio.sleep(0)
     await stream.channel.queue.throw(RuntimeError("stop"))  # as Faust's stream.throw does
@@ -71,9 +124,9 @@ async def test_an_error_thrown_into_the_channel_reaches_the_agent() -> None:
 
 async def test_faust_ending_the_stream_ends_the_batches() -> None:
     stream, acked = Stream(Channel()), list[int]()
-    stream.channel.queue.put_nowait(Message(0, acked))
+    stream.channel.queue.put_nowait(Bundle([0], acked))
     batches = drained(stream, 10)
-    assert [m.offset for m in await anext(batches)] == [0]
+    assert offsets(await anext(batches)) == [0]
     stream.channel.queue._throw(StopAsyncIteration())  # what Faust's actor.cancel() does
     assert [b async for b in batches] == []
     assert acked == [0]
