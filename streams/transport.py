@@ -133,6 +133,20 @@ class InlineDelivery:
         return not any(chan.queue.full() for chan in conductor._tp_index.get(tp, ()))
 
 
+def bundle_gaps(read: int | None, first: int, last: int) -> list[tuple[int, int]]:
+    """The offset ranges (inclusive, as Faust's `Consumer._add_gap` takes them) to mark as gaps
+    for a bundle of offsets `first`..`last` after the partition's read offset `read`: the
+    offsets skipped before it (compaction, transaction markers), as Faust marks them, and the
+    bundle's own earlier offsets. Faust counts a gap as done only once an offset above it is
+    acknowledged, so these are committed with the bundle's own (`last`), never before it."""
+    gaps = []
+    if read and first - read > 1:
+        gaps.append((read + 1, first - 1))
+    if last > first:
+        gaps.append((first, last - 1))
+    return gaps
+
+
 async def drain_messages(consumer: Any, fetcher: Any) -> None:
     """Faust's `Consumer._drain_messages` and `getmany` (faust-streaming 0.15), but each fetched
     partition's records go to its streams as bundles of up to BUNDLE_MAX (streams/bundles.py)
@@ -178,11 +192,9 @@ async def drain_messages(consumer: Any, fetcher: Any) -> None:
                         since_yield = 0
                     chunk = fetched[at : at + BUNDLE_MAX]
                     first, last = chunk[0].offset, chunk[-1].offset
-                    read = get_read_offset(tp)
-                    if acking and read and first - read > 1:  # a gap before the bundle
-                        await consumer._add_gap(tp, read + 1, first - 1)
-                    if acking and last > first:  # the bundle's own earlier offsets
-                        await consumer._add_gap(tp, first, last - 1)
+                    if acking:
+                        for gap_from, gap_to in bundle_gaps(get_read_offset(tp), first, last):
+                            await consumer._add_gap(tp, gap_from, gap_to)
                     if commit_every is not None and consumer._n_acked >= commit_every:
                         consumer._n_acked = 0
                         await consumer.commit()
