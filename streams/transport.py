@@ -1,5 +1,6 @@
 """Faust's aiokafka transport with the consumer's fetch wait under our control, and a drain loop
-that hands a message to its streams inline when nothing can make that wait (`drain_messages`).
+that hands a partition's records to its streams as bundles (streams/bundles.py), inline when
+nothing can make that wait (`drain_messages`).
 
 Faust hard-codes `fetch_max_wait_ms=1500` for every agent's consumer. Against Tansu that wait
 sets what a new message waits: the broker looks at its storage, sleeps half the remaining wait,
