@@ -21,9 +21,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from streams.bundles import unpack
 from streams.deadletters import Consumed
+
+# a channel's queue -> what is left of a bundle split over batches (see `drained`)
+_LEFT: WeakKeyDictionary[Any, deque[tuple[Any, list[Consumed]]]] = WeakKeyDictionary()
 
 
 async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None]:
@@ -32,13 +36,17 @@ async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None
 
     `stream` is an agent's stream; only its channel is used. A bundle larger than what is left
     of a batch is split over batches; it is acknowledged once the caller is done with the batch
-    holding its last record. As when iterating the stream, the batches end when Faust throws
-    StopAsyncIteration into the channel (the worker stops, the actor's partitions are revoked),
-    and any other exception thrown into it is raised here."""
+    holding its last record. What is left of a split bundle stays with the channel, so the
+    batches of a restarted agent (its loop crashed and was supervised back) start with it: the
+    bundles after it must not be acknowledged while its records were never processed (their
+    acks would commit its offsets). As when iterating the stream, the batches end when Faust
+    throws StopAsyncIteration into the channel (the worker stops, the actor's partitions are
+    revoked), after the records in hand, and any other exception thrown into it is raised
+    here."""
     channel = stream.channel.__aiter__()  # the agent's subscribed channel (itself, normally)
     queue = channel.queue
-    pending: deque[tuple[Any, list[Consumed]]] = deque()  # (event, its records not yet taken)
-    held = 0  # records in `pending`
+    pending = _LEFT.setdefault(queue, deque())  # (event, its records not yet taken)
+    held = sum(len(records) for _, records in pending)  # records in `pending`
     while True:
         thrown: BaseException | None = None
         if not pending:
@@ -75,6 +83,7 @@ async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None
             for event in finished:
                 event.ack()
         if isinstance(thrown, StopAsyncIteration):
+            pending.clear()
             return
         if thrown is not None:
             raise thrown

@@ -130,3 +130,29 @@ async def test_faust_ending_the_stream_ends_the_batches() -> None:
     stream.channel.queue._throw(StopAsyncIteration())  # what Faust's actor.cancel() does
     assert [b async for b in batches] == []
     assert acked == [0]
+
+
+async def test_a_restarted_agent_goes_on_with_what_is_left_of_a_split_bundle() -> None:
+    stream, acked = Stream(Channel()), list[int]()
+    stream.channel.queue.put_nowait(Bundle(list(range(5)), acked))
+    stream.channel.queue.put_nowait(Bundle([5], acked))
+    crashed = drained(stream, 3)
+    assert offsets(await anext(crashed)) == [0, 1, 2]
+    await crashed.aclose()  # the agent's loop crashed holding it; it is supervised back
+    restarted = drained(stream, 3)
+    assert offsets(await anext(restarted)) == [3, 4, 5]  # records 3 and 4 are not skipped
+    assert acked == []  # the first bundle was not done before
+    waiting = asyncio.ensure_future(anext(restarted))
+    await asyncio.sleep(0)
+    assert acked == [4, 5]
+    waiting.cancel()
+
+
+async def test_the_batches_end_after_the_records_in_hand_when_the_stream_ends() -> None:
+    stream, acked = Stream(Channel()), list[int]()
+    stream.channel.queue.put_nowait(Bundle(list(range(8)), acked))
+    batches = drained(stream, 3)
+    assert offsets(await anext(batches)) == [0, 1, 2]
+    stream.channel.queue._throw(StopAsyncIteration())  # the worker stops
+    assert [offsets(b) async for b in batches] == [[3, 4, 5], [6, 7]]
+    assert acked == [7]
