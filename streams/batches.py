@@ -32,30 +32,40 @@ _LEFT: WeakKeyDictionary[Any, deque[tuple[Any, list[Consumed]]]] = WeakKeyDictio
 
 async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None]:
     """Batches of at most `max_` of the records `stream`'s events carry (each event a bundle of
-    one partition's records: streams/bundles.py), in arrival order.
+    one partition's records: streams/bundles.py), in arrival order. Close it when done (the
+    agents use `contextlib.aclosing`): a batch given back by closing is not done.
 
-    `stream` is an agent's stream; only its channel is used. A bundle larger than what is left
-    of a batch is split over batches; it is acknowledged once the caller is done with the batch
-    holding its last record. What is left of a split bundle stays with the channel, so the
-    batches of a restarted agent (its loop crashed and was supervised back) start with it: the
-    bundles after it must not be acknowledged while its records were never processed (their
-    acks would commit its offsets). As when iterating the stream, the batches end when Faust
-    throws StopAsyncIteration into the channel (the worker stops, the actor's partitions are
-    revoked), after the records in hand, and any other exception thrown into it is raised
-    here."""
+    `stream` is an agent's stream; only its channel is used.
+    - A bundle larger than what is left of a batch is split over batches; it is acknowledged
+      once the caller asked for the batch after the one holding its last record.
+    - A batch the caller does not finish (it raised: the generator is closed) is not
+      acknowledged; its records, and what is left of a split bundle, stay with the channel, so
+      the batches of the agent restarted in its place (supervised back) start with them.
+    - An event from before a rebalance (another consumer generation, or the flow stopped) is
+      skipped, neither processed nor acknowledged, as Faust's Stream skips it: the partition is
+      read again from its committed offset.
+    - As when iterating the stream, the batches end when Faust throws StopAsyncIteration into
+      the channel (the worker stops, the actor's partitions are revoked), after the records in
+      hand; any other exception thrown into it is raised here."""
     channel = stream.channel.__aiter__()  # the agent's subscribed channel (itself, normally)
-    queue = channel.queue
+    queue, app = channel.queue, stream.app
     pending = _LEFT.setdefault(queue, deque())  # (event, its records not yet taken)
-    held = sum(len(records) for _, records in pending)  # records in `pending`
+
+    def stale(event: Any) -> bool:
+        return (not app.flow_control.is_active()
+                or event.message.generation_id != app.consumer_generation_id)  # fmt: skip
+
     while True:
         thrown: BaseException | None = None
+        while pending and stale(pending[0][0]):
+            pending.popleft()
         if not pending:
             try:
                 event = await queue.get()
             except StopAsyncIteration:  # Faust ends its actors' streams so (stop, revocation)
                 return
             pending.append((event, _records(event)))
-            held = len(pending[0][1])
+        held = sum(len(records) for _, records in pending)
         while held < max_ and not queue.empty():
             try:
                 event = queue.get_nowait()
@@ -65,10 +75,14 @@ async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None
             records = _records(event)
             pending.append((event, records))
             held += len(records)
+        before = list(pending)
         batch: list[Consumed] = []
         finished = []  # events whose last record is in this batch
         while pending and len(batch) < max_:
             event, records = pending[0]
+            if stale(event):
+                pending.popleft()
+                continue
             room = max_ - len(batch)
             batch.extend(records[:room])
             if len(records) > room:
@@ -76,11 +90,14 @@ async def drained(stream: Any, max_: int) -> AsyncGenerator[list[Consumed], None
             else:
                 pending.popleft()
                 finished.append(event)
-        held -= len(batch)
-        try:
-            yield batch
-        finally:  # as take_events does: acknowledged once the caller is done with them
-            for event in finished:
+        if batch:
+            try:
+                yield batch
+            except BaseException:  # closed (GeneratorExit) or thrown in: the batch is not done
+                pending.clear()
+                pending.extend(before)
+                raise
+            for event in finished:  # as take_events does: once the caller is done with them
                 event.ack()
         if isinstance(thrown, StopAsyncIteration):
             pending.clear()

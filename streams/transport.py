@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
+import structlog
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
+from faust.types.tuples import ConsumerMessage, ack_lock
 
 from streams.bundles import BUNDLE_MAX, pack
 
+log = structlog.get_logger("photofeed.worker")
 YIELD_EVERY_BUNDLES = 10  # bundles handed over between two yields to the event loop
 
 
@@ -78,8 +81,15 @@ def adapt_fetcher(fetcher: Any, wait: FetchWait) -> None:
     fetcher._proc_fetch_request = proc_fetch_request
 
 
-def transport_class(waits: FetchWaits) -> type[driver.Transport]:
-    """The aiokafka Transport whose worker consumers wait per `FetchWait(waits)`."""
+def transport_class(
+    waits: FetchWaits, bundle_max: Mapping[str, int] | None = None
+) -> type[driver.Transport]:
+    """The aiokafka Transport whose worker consumers wait per `FetchWait(waits)` and hand over
+    bundles of at most `bundle_max[topic]` records (BUNDLE_MAX for a topic not in it)."""
+    caps = dict(bundle_max or {})
+
+    def cap(topic: str) -> int:
+        return caps.get(topic, BUNDLE_MAX)
 
     class ConsumerThread(driver.AIOKafkaConsumerThread):
         def _create_worker_consumer(self, transport: Any) -> Any:
@@ -96,7 +106,12 @@ def transport_class(waits: FetchWaits) -> type[driver.Transport]:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
         async def _drain_messages(self, fetcher: Any) -> None:
-            await drain_messages(self, fetcher)
+            await drain_messages(self, fetcher, cap)
+
+        def ack(self, message: Any) -> bool:
+            acked = bool(super().ack(message))
+            ack_bundle(self, message, acked)
+            return acked
 
     class Transport(driver.Transport):
         Consumer = WaitingConsumer
@@ -134,30 +149,63 @@ class InlineDelivery:
         return not any(chan.queue.full() for chan in conductor._tp_index.get(tp, ()))
 
 
-def bundle_gaps(read: int | None, first: int, last: int) -> list[tuple[int, int]]:
-    """The offset ranges (inclusive, as Faust's `Consumer._add_gap` takes them) to mark as gaps
-    for a bundle of offsets `first`..`last` after the partition's read offset `read`: the
-    offsets skipped before it (compaction, transaction markers), as Faust marks them, and the
-    bundle's own earlier offsets. Faust counts a gap as done only once an offset above it is
-    acknowledged, so these are committed with the bundle's own (`last`), never before it."""
-    gaps = []
-    if read and first - read > 1:
-        gaps.append((read + 1, first - 1))
-    if last > first:
-        gaps.append((first, last - 1))
-    return gaps
+def covered_from(read: int | None, first: int) -> int:
+    """The first offset a bundle starting at `first` answers for, after the partition's read
+    offset `read`: offsets the log skipped before it (compaction, transaction markers) are done
+    with it, as Faust marks them done with the message after them (its gaps)."""
+    return read + 1 if read and first - read > 1 else first
 
 
-async def drain_messages(consumer: Any, fetcher: Any) -> None:
+class BundleMessage(ConsumerMessage):
+    """The Faust message of a bundle: its offset is its newest record's, `first` the oldest
+    offset it answers for (`covered_from`)."""
+
+    __slots__ = ("first",)
+    first: int
+
+
+def bundle_message(tp: Any, records: Sequence[Any], first: int, generation: int) -> BundleMessage:
+    """The message of a bundle of `records` (aiokafka ConsumerRecords of partition `tp`), as
+    the driver's `_to_message` builds one for its newest record, its value the packed bundle."""
+    last = records[-1]
+    timestamp = cast(float, None) if last.timestamp is None else last.timestamp / 1000.0
+    value = pack(records)
+    message = BundleMessage(
+        last.topic, last.partition, last.offset, timestamp, last.timestamp_type, last.headers,
+        None, value, None, 0, len(value), tp, generation_id=generation,
+    )  # fmt: skip
+    message.first = first
+    return message
+
+
+def ack_bundle(consumer: Any, message: Any, acked: bool) -> None:
+    """After Faust's `Consumer.ack(message)` returned `acked`: a bundle's earlier offsets are
+    done with it. They count only once the bundle itself is finally acknowledged (never as
+    gaps, which an acknowledgement above them, out of order or from before a rebalance, would
+    fill), and only from the committed offset on, as Faust counts its own."""
+    if not (acked and isinstance(message, BundleMessage)) or message.first >= message.offset:
+        return
+    tp = message.tp
+    with ack_lock:
+        committed = consumer._committed_offset[tp]
+        start = message.first if committed is None else max(message.first, committed)
+        earlier = [o for o in range(start, message.offset) if o not in consumer._acked_index[tp]]
+        consumer._acked_index[tp].update(earlier)
+        consumer._acked[tp].extend(earlier)
+
+
+async def drain_messages(
+    consumer: Any, fetcher: Any, bundle_max: Callable[[str], int] = lambda _topic: BUNDLE_MAX
+) -> None:
     """Faust's `Consumer._drain_messages` and `getmany` (faust-streaming 0.15), but each fetched
     partition's records go to its streams as bundles of up to BUNDLE_MAX (streams/bundles.py)
     instead of one message each, and a bundle the conductor can take at once is handed over
     inline. Faust races every message's delivery against the flow being suspended with
     `wait_first`: four tasks and an `asyncio.wait` per message, ~60% of what a worker spent per
     like (bench_likes: likes_worker 1.5-2x with this). A delivery that may wait (`InlineDelivery`)
-    still goes through `wait_first`, so a rebalance still cuts it short. Offsets, gaps and
-    commits are kept as Faust keeps them: a bundle's earlier offsets are a gap below its own, so
-    they count as done only once the bundle is acknowledged."""
+    still goes through `wait_first`, so a rebalance still cuts it short. Offsets and commits
+    are kept as Faust keeps them; a bundle's earlier offsets count as done once the bundle is
+    acknowledged (`ack_bundle`). `bundle_max(topic)`: the most records in one of its bundles."""
     callback, wait_next_records = consumer.callback, consumer._wait_next_records
     consumer_should_stop, fetcher_should_stop = consumer._stopped.is_set, fetcher._stopped.is_set
     get_read_offset = consumer._read_offset.__getitem__
@@ -173,7 +221,10 @@ async def drain_messages(consumer: Any, fetcher: Any) -> None:
             if records is None or consumer.should_stop:
                 continue
             if not consumer.flow_active:  # as getmany: seek back to the committed offsets
-                await consumer.perform_seek()
+                try:
+                    await consumer.perform_seek()
+                except Exception as exc:  # as getmany: a rebalance may take the partitions
+                    log.warning("seek_while_flow_stopped_failed", error=repr(exc)[:300])
                 continue
             generation = app.consumer_generation_id
             for tp, fetched in records.items():
@@ -183,29 +234,30 @@ async def drain_messages(consumer: Any, fetcher: Any) -> None:
                 read = get_read_offset(tp)
                 if read is not None:
                     fetched = [r for r in fetched if r.offset >= read]  # Faust drops the rest
-                acking = acks_enabled_for(tp.topic)
-                for at in range(0, len(fetched), BUNDLE_MAX):
+                acking, at = acks_enabled_for(tp.topic), 0
+                while at < len(fetched):
                     if not consumer.flow_active or app.consumer_generation_id != generation:
                         break  # a rebalance began: what is left is fetched again after it
                     since_yield += 1
                     if since_yield > YIELD_EVERY_BUNDLES:
                         await asyncio.sleep(0)
                         since_yield = 0
-                    chunk = fetched[at : at + BUNDLE_MAX]
-                    first, last = chunk[0].offset, chunk[-1].offset
-                    if acking:
-                        for gap_from, gap_to in bundle_gaps(get_read_offset(tp), first, last):
-                            await consumer._add_gap(tp, gap_from, gap_to)
+                    chunk = fetched[at : at + bundle_max(tp.topic)]
+                    at += len(chunk)
                     if commit_every is not None and consumer._n_acked >= commit_every:
                         consumer._n_acked = 0
                         await consumer.commit()
-                    message = consumer._to_message(tp, chunk[-1])
-                    message.value = pack(chunk)
+                    if not consumer.flow_active or app.consumer_generation_id != generation:
+                        break  # the commit's wait let a rebalance begin
+                    first = chunk[0].offset
+                    if acking:
+                        first = covered_from(get_read_offset(tp), first)
+                    message = bundle_message(tp, chunk, first, generation)
                     if inline.ready(tp):
                         await callback(message)
                     else:
                         await consumer.wait_first(callback(message), consumer.suspend_flow.wait())
-                    set_read_offset(tp, last)
+                    set_read_offset(tp, message.offset)
             consumer.diag.unset_flag(CONSUMER_FETCHING)
     except consumer.consumer_stopped_errors:
         if not consumer.transport.app.should_stop:
@@ -218,10 +270,13 @@ async def drain_messages(consumer: Any, fetcher: Any) -> None:
 
 
 class App(faust.App):
-    """A Faust app whose consumers use `transport_class(fetch_waits)`."""
+    """A Faust app whose consumers use `transport_class(fetch_waits, bundle_max)`."""
 
-    def __init__(self, *args: Any, fetch_waits: FetchWaits, **kwargs: Any) -> None:
-        self._transport_cls = transport_class(fetch_waits)
+    def __init__(
+        self, *args: Any, fetch_waits: FetchWaits, bundle_max: Mapping[str, int] | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        self._transport_cls = transport_class(fetch_waits, bundle_max)
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

@@ -1,7 +1,8 @@
 """streams.batches.drained on the queue type Faust channels use, fed bundles as the drain loop
 packs them (streams/bundles.py): a batch is the records of what is queued, at most `max_`; a
-bundle is acknowledged only once the caller is done with the batch holding its last record; an
-error thrown into the channel reaches the agent."""
+bundle is acknowledged only once the caller is done with the batch holding its last record; a
+batch the caller does not finish goes back to the channel; an event from before a rebalance is
+skipped; an error thrown into the channel reaches the agent."""
 
 from __future__ import annotations
 
@@ -24,16 +25,21 @@ def record(offset: int) -> SimpleNamespace:  # an aiokafka ConsumerRecord, as pa
     return SimpleNamespace(offset=offset, key=b"k%d" % offset, value=b"v%d" % offset)
 
 
+GENERATION = 7  # the consumer generation of the app below
+
+
 @dataclass
 class Bundle:
     """A Faust event of a bundle: its message (the newest offset) and the packed value."""
 
     offsets: list[int]
     acked: list[int] = field(default_factory=list)
+    generation: int = GENERATION
 
     @property
     def message(self) -> SimpleNamespace:
-        return SimpleNamespace(topic=TOPIC, partition=PARTITION, offset=self.offsets[-1])
+        return SimpleNamespace(topic=TOPIC, partition=PARTITION, offset=self.offsets[-1],
+                               generation_id=self.generation)  # fmt: skip
 
     @property
     def value(self) -> bytes:
@@ -51,9 +57,18 @@ class Channel:
         return self
 
 
+class FlowControl:
+    active = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
 @dataclass
 class Stream:
     channel: Channel
+    app: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(
+        flow_control=FlowControl(), consumer_generation_id=GENERATION))  # fmt: skip
 
 
 def offsets(batch: list[Consumed]) -> list[int]:
@@ -89,8 +104,8 @@ async def test_a_batch_is_what_is_queued_and_is_acked_after_use() -> None:
     assert acked == [1, 2, 4]
     stream.channel.queue.put_nowait(Bundle([5], acked))
     assert offsets(await waiting) == [5]  # a lone event goes at once
-    await batches.aclose()
-    assert acked[-1] == 5
+    await batches.aclose()  # the caller stopped before finishing it: [5] is not done
+    assert acked == [1, 2, 4]
 
 
 async def test_a_bundle_larger_than_a_batch_is_acked_with_its_last_record() -> None:
@@ -132,19 +147,38 @@ async def test_faust_ending_the_stream_ends_the_batches() -> None:
     assert acked == [0]
 
 
-async def test_a_restarted_agent_goes_on_with_what_is_left_of_a_split_bundle() -> None:
+async def test_a_batch_the_agent_did_not_finish_goes_to_the_agent_restarted_after_it() -> None:
     stream, acked = Stream(Channel()), list[int]()
     stream.channel.queue.put_nowait(Bundle(list(range(5)), acked))
     stream.channel.queue.put_nowait(Bundle([5], acked))
     crashed = drained(stream, 3)
     assert offsets(await anext(crashed)) == [0, 1, 2]
-    await crashed.aclose()  # the agent's loop crashed holding it; it is supervised back
-    restarted = drained(stream, 3)
-    assert offsets(await anext(restarted)) == [3, 4, 5]  # records 3 and 4 are not skipped
-    assert acked == []  # the first bundle was not done before
+    assert offsets(await anext(crashed)) == [3, 4, 5]
+    await crashed.aclose()  # its loop raised holding [3, 4, 5]; it is supervised back
+    assert acked == []  # the first bundle's last record was never done
+    restarted = drained(stream, 2)
+    assert offsets(await anext(restarted)) == [3, 4]  # nothing skipped
+    assert offsets(await anext(restarted)) == [5]
+    assert acked == [4]
     waiting = asyncio.ensure_future(anext(restarted))
     await asyncio.sleep(0)
     assert acked == [4, 5]
+    waiting.cancel()
+
+
+async def test_an_event_from_before_a_rebalance_is_skipped_and_not_acked() -> None:
+    stream, acked = Stream(Channel()), list[int]()
+    stream.channel.queue.put_nowait(Bundle([0, 1, 2], acked, generation=GENERATION - 1))
+    stream.channel.queue.put_nowait(Bundle([0, 1], acked))  # read again after the rebalance
+    batches = drained(stream, 10)
+    assert offsets(await anext(batches)) == [0, 1]
+    waiting = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0)
+    assert acked == [1]  # never 2: the stale bundle's ack would have covered offset 2
+    stream.app.flow_control.active = False  # a rebalance stops the flow
+    stream.channel.queue.put_nowait(Bundle([2], acked))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # skipped while the flow is stopped
     waiting.cancel()
 
 
