@@ -7,9 +7,9 @@ draining likes (bench_likes), that per-message path took ~30% of the worker's CP
 decoding the events. So the drain loop (streams/transport.py) hands over up to BUNDLE_MAX
 consecutive records of one partition at once: the bundle message carries the offset of the
 newest of them, and its value packs every record's (offset, key, value). The agent unpacks it
-(streams/batches.py) and acknowledges the bundle once it has processed all of its records; the
-offsets inside it are gaps below the bundle's own (Faust's `_add_gap`), so a commit covers them
-only once the bundle is acknowledged: a crash before that redelivers the whole bundle.
+(streams/batches.py) and acknowledges the bundle once it has processed all of its records; only
+then are the offsets inside it marked done (streams/transport.py `ack_bundle`), so a commit
+covers them only once the bundle is acknowledged: a crash before that redelivers it whole.
 
 The packing never leaves the process (Faust's `raw` codec passes the bytes through), so it is
 `marshal`, the C serializer of Python's own types: ~0.1 us per record each way.

@@ -213,6 +213,11 @@ async def drain_messages(
     app = consumer.app
     commit_every, acks_enabled_for = consumer._commit_every, app.topics.acks_enabled_for
     inline, since_yield = InlineDelivery(consumer), 0
+
+    def rebalancing(generation: int) -> bool:
+        """A rebalance began since `generation`: what is left of a fetch is fetched again."""
+        return not consumer.flow_active or app.consumer_generation_id != generation
+
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             consumer.diag.set_flag(CONSUMER_FETCHING)
@@ -235,20 +240,18 @@ async def drain_messages(
                 if read is not None:
                     fetched = [r for r in fetched if r.offset >= read]  # Faust drops the rest
                 acking, at = acks_enabled_for(tp.topic), 0
-                while at < len(fetched):
-                    if not consumer.flow_active or app.consumer_generation_id != generation:
-                        break  # a rebalance began: what is left is fetched again after it
+                while at < len(fetched) and not rebalancing(generation):
                     since_yield += 1
                     if since_yield > YIELD_EVERY_BUNDLES:
                         await asyncio.sleep(0)
                         since_yield = 0
-                    chunk = fetched[at : at + bundle_max(tp.topic)]
-                    at += len(chunk)
                     if commit_every is not None and consumer._n_acked >= commit_every:
                         consumer._n_acked = 0
                         await consumer.commit()
-                    if not consumer.flow_active or app.consumer_generation_id != generation:
-                        break  # the commit's wait let a rebalance begin
+                    if rebalancing(generation):
+                        break  # the waits above let one begin
+                    chunk = fetched[at : at + bundle_max(tp.topic)]
+                    at += len(chunk)
                     first = chunk[0].offset
                     if acking:
                         first = covered_from(get_read_offset(tp), first)

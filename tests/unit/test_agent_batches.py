@@ -7,6 +7,7 @@ skipped; an error thrown into the channel reaches the agent."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -71,6 +72,14 @@ class Stream:
         flow_control=FlowControl(), consumer_generation_id=GENERATION))  # fmt: skip
 
 
+async def ask_next(batches: AsyncGenerator[list[Consumed], None]) -> asyncio.Future[list[Consumed]]:
+    """Ask for the next batch and let the generator run until it waits (it has acknowledged
+    what the caller finished)."""
+    waiting = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0)
+    return waiting
+
+
 def offsets(batch: list[Consumed]) -> list[int]:
     return [m.offset for m in batch]
 
@@ -98,8 +107,7 @@ async def test_a_batch_is_what_is_queued_and_is_acked_after_use() -> None:
     assert acked == []  # not before the caller asked for more
     assert offsets(await anext(batches)) == [3, 4]
     assert acked == [1, 2]  # both bundles of the first batch, by their newest offsets
-    waiting = asyncio.ensure_future(anext(batches))
-    await asyncio.sleep(0)
+    waiting = await ask_next(batches)
     assert not waiting.done()  # an idle agent waits for the next event, acking the last batch
     assert acked == [1, 2, 4]
     stream.channel.queue.put_nowait(Bundle([5], acked))
@@ -118,8 +126,7 @@ async def test_a_bundle_larger_than_a_batch_is_acked_with_its_last_record() -> N
     assert acked == []  # records 3-6 of the first bundle are not done yet
     assert offsets(await anext(batches)) == [6, 7, 8]
     assert acked == []
-    waiting = asyncio.ensure_future(anext(batches))
-    await asyncio.sleep(0)
+    waiting = await ask_next(batches)
     assert acked == [6, 8]
     waiting.cancel()
 
@@ -129,8 +136,7 @@ async def test_an_error_thrown_into_the_channel_reaches_the_agent() -> None:
     stream.channel.queue.put_nowait(Bundle([0], acked))
     batches = drained(stream, 10)
     assert offsets(await anext(batches)) == [0]
-    waiting = asyncio.ensure_future(anext(batches))
-    await asyncio.sleep(0)
+    waiting = await ask_next(batches)
     await stream.channel.queue.throw(RuntimeError("stop"))  # as Faust's stream.throw does
     with pytest.raises(RuntimeError, match="stop"):
         await waiting
@@ -160,8 +166,7 @@ async def test_a_batch_the_agent_did_not_finish_goes_to_the_agent_restarted_afte
     assert offsets(await anext(restarted)) == [3, 4]  # nothing skipped
     assert offsets(await anext(restarted)) == [5]
     assert acked == [4]
-    waiting = asyncio.ensure_future(anext(restarted))
-    await asyncio.sleep(0)
+    waiting = await ask_next(restarted)
     assert acked == [4, 5]
     waiting.cancel()
 
@@ -172,8 +177,7 @@ async def test_an_event_from_before_a_rebalance_is_skipped_and_not_acked() -> No
     stream.channel.queue.put_nowait(Bundle([0, 1], acked))  # read again after the rebalance
     batches = drained(stream, 10)
     assert offsets(await anext(batches)) == [0, 1]
-    waiting = asyncio.ensure_future(anext(batches))
-    await asyncio.sleep(0)
+    waiting = await ask_next(batches)
     assert acked == [1]  # never 2: the stale bundle's ack would have covered offset 2
     stream.app.flow_control.active = False  # a rebalance stops the flow
     stream.channel.queue.put_nowait(Bundle([2], acked))
