@@ -227,11 +227,12 @@ def _bytes(value: bytes | str) -> bytes:
 
 
 def _page(reply: list[Any], key_cursor: bool = False) -> PageReply:
-    """A page function's reply; its JSON comes as parts to join (pages.lua `reply`)."""
+    """A page function's reply: its status, then the page's JSON in one string (pages.lua
+    `reply`) and where the next page starts."""
     status = _text(reply[0])
     if status != "ok":
         return PageReply(status)
-    posts = b"".join(map(_bytes, reply[1])) if isinstance(reply[1], list) else _bytes(reply[1])
+    posts = _bytes(reply[1])
     nxt, next_key = None, None
     if len(reply) > 3 and reply[2] not in (b"", ""):
         at_ms = int(float(_text(reply[2])))
