@@ -23,6 +23,7 @@ from projections.ports import Position
 
 DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
 PULL_WINDOW = 2000  # rows of followed celebrities' posts a viewer's pull cache keeps (~100 pages)
+PULL_MIN_ROWS = 100  # the fewest rows a cold pull cache reads of one celebrity (5 pages)
 Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
 TAILS_KEPT = 4096  # viewers whose call arguments (`RedisPages._tail`) are kept ready
 
@@ -63,11 +64,12 @@ class _Calls:
 class RedisPages:
     def __init__(
         self, redis: Redis, graph: int, feeds: int, engagement: int, deep_step: int = DEEP_STEP,
-        pull_window: int = PULL_WINDOW,
+        pull_window: int = PULL_WINDOW, pull_min_rows: int = PULL_MIN_ROWS,
     ) -> None:  # fmt: skip
         self._r = _Calls(redis)
         self._deep_step = deep_step
         self._pull_window = pull_window
+        self._pull_min_rows = pull_min_rows
         self.versions = (graph, feeds, engagement)
         self.graph, self.feeds, self.engagement = (
             GraphKeys(graph), FeedKeys(feeds), EngagementKeys(engagement)
@@ -120,7 +122,7 @@ class RedisPages:
         )
         reply = await self._r.fcall(  # it may write its caches (deep scroll, pulled celebrities)
             "feed_page", len(keys), *keys, session[2], limit, *_position(after), self._deep_step,
-            *self._tail(viewer), self._pull_window, self._stamp,
+            *self._tail(viewer), self._pull_window, self._stamp, self._pull_min_rows,
         )  # fmt: skip
         return _page(reply)
 

@@ -72,16 +72,18 @@ def event(kind: type[ev.Event], actor: int, ms: int, **fields: object) -> ev.Eve
 
 class Harness:
     def __init__(
-        self, redis: Redis, threshold: int, max_feed: int, pull_window: int, limit: int
-    ) -> None:
+        self, redis: Redis, threshold: int, max_feed: int, pull_window: int, limit: int,
+        pull_min_rows: int = 1,
+    ) -> None:  # fmt: skip
         self.model = Model()
         self.redis = redis
         version = next(_versions)
         self.feeds = RedisFeeds(redis, version, max_feed=max_feed)
         self.graph = RedisGraph(redis, version)
-        self.pages = RedisPages(  # deep scroll extends often; the pull cache trims and floors
-            redis, version, version, version, deep_step=3, pull_window=pull_window
-        )
+        self.pages = RedisPages(  # deep scroll extends often; the pull cache trims and floors,
+            redis, version, version, version, deep_step=3, pull_window=pull_window,
+            pull_min_rows=pull_min_rows,  # and a cold build takes each celebrity's share only
+        )  # fmt: skip
         self.limit = limit
         self.threshold = threshold
         self.clock = BASE_MS
@@ -183,20 +185,21 @@ action = st.one_of(
     threshold=st.integers(2, 5),
     max_feed=st.sampled_from([3, 8, 800]),
     pull_window=st.sampled_from([1, 2, 5, 800]),
+    pull_min_rows=st.sampled_from([1, 100]),
     limit=st.integers(1, 7),
     seed=st.integers(0, 2**16),
 )
 def test_paged_feed_equals_ground_truth(
     stack: Stack, settings: Settings, initial: set[int], actions: list[tuple[str, int, int]],
     arrivals: list[tuple[str, int, int]], threshold: int, max_feed: int, pull_window: int,
-    limit: int, seed: int,
+    pull_min_rows: int, limit: int, seed: int,
 ) -> None:  # fmt: skip
     random.seed(seed)
 
     async def run() -> None:
         redis = Redis.from_url(settings.redis)
         try:
-            h = Harness(redis, threshold, max_feed, pull_window, limit)
+            h = Harness(redis, threshold, max_feed, pull_window, limit, pull_min_rows)
             for a in [("follow", VIEWER, u) for u in sorted(initial)] + actions:
                 await h.step(a)
             expected = h.model.truth(VIEWER)
@@ -243,6 +246,39 @@ def test_a_celebrity_post_published_late_reaches_a_cached_merge(
             await h.step(("post-late", 2, 0))  # older than 2's newest post
             page = await h.compare_page(VIEWER, None)
             assert len(page.posts) == 5
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_a_cold_pull_cache_takes_each_celebritys_share_and_floors_at_the_cut(
+    stack: Stack, settings: Settings
+) -> None:
+    """Three celebrities of six posts each, a window of 6: a cold pull cache reads each one's
+    share, ceil(2 * 6 / 3) = 4 rows (pull_min_rows 1), 12 in all, which is not more than the
+    cache keeps (2 * 6: no trim), so the floor rises to the shares' cut; every page, above the
+    floor and below it, still equals the ground truth."""
+
+    async def run() -> None:
+        redis = Redis.from_url(settings.redis)
+        try:
+            h = Harness(redis, threshold=2, max_feed=800, pull_window=6, limit=2, pull_min_rows=1)
+            steps = [("follow", VIEWER, 5), ("post", 5, 0)]  # a pushed feed to merge into
+            for celebrity in (2, 3, 4):
+                steps += [("follow", VIEWER, celebrity), ("follow", 6, celebrity)]
+            steps += [("post", celebrity, 0) for _ in range(6) for celebrity in (2, 3, 4)]
+            for step in steps:
+                await h.step(step)
+            assert h.model.celebrities == {2, 3, 4}
+            seen = await h.page_all(VIEWER, [])
+            assert seen == h.model.truth(VIEWER)
+            assert len(seen) == 19
+            # each celebrity's share at most (3 x 4 rows; fewer when an earlier cut raised the
+            # floor), not its window: 6 rows of each would pass 2 x 6 and be trimmed to 6
+            assert 6 < await redis.zcard(h.pages.feeds.pull(VIEWER)) <= 12
+            floor = await redis.hget(h.pages.feeds.pull_meta(VIEWER), "-floor")
+            assert floor is not None  # a share was capped: the cache is exact above a floor
         finally:
             await redis.aclose()
 
