@@ -581,6 +581,7 @@ local function pull_refresh(keys, t, celebrities, window, stamp_sides, min_rows)
   if redis.call('ZCARD', pull) > 2 * window then
     local cut = redis.call('ZRANGE', pull, window, window, 'REV', 'WITHSCORES')
     redis.call('ZREMRANGEBYRANK', pull, 0, -(window + 1))
+    redis.call('ZUNIONSTORE', pull, 1, pull)  -- a listpack again if it grew past one (a copy)
     capped_at(cut[2])
   end
   if raised then

@@ -22,8 +22,12 @@ from projections.pages.channel import channel_of
 from projections.ports import Position
 
 DEEP_STEP = 100  # rows of merged history materialized at a time when scrolling past the feed
-PULL_WINDOW = 2000  # rows of followed celebrities' posts a viewer's pull cache keeps (~100 pages)
-PULL_MIN_ROWS = 100  # the fewest rows a cold pull cache reads of one celebrity (5 pages)
+# rows of followed celebrities' posts a viewer's pull cache keeps (~25 pages of them; older pages
+# merge the timelines directly). It holds up to twice that, within zset-max-listpack-entries
+# (1,024, infra/stack.py), so it stays a listpack: measured 20 KB for 1,000 rows, where 2,000
+# (up to 4,000 rows, a skiplist) took 326 KB per viewer following prolific celebrities
+PULL_WINDOW = 500
+PULL_MIN_ROWS = 20  # the fewest rows a whole read takes of one celebrity (a page of them)
 Session = tuple[str, str, int]  # the account hash, the session's revocation key, the token epoch
 TAILS_KEPT = 4096  # viewers whose call arguments (`RedisPages._tail`) are kept ready
 
