@@ -545,6 +545,7 @@ local function pull_refresh(keys, t, celebrities, window, stamp_sides, min_rows)
                              'LIMIT', 0, whole)
         if n > 0 then
           parts[#parts + 1] = part
+          redis.call('EXPIRE', part, PULL_TTL_S)  -- gone even if this call fails before the DEL
           local top = redis.call('ZRANGE', part, -1, -1, 'WITHSCORES')[2]
           if score_num(top) > score_num(newest) then newest = top end
           if n == whole then capped_at(redis.call('ZRANGE', part, 0, 0, 'WITHSCORES')[2]) end
