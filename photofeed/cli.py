@@ -58,6 +58,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(deadletters_app, name="deadletters")
 console = Console(stderr=True)
 READY_TIMEOUT_S = 90.0  # worker group join + gateway start on a cold 2-core machine
+WORKER_GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold of the worker (see `worker`)
 
 
 def _settings() -> Settings:
@@ -155,6 +156,12 @@ def worker(
     # everything built so far lives as long as the process: out of the collector's sight, a
     # full collection no longer walks it (one took ~75 ms of a batch's freshness, now and then)
     gc.freeze()
+    # a batch of 1,000 likes allocates several objects a like (records, events, writes, args),
+    # most gone when the batch is: CPython's default (700, 10, 10) ran a young collection every
+    # 700 of them. Measured (one worker draining 100k likes, 7 alternating pairs in one stack):
+    # worker CPU per like -8% (median 1.89 vs 2.05 %-of-a-core per 1k likes/s), likes/s higher
+    # in 6 of 7 pairs (mean +5%); memory is not affected beyond the 20k young objects
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
     faust_worker.execute_from_commandline()
 
 
