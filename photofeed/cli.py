@@ -160,7 +160,8 @@ def worker(
     # most gone when the batch is: CPython's default (700, 10, 10) ran a young collection every
     # 700 of them. Measured (one worker draining 100k likes, 7 alternating pairs in one stack):
     # worker CPU per like -8% (median 1.89 vs 2.05 %-of-a-core per 1k likes/s), likes/s higher
-    # in 6 of 7 pairs (mean +5%); memory is not affected beyond the 20k young objects
+    # in 6 of 7 pairs (mean +5%; the medians equal: the machine drifts more between rounds);
+    # memory grows by at most the 20k young objects
     gc.set_threshold(*WORKER_GC_THRESHOLDS)
     faust_worker.execute_from_commandline()
 

@@ -19,7 +19,8 @@ the event loop between), so decoding fills the agent's waits for Valkey. Measure
 draining 100k likes, alternating runs in one stack: 21.3-25.9k/s against 19.0-26.4k/s without
 (medians 22.3k vs 23.5k); in py-spy the main thread's idle share fell from 36% to 15%, but the
 rate did not rise. The likely cost: the agent's queue (up to 256 bundles) then holds ~100k
-decoded event objects instead of marshal bytes, which the garbage collector walks again and again.
+decoded event objects instead of marshal bytes, which the garbage collector walks again and again
+(measured with CPython's default thresholds, before the worker's were raised: photofeed/cli.py).
 """
 
 from __future__ import annotations
